@@ -1,0 +1,439 @@
+//! The GitHub REST client: conditional requests against an ETag store, and what each
+//! answer means.
+//!
+//! Every read is revalidated with `If-None-Match` instead of trusting GitHub's
+//! `Cache-Control: max-age=60`: a webhook-triggered re-read must see the change it was
+//! triggered by, and a `304 Not Modified` costs nothing from the rate limit
+//! (docs.github.com, "Best practices for using the REST API", conditional requests).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+use notion_unfurl_sdk::{Secret, TrustedClient};
+use reqwest::header::{self, HeaderMap};
+use sha2::{Digest, Sha256};
+
+use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+
+/// The REST API version this crate was written against.
+pub const API_VERSION: &str = "2022-11-28";
+
+/// GitHub answers renamed or transferred repositories with a redirect to
+/// `/repositories/{id}/…`; more than this many hops is a loop.
+const MAX_REDIRECTS: usize = 2;
+
+/// Entries per store; each holds one small summary, not a response body.
+const STORE_ENTRIES: u64 = 10_000;
+
+/// An ETag is worth keeping while the link is being looked at; a page left alone for an
+/// hour is read afresh anyway.
+const STORE_IDLE: Duration = Duration::from_secs(60 * 60);
+
+/// Whose view of GitHub a response is. A token is kept only as its SHA-256, so the stores
+/// never hold a credential, and two accounts never share an entry: GitHub's answers (and
+/// their ETags) depend on who asks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identity {
+    Token([u8; 32]),
+    Anonymous,
+}
+
+impl Identity {
+    pub fn of(token: Option<&Secret>) -> Self {
+        match token {
+            Some(token) => Self::Token(Sha256::digest(token.expose().as_bytes()).into()),
+            None => Self::Anonymous,
+        }
+    }
+}
+
+/// The token a request is sent with, and the identity its answers are stored under.
+#[derive(Debug, Clone)]
+pub struct Credential<'a> {
+    token: Option<&'a Secret>,
+    identity: Identity,
+}
+
+impl<'a> Credential<'a> {
+    pub fn new(token: Option<&'a Secret>) -> Self {
+        Self {
+            token,
+            identity: Identity::of(token),
+        }
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+/// Why a read failed, before it is worded for the Notion user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// 401: the token is bad, expired or revoked.
+    Unauthorized,
+    /// 404/410, or 403 that is not a rate limit: this identity may not see it.
+    NotVisible,
+    /// 403 with `X-GitHub-SSO`: the organisation wants the token authorised for SAML.
+    SsoRequired,
+    RateLimited {
+        retry_after: Option<Duration>,
+        resume_at: Option<DateTime<Utc>>,
+    },
+    Upstream(Option<u16>),
+    Timeout,
+    /// A 2xx whose body is not what the endpoint documents.
+    Invalid,
+}
+
+impl Failure {
+    /// Failures that say nothing about access: a recent preview may stand in for them.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Failure::RateLimited { .. } | Failure::Upstream(_) | Failure::Timeout
+        )
+    }
+}
+
+struct Tagged<T> {
+    etag: String,
+    value: Arc<T>,
+}
+
+type Store<T> = Cache<(Identity, String), Arc<Tagged<T>>>;
+
+fn store<T: Send + Sync + 'static>() -> Store<T> {
+    Cache::builder()
+        .max_capacity(STORE_ENTRIES)
+        .time_to_idle(STORE_IDLE)
+        .build()
+}
+
+/// A parser from a response body to the summary a store keeps.
+type Parse<T> = fn(&[u8]) -> Result<T, serde_json::Error>;
+
+/// A kind of resource: how to parse it and where its ETags live.
+pub struct Endpoint<T> {
+    parse: Parse<T>,
+    store: Store<T>,
+}
+
+impl<T: Send + Sync + 'static> Endpoint<T> {
+    fn new(parse: Parse<T>) -> Self {
+        Self {
+            parse,
+            store: store(),
+        }
+    }
+
+    /// Forget what `identity` read at `path`, so nothing of it outlives lost access.
+    pub fn forget(&self, identity: &Identity, path: &str) {
+        self.store.invalidate(&(identity.clone(), path.to_owned()));
+    }
+}
+
+/// The API base with one ETag store per kind of resource read.
+pub struct Api {
+    client: TrustedClient,
+    pub pulls: Endpoint<PullSummary>,
+    /// Check runs of a commit.
+    pub checks: Endpoint<CheckSummary>,
+    /// The combined commit status: CI that reports through the legacy Status API.
+    pub statuses: Endpoint<CheckSummary>,
+    pub reviews: Endpoint<ReviewSummary>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("base", &self.client.base().as_str())
+            .field("pulls", &self.pulls.store.entry_count())
+            .field("checks", &self.checks.store.entry_count())
+            .field("statuses", &self.statuses.store.entry_count())
+            .field("reviews", &self.reviews.store.entry_count())
+            .finish()
+    }
+}
+
+impl Api {
+    pub fn new(client: TrustedClient) -> Self {
+        Self {
+            client,
+            pulls: Endpoint::new(PullSummary::from_json),
+            checks: Endpoint::new(CheckSummary::from_json),
+            statuses: Endpoint::new(CheckSummary::from_status_json),
+            reviews: Endpoint::new(ReviewSummary::from_json),
+        }
+    }
+
+    /// `GET {api}{path}` as `who`, revalidating a stored answer with `If-None-Match`.
+    pub async fn get<T: Send + Sync + 'static>(
+        &self,
+        endpoint: &Endpoint<T>,
+        who: &Credential<'_>,
+        path: &str,
+    ) -> Result<Arc<T>, Failure> {
+        let key = (who.identity.clone(), path.to_owned());
+        let stored = endpoint.store.get(&key);
+        let mut target = path.to_owned();
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self
+                .client
+                .request(reqwest::Method::GET, &target)
+                .map_err(|_| Failure::Invalid)?
+                .header(header::ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", API_VERSION);
+            if let Some(token) = who.token {
+                // `bearer_auth` marks the header sensitive, so reqwest never prints it.
+                request = request.bearer_auth(token.expose());
+            }
+            if let Some(stored) = &stored {
+                request = request.header(header::IF_NONE_MATCH, stored.etag.as_str());
+            }
+            let response = request.send().await.map_err(transport)?;
+            let status = response.status().as_u16();
+            tracing::debug!(status, path = %target, "GitHub answered");
+            match status {
+                200 => {
+                    let etag = response
+                        .headers()
+                        .get(header::ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let bytes = response.bytes().await.map_err(transport)?;
+                    let value = Arc::new((endpoint.parse)(&bytes).map_err(|e| {
+                        // The error's position only: its message may quote private content.
+                        tracing::warn!(
+                            path = %target,
+                            line = e.line(),
+                            column = e.column(),
+                            "GitHub's answer did not parse"
+                        );
+                        Failure::Invalid
+                    })?);
+                    match etag {
+                        Some(etag) => endpoint.store.insert(
+                            key,
+                            Arc::new(Tagged {
+                                etag,
+                                value: value.clone(),
+                            }),
+                        ),
+                        None => endpoint.store.invalidate(&key),
+                    }
+                    return Ok(value);
+                }
+                304 => {
+                    return match stored {
+                        Some(stored) => Ok(stored.value.clone()),
+                        None => Err(Failure::Upstream(Some(status))),
+                    };
+                }
+                301 | 302 | 307 | 308 => {
+                    let location = response
+                        .headers()
+                        .get(header::LOCATION)
+                        .and_then(|v| v.to_str().ok());
+                    match location.and_then(|l| self.path_under_base(l)) {
+                        Some(next) => target = next,
+                        None => return Err(Failure::Upstream(Some(status))),
+                    }
+                }
+                _ => {
+                    return Err(classify(status, response.headers(), Utc::now()));
+                }
+            }
+        }
+        Err(Failure::Upstream(None))
+    }
+
+    /// The path of `location` below the API base, if it stays there: redirects are
+    /// followed only within the configured API, never with the token to another host.
+    fn path_under_base(&self, location: &str) -> Option<String> {
+        let base = self.client.base();
+        let url = base.join(location).ok()?;
+        if url.origin() != base.origin() {
+            return None;
+        }
+        let rest = url.path().strip_prefix(base.path().trim_end_matches('/'))?;
+        if !rest.starts_with('/') {
+            return None;
+        }
+        Some(match url.query() {
+            Some(query) => format!("{rest}?{query}"),
+            None => rest.to_owned(),
+        })
+    }
+}
+
+fn transport(error: reqwest::Error) -> Failure {
+    if error.is_timeout() {
+        Failure::Timeout
+    } else {
+        tracing::debug!(error = %error, "GitHub unreachable");
+        Failure::Upstream(None)
+    }
+}
+
+/// What a non-2xx, non-304 answer means.
+///
+/// A rate limit is a 429, or a 403 carrying `X-RateLimit-Remaining: 0` or `Retry-After`
+/// (primary and secondary limits, docs.github.com "Rate limits for the REST API"). Any
+/// other 403 is about access (a fine-grained token without the repository, an IP
+/// allow-list), and GitHub answers 404 rather than 403 for private repositories the
+/// token cannot see, so both read as "not visible to you".
+pub fn classify(status: u16, headers: &HeaderMap, now: DateTime<Utc>) -> Failure {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let retry_after = value("retry-after")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let exhausted = value("x-ratelimit-remaining") == Some("0");
+    let reset = value("x-ratelimit-reset")
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(|epoch| DateTime::from_timestamp(epoch, 0));
+    match status {
+        401 => Failure::Unauthorized,
+        429 | 403 if status == 429 || exhausted || retry_after.is_some() => {
+            let retry_after = retry_after
+                .or_else(|| reset.map(|reset| (reset - now).to_std().unwrap_or(Duration::ZERO)));
+            let resume_at = match (retry_after, reset) {
+                (Some(wait), _) => chrono::Duration::from_std(wait)
+                    .ok()
+                    .and_then(|w| now.checked_add_signed(w)),
+                (None, reset) => reset,
+            };
+            Failure::RateLimited {
+                retry_after,
+                resume_at,
+            }
+        }
+        403 if headers.contains_key("x-github-sso") => Failure::SsoRequired,
+        403 | 404 | 410 => Failure::NotVisible,
+        _ => Failure::Upstream(Some(status)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                map.insert(*name, value);
+            }
+        }
+        map
+    }
+
+    fn at(epoch: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(epoch, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn rate_limits_are_told_apart_from_access_refusals() {
+        let now = at(1_700_000_000);
+        assert_eq!(
+            classify(
+                403,
+                &headers(&[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1700000120")
+                ]),
+                now
+            ),
+            Failure::RateLimited {
+                retry_after: Some(Duration::from_secs(120)),
+                resume_at: Some(at(1_700_000_120)),
+            }
+        );
+        assert_eq!(
+            classify(429, &headers(&[("retry-after", "30")]), now),
+            Failure::RateLimited {
+                retry_after: Some(Duration::from_secs(30)),
+                resume_at: Some(at(1_700_000_030)),
+            }
+        );
+        assert_eq!(
+            classify(429, &HeaderMap::new(), now),
+            Failure::RateLimited {
+                retry_after: None,
+                resume_at: None
+            }
+        );
+        assert_eq!(
+            classify(403, &headers(&[("x-ratelimit-remaining", "4999")]), now),
+            Failure::NotVisible
+        );
+        assert_eq!(
+            classify(403, &headers(&[("x-github-sso", "required; url=x")]), now),
+            Failure::SsoRequired
+        );
+        assert_eq!(classify(404, &HeaderMap::new(), now), Failure::NotVisible);
+        assert_eq!(classify(401, &HeaderMap::new(), now), Failure::Unauthorized);
+        assert_eq!(
+            classify(502, &HeaderMap::new(), now),
+            Failure::Upstream(Some(502))
+        );
+    }
+
+    #[test]
+    fn a_reset_in_the_past_means_retry_now() {
+        let now = at(1_700_000_000);
+        assert_eq!(
+            classify(
+                403,
+                &headers(&[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1699999990")
+                ]),
+                now
+            ),
+            Failure::RateLimited {
+                retry_after: Some(Duration::ZERO),
+                resume_at: Some(now),
+            }
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_only_below_the_api_base() {
+        let base = url::Url::parse("https://ghe.example/api/v3").unwrap_or_else(|e| panic!("{e}"));
+        let client = TrustedClient::new(base, "test", Duration::from_secs(1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let api = Api::new(client);
+        assert_eq!(
+            api.path_under_base("https://ghe.example/api/v3/repositories/1/pulls/2")
+                .as_deref(),
+            Some("/repositories/1/pulls/2")
+        );
+        assert_eq!(
+            api.path_under_base("/api/v3/repositories/1/pulls/2?x=1")
+                .as_deref(),
+            Some("/repositories/1/pulls/2?x=1")
+        );
+        assert_eq!(api.path_under_base("https://evil.example/api/v3/x"), None);
+        assert_eq!(api.path_under_base("https://ghe.example/api/v30/x"), None);
+        assert_eq!(api.path_under_base("https://ghe.example/login"), None);
+    }
+
+    #[test]
+    fn identities_hash_tokens_and_tell_them_apart() {
+        let a = Secret::new("token-a");
+        let b = Secret::new("token-b");
+        assert_eq!(Identity::of(Some(&a)), Identity::of(Some(&a.clone())));
+        assert_ne!(Identity::of(Some(&a)), Identity::of(Some(&b)));
+        assert_ne!(Identity::of(Some(&a)), Identity::Anonymous);
+        assert!(!format!("{:?}", Identity::of(Some(&a))).contains("token-a"));
+    }
+}

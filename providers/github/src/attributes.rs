@@ -1,0 +1,252 @@
+//! A pull request's preview attributes.
+//!
+//! Layout, section by section (Notion shows several attributes of one section side by
+//! side, in array order):
+//!
+//! | id | sub-type | section | value |
+//! |---|---|---|---|
+//! | `title` | title | title | the PR title |
+//! | `state` | enum | primary | Open / Draft / Merged / Closed, in GitHub's colour |
+//! | `checks` | plain_text | primary | check runs plus commit statuses of the head commit: `✓ 12 checks passed`, `✗ 2 of 14 checks failing`, `● 3 of 14 checks pending` |
+//! | `review` | plain_text | primary | `Approved by alice`, `Changes requested by bob`, `Review requested from carol` |
+//! | `changes` | plain_text | primary | `+120 −30 · 4 files` |
+//! | `author` | plain_text | secondary | the author's login |
+//! | `updated` | datetime | secondary | `updated_at` |
+//! | `branches` | plain_text | secondary | `main ← feature` (`user:feature` from a fork) |
+//! | `labels` | plain_text | secondary | label names, comma-separated |
+//! | `comments` | plain_text | secondary | `3 comments` (conversation plus review comments) |
+//! | `identifier` | plain_text | identifier | `owner/repo#123` |
+//! | `avatar` | image | avatar | the author's avatar (https only) |
+//! | `entity` | color | entity | the state colour, so a mention shows the state too |
+//! | `description` | plain_text | body | the body as plain text, at most ~300 characters |
+//! | `dev` | plain_text | secondary | the deployment's developer name |
+//!
+//! `primary` carries what a reader acts on (where the PR stands), `secondary` who and when.
+//! `author` goes to `secondary` rather than `avatar`: `avatar` holds the picture, and the
+//! login next to the update time reads as "alice · updated 2 hours ago". Attributes
+//! without a value (no labels, no comments, no checks, a closed PR's review) are left
+//! out rather than shown empty.
+//!
+//! `checks` counts the head commit's check runs and its commit statuses (the legacy
+//! Status API, which many CI services still report through) together, as github.com's
+//! merge box does: a status `success` passes, `failure` and `error` fail, anything else
+//! is pending. When one of the two reads fails the other is shown alone, even though it
+//! may look healthier than the commit is: a preview is a glance, not a merge gate, and
+//! the next read corrects it.
+
+use notion_unfurl_sdk::Attribute;
+use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
+use url::Url;
+
+use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+
+/// Labels beyond this many are counted, not named: the line is not a label list.
+const MAX_LABELS: usize = 5;
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `+120 −30 · 4 files`, with a true minus sign as github.com prints it.
+pub fn changes_text(pr: &PullSummary) -> Option<String> {
+    let (additions, deletions) = (pr.additions?, pr.deletions?);
+    let mut text = format!("+{additions} −{deletions}");
+    if let Some(files) = pr.changed_files {
+        text.push_str(" · ");
+        text.push_str(&plural(files, "file", "files"));
+    }
+    Some(text)
+}
+
+fn labels_text(labels: &[String]) -> Option<String> {
+    let named: Vec<&str> = labels
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    match named.len() {
+        0 => None,
+        n if n <= MAX_LABELS => Some(named.join(", ")),
+        n => Some(format!(
+            "{}, +{} more",
+            named[..MAX_LABELS].join(", "),
+            n - MAX_LABELS
+        )),
+    }
+}
+
+/// The identifier Notion shows under the preview and beside a mention.
+pub fn identifier(full_name: &str, number: u64) -> String {
+    format!("{full_name}#{number}")
+}
+
+/// Every attribute of one pull request's preview, in display order; `checks` (check
+/// runs and commit statuses summed) and `reviews` are `None` when they were not read
+/// (closed PRs) or could not be.
+pub fn attributes(
+    pr: &PullSummary,
+    checks: Option<&CheckSummary>,
+    reviews: Option<&ReviewSummary>,
+    dev: Option<Attribute>,
+) -> Vec<Attribute> {
+    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
+        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
+    };
+    let mut out: Vec<Attribute> = [
+        Attribute::title("title", "Title", pr.title.as_str())
+            .or_else(|_| Attribute::title("title", "Title", identifier(&pr.full_name, pr.number)))
+            .ok(),
+        Attribute::enumeration("state", "State", pr.state.label(), Some(pr.state.color())).ok(),
+        text(
+            "checks",
+            "Checks",
+            checks.and_then(CheckSummary::text),
+            TextSection::Primary,
+        ),
+        text(
+            "review",
+            "Review",
+            reviews.and_then(|r| r.text(&pr.requested_reviewers)),
+            TextSection::Primary,
+        ),
+        text("changes", "Changes", changes_text(pr), TextSection::Primary),
+        text(
+            "author",
+            "Author",
+            pr.author.clone(),
+            TextSection::Secondary,
+        ),
+        pr.updated_at.as_deref().and_then(|t| {
+            Attribute::datetime("updated", "Updated", t, DateSection::Secondary).ok()
+        }),
+        text(
+            "branches",
+            "Branches",
+            Some(format!("{} ← {}", pr.base_branch, pr.head_branch)),
+            TextSection::Secondary,
+        ),
+        text(
+            "labels",
+            "Labels",
+            labels_text(&pr.labels),
+            TextSection::Secondary,
+        ),
+        text(
+            "comments",
+            "Comments",
+            (pr.comments > 0).then(|| plural(pr.comments, "comment", "comments")),
+            TextSection::Secondary,
+        ),
+        text(
+            "identifier",
+            "Pull request",
+            Some(identifier(&pr.full_name, pr.number)),
+            TextSection::Identifier,
+        ),
+        pr.avatar_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .and_then(|u| Attribute::image("avatar", "Avatar", &u, ImageSection::Avatar).ok()),
+        Some(Attribute::color(
+            "entity",
+            "State color",
+            pr.state.color(),
+            ColorSection::Entity,
+        )),
+        text(
+            "description",
+            "Description",
+            pr.description.clone(),
+            TextSection::Body,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    out.extend(dev);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pull::State;
+
+    fn pr() -> PullSummary {
+        PullSummary {
+            full_name: "octo/hello".into(),
+            number: 7,
+            title: "Fix it".into(),
+            state: State::Open,
+            private: false,
+            author: Some("alice".into()),
+            avatar_url: Some("http://insecure.example/a.png".into()),
+            updated_at: None,
+            description: None,
+            labels: (1..=7).map(|i| format!("l{i}")).collect(),
+            additions: Some(1),
+            deletions: Some(0),
+            changed_files: Some(1),
+            comments: 1,
+            base_branch: "main".into(),
+            head_branch: "fix".into(),
+            head_sha: "abc".into(),
+            requested_reviewers: Vec::new(),
+        }
+    }
+
+    fn ids(attributes: &[Attribute]) -> Vec<&str> {
+        attributes.iter().map(Attribute::id).collect()
+    }
+
+    #[test]
+    fn values_are_worded_for_one_line() {
+        let pr = pr();
+        assert_eq!(changes_text(&pr).as_deref(), Some("+1 −0 · 1 file"));
+        assert_eq!(
+            labels_text(&pr.labels).as_deref(),
+            Some("l1, l2, l3, l4, l5, +2 more")
+        );
+        assert_eq!(labels_text(&[" ".into()]), None);
+        let attributes = attributes(&pr, None, None, None);
+        let comments = attributes.iter().find(|a| a.id() == "comments");
+        assert_eq!(comments.and_then(Attribute::text), Some("1 comment"));
+    }
+
+    #[test]
+    fn an_http_avatar_and_missing_values_are_left_out() {
+        let mut pr = pr();
+        pr.labels.clear();
+        pr.comments = 0;
+        pr.additions = None;
+        assert_eq!(
+            ids(&attributes(
+                &pr,
+                None,
+                None,
+                Attribute::developer("Acme").ok()
+            )),
+            [
+                "title",
+                "state",
+                "author",
+                "branches",
+                "identifier",
+                "entity",
+                "dev"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_title_falls_back_to_the_identifier() {
+        let mut pr = pr();
+        pr.title = "  ".into();
+        let attributes = attributes(&pr, None, None, None);
+        assert_eq!(attributes[0].text(), Some("octo/hello#7"));
+    }
+}

@@ -1,0 +1,639 @@
+//! [`GitHub`]: routing, credentials, the reads of one preview and their errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Timelike, Utc};
+use moka::sync::Cache;
+use notion_unfurl_sdk::attributes::TextSection;
+use notion_unfurl_sdk::trusted::TrustedError;
+use notion_unfurl_sdk::{
+    Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, Secret,
+    TrustedClient, UnfurlRequest,
+};
+use regex::Regex;
+use url::Url;
+
+use crate::api::{Api, Credential, Failure, Identity};
+use crate::attributes;
+use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+
+/// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// The host of the links people paste.
+pub const DEFAULT_WEB_HOST: &str = "github.com";
+
+/// Deadline of one API request. A preview makes at most two rounds of requests (the PR,
+/// then check runs, commit statuses and reviews side by side), which stays within
+/// Notion's patience.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the server may serve a preview without asking again. Short, because CI and
+/// reviews move by the minute; cheap, because asking again is usually a free `304`; and
+/// repositories with the webhook configured get changes pushed sooner anyway.
+pub const CACHE_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// How old a preview may be and still stand in for a rate limit or an outage.
+pub const STALE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// The cache lifetime of such a stand-in: the server asks again soon after.
+pub const STALE_TTL: Duration = Duration::from_secs(60);
+
+/// Recent previews kept for standing in; one per (identity, pull request).
+const RECENT_ENTRIES: u64 = 10_000;
+
+/// The page path after `/pull/{number}` that still shows the same PR: its tabs (and
+/// their sub-pages, such as one commit or one check run), a query or a fragment.
+const TAIL: &str = r"(?:/(?:files|commits|checks)(?:/[^?#]*)?)?/?(?:[?#].*)?";
+
+/// How the provider reads GitHub. `UNFURL_GITHUB_*` settings map onto these fields.
+#[derive(Debug, Clone)]
+pub struct GitHubConfig {
+    /// `UNFURL_GITHUB_API_URL`: the REST API base, [`DEFAULT_API_URL`] for github.com; for
+    /// GitHub Enterprise Server `https://HOST/api/v3`.
+    pub api_url: Url,
+    /// The host of pasted links, [`DEFAULT_WEB_HOST`] for github.com (with a port if it
+    /// is not the default one). It is also the pattern's Notion domain.
+    pub web_host: String,
+    /// `UNFURL_GITHUB_TOKEN`: read public repositories for accounts that linked no GitHub
+    /// token, with a bigger rate limit than anonymous requests. Never used for an account
+    /// that has its own token, and never yields a private repository's preview.
+    pub fallback_token: Option<Secret>,
+    /// GitHub rejects API requests without a User-Agent.
+    pub user_agent: String,
+    /// Deadline of one API request, [`DEFAULT_TIMEOUT`] by default.
+    pub timeout: Duration,
+}
+
+impl GitHubConfig {
+    /// github.com's links read through `api_url` (usually [`DEFAULT_API_URL`]), with no
+    /// fallback token and the default timeout.
+    pub fn new(api_url: Url, user_agent: impl Into<String>) -> Self {
+        Self {
+            api_url,
+            web_host: DEFAULT_WEB_HOST.to_owned(),
+            fallback_token: None,
+            user_agent: user_agent.into(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Why the provider could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the GitHub web host must be a bare host name (with an optional port), got {0:?}")]
+    WebHost(String),
+    #[error("the GitHub API URL must be http(s), got {0}")]
+    ApiUrl(Url),
+    #[error(transparent)]
+    Client(#[from] TrustedError),
+    #[error("the pull request pattern does not compile: {0}")]
+    Pattern(#[from] regex::Error),
+}
+
+/// One pull request, as a link names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    owner: String,
+    repo: String,
+    number: u64,
+}
+
+impl Target {
+    fn api_path(&self) -> String {
+        format!("/repos/{}/{}/pulls/{}", self.owner, self.repo, self.number)
+    }
+}
+
+/// Who the reads are made as, decided once per unfurl.
+#[derive(Debug, Clone, Copy)]
+enum Caller<'a> {
+    /// The account's own token: sees what the account sees.
+    Account(&'a Secret),
+    /// `UNFURL_GITHUB_TOKEN` on behalf of an account without a token: public only.
+    Fallback(&'a Secret),
+    /// No token at all: public only, at GitHub's anonymous rate limit.
+    Anonymous,
+}
+
+impl<'a> Caller<'a> {
+    fn credential(self) -> Credential<'a> {
+        match self {
+            Caller::Account(token) | Caller::Fallback(token) => Credential::new(Some(token)),
+            Caller::Anonymous => Credential::new(None),
+        }
+    }
+
+    fn public_only(self) -> bool {
+        !matches!(self, Caller::Account(_))
+    }
+}
+
+/// Previews of GitHub pull requests read through the REST API.
+pub struct GitHub {
+    patterns: Vec<Pattern>,
+    regex: Regex,
+    web_host: String,
+    api: Api,
+    fallback_token: Option<Secret>,
+    /// The last preview built for each (identity, public-only caller, canonical PR), for
+    /// rate limits and outages; expiry makes anything older than [`STALE_WINDOW`]
+    /// unusable.
+    recent: Cache<(Identity, bool, String), Arc<Preview>>,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHub")
+            .field("web_host", &self.web_host)
+            .field("api", &self.api)
+            .field("fallback_token", &self.fallback_token)
+            .field("recent", &self.recent.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `https://{web_host}/{owner}/{repo}/pull/{number}` and its sub-pages, anchored.
+///
+/// Owner: GitHub's user and organisation names (letters, digits, hyphens). Repository:
+/// letters, digits, `.`, `_`, `-`, but not only dots (`.` and `..` are no names and would
+/// walk the API path).
+pub fn url_pattern(web_host: &str) -> String {
+    format!(
+        r"^https?://{host}/(?<owner>[A-Za-z0-9][A-Za-z0-9-]*)/(?<repo>[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*)/pull/(?<number>[0-9]{{1,18}}){TAIL}$",
+        host = regex::escape(web_host),
+    )
+}
+
+impl GitHub {
+    pub fn new(config: GitHubConfig) -> Result<Self, ConfigError> {
+        let web_host = config.web_host.trim().to_ascii_lowercase();
+        if web_host.is_empty()
+            || web_host
+                .chars()
+                .any(|c| !(c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        {
+            return Err(ConfigError::WebHost(config.web_host));
+        }
+        if !matches!(config.api_url.scheme(), "https" | "http") {
+            return Err(ConfigError::ApiUrl(config.api_url));
+        }
+        let regex = Regex::new(&url_pattern(&web_host))?;
+        let client = TrustedClient::new(config.api_url, &config.user_agent, config.timeout)?;
+        let placeholder_text = "$<owner>/$<repo>#$<number>";
+        let pattern = Pattern {
+            domain: Some(web_host.clone()),
+            regex: regex.clone(),
+            samples: vec![
+                format!("https://{web_host}/octocat/Hello-World/pull/1"),
+                format!("https://{web_host}/octocat/Hello-World/pull/1/files"),
+                format!("https://{web_host}/octocat/Hello-World/pull/1/checks"),
+            ],
+            placeholder: [
+                Attribute::title("title", "Title", placeholder_text).ok(),
+                Attribute::plain_text(
+                    "identifier",
+                    "Pull request",
+                    placeholder_text,
+                    TextSection::Identifier,
+                )
+                .ok(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        };
+        Ok(Self {
+            patterns: vec![pattern],
+            regex,
+            web_host,
+            api: Api::new(client),
+            fallback_token: config.fallback_token,
+            recent: Cache::builder()
+                .max_capacity(RECENT_ENTRIES)
+                .time_to_live(STALE_WINDOW)
+                .build(),
+        })
+    }
+
+    fn target(&self, url: &str) -> Option<Target> {
+        let caps = self.regex.captures(url)?;
+        Some(Target {
+            owner: caps.name("owner")?.as_str().to_owned(),
+            repo: caps.name("repo")?.as_str().to_owned(),
+            number: caps.name("number")?.as_str().parse().ok()?,
+        })
+    }
+
+    fn canonical(&self, target: &Target) -> String {
+        format!(
+            "https://{}/{}/{}/pull/{}",
+            self.web_host,
+            target.owner.to_ascii_lowercase(),
+            target.repo.to_ascii_lowercase(),
+            target.number
+        )
+    }
+
+    fn caller<'a>(&'a self, ctx: &'a Context) -> Caller<'a> {
+        let own = ctx
+            .account
+            .as_ref()
+            .and_then(|account| account.upstream_token.as_ref())
+            .filter(|token| !token.expose().is_empty());
+        match (own, &self.fallback_token) {
+            (Some(token), _) => Caller::Account(token),
+            (None, Some(token)) => Caller::Fallback(token),
+            (None, None) => Caller::Anonymous,
+        }
+    }
+
+    /// The reads of one preview: the PR, then (open PRs only) checks and reviews.
+    async fn build(
+        &self,
+        target: &Target,
+        caller: Caller<'_>,
+        dev: Option<Attribute>,
+    ) -> Result<Preview, Failure> {
+        let who = caller.credential();
+        let path = target.api_path();
+        let pr = self.api.get(&self.api.pulls, &who, &path).await?;
+        if caller.public_only() && pr.private {
+            // The fallback token may see private repositories of its owner; none of that
+            // may reach an account that could not see it, not even through the store.
+            self.api.pulls.forget(who.identity(), &path);
+            return Err(Failure::NotVisible);
+        }
+        let (checks, reviews) = if pr.state.is_open() {
+            self.extras(&who, target, &pr).await
+        } else {
+            // A merged or closed PR's CI and reviews are history: not worth the calls.
+            (None, None)
+        };
+        Ok(Preview {
+            attributes: attributes::attributes(&pr, checks.as_ref(), reviews.as_deref(), dev),
+            scope: if pr.private {
+                CacheScope::Account
+            } else {
+                CacheScope::Public
+            },
+            ttl: CACHE_TTL,
+            stale: false,
+        })
+    }
+
+    /// The head commit's checks and the reviews, read side by side. Checks are check runs
+    /// plus commit statuses, summed: CI reports through either API (or both), and
+    /// github.com's merge box counts them together.
+    ///
+    /// No read fails the preview. A failed checks read leaves the other one counted, so
+    /// `checks` is left out only when both fail; failed reviews leave `review` out.
+    async fn extras(
+        &self,
+        who: &Credential<'_>,
+        target: &Target,
+        pr: &PullSummary,
+    ) -> (Option<CheckSummary>, Option<Arc<ReviewSummary>>) {
+        // The repository as GitHub names it now, which survives renames; checked because
+        // it becomes part of a path.
+        let full_name = if is_full_name(&pr.full_name) {
+            pr.full_name.clone()
+        } else {
+            format!("{}/{}", target.owner, target.repo)
+        };
+        // The sha becomes part of a path too; a PR without a usable one has no checks
+        // to read.
+        let commit = (!pr.head_sha.is_empty()
+            && pr.head_sha.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| format!("/repos/{full_name}/commits/{}", pr.head_sha));
+        let check_runs = async {
+            let path = format!("{}/check-runs?per_page=100", commit.as_deref()?);
+            soft(
+                "check runs",
+                self.api.get(&self.api.checks, who, &path).await,
+            )
+        };
+        let statuses = async {
+            let path = format!("{}/status?per_page=100", commit.as_deref()?);
+            soft(
+                "commit statuses",
+                self.api.get(&self.api.statuses, who, &path).await,
+            )
+        };
+        let reviews = async {
+            let path = format!(
+                "/repos/{full_name}/pulls/{}/reviews?per_page=100",
+                pr.number
+            );
+            soft("reviews", self.api.get(&self.api.reviews, who, &path).await)
+        };
+        let (check_runs, statuses, reviews) = tokio::join!(check_runs, statuses, reviews);
+        let checks = check_runs
+            .into_iter()
+            .chain(statuses)
+            .map(|summary| *summary)
+            .reduce(|a, b| a.plus(&b));
+        (checks, reviews)
+    }
+}
+
+fn is_full_name(name: &str) -> bool {
+    let mut parts = name.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p.chars().any(|c| c != '.')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+fn soft<T>(what: &'static str, result: Result<Arc<T>, Failure>) -> Option<Arc<T>> {
+    match result {
+        Ok(value) => Some(value),
+        Err(failure) => {
+            tracing::debug!(what, failure = ?failure, "left out of the preview");
+            None
+        }
+    }
+}
+
+/// `14:05 UTC`, rounded up so that a retry at that minute succeeds.
+fn resume_time(at: DateTime<Utc>) -> String {
+    let at = if at.second() > 0 || at.nanosecond() > 0 {
+        at.checked_add_signed(chrono::Duration::minutes(1))
+            .unwrap_or(at)
+    } else {
+        at
+    };
+    at.format("%H:%M UTC").to_string()
+}
+
+/// The user-facing error for `failure`. No hint ever quotes GitHub's answer: for a
+/// private repository even its error text is not ours to show.
+fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
+    let connect = "Connect a GitHub account that can see this repository to preview it.";
+    match (failure, caller) {
+        (Failure::Unauthorized, Caller::Account(_)) => ProviderError::Unauthorized {
+            hint: Some(
+                "GitHub refused the connected account's token. Reconnect GitHub to keep \
+                 previewing pull requests."
+                    .into(),
+            ),
+        },
+        (Failure::Unauthorized, _) => ProviderError::Unauthorized {
+            hint: Some(format!("GitHub refused the request. {connect}")),
+        },
+        (Failure::SsoRequired, Caller::Account(_)) => ProviderError::Forbidden {
+            hint: Some(
+                "This organization requires SAML single sign-on: authorize your GitHub \
+                 connection for it, then reconnect GitHub."
+                    .into(),
+            ),
+        },
+        (Failure::NotVisible, Caller::Account(_)) => ProviderError::NotFound {
+            hint: Some(
+                "This pull request was not found: check that your GitHub account can \
+                     see this repository."
+                    .into(),
+            ),
+        },
+        (Failure::NotVisible | Failure::SsoRequired, _) => ProviderError::NotFound {
+            hint: Some(format!(
+                "This pull request is not public, or does not exist. {connect}"
+            )),
+        },
+        (
+            Failure::RateLimited {
+                retry_after,
+                resume_at,
+            },
+            _,
+        ) => ProviderError::RateLimited {
+            retry_after,
+            hint: Some(match resume_at {
+                Some(at) => format!(
+                    "GitHub's rate limit was reached; previews resume at {}.",
+                    resume_time(at)
+                ),
+                None => {
+                    "GitHub's rate limit was reached; previews resume in a few minutes.".to_owned()
+                }
+            }),
+        },
+        (Failure::Upstream(status), _) => ProviderError::Upstream { status },
+        (Failure::Timeout, _) => ProviderError::Timeout,
+        (Failure::Invalid, _) => ProviderError::Invalid {
+            reason: "GitHub's pull request answer could not be read".into(),
+        },
+    }
+}
+
+#[async_trait]
+impl Provider for GitHub {
+    fn id(&self) -> &'static str {
+        "github"
+    }
+
+    fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    async fn unfurl(
+        &self,
+        request: &UnfurlRequest,
+        ctx: &Context,
+    ) -> Result<Preview, ProviderError> {
+        let Some(target) = self.target(request.url.as_str()) else {
+            return Err(ProviderError::NotFound { hint: None });
+        };
+        self.unfurl_target(&target, ctx).await
+    }
+
+    /// `https://{web_host}/{owner}/{repo}/pull/{number}` for every form of a PR link.
+    /// Owner and repository are lower-cased: GitHub treats them case-insensitively, so
+    /// `Octo/Hello` and `octo/hello` are one PR and share subscriptions.
+    fn canonical_uri(&self, url: &Url) -> String {
+        match self.target(url.as_str()) {
+            Some(target) => self.canonical(&target),
+            None => url.to_string(),
+        }
+    }
+}
+
+impl GitHub {
+    #[tracing::instrument(
+        name = "github_unfurl",
+        skip_all,
+        fields(owner = %target.owner, repo = %target.repo, number = target.number),
+        err(level = "info")
+    )]
+    async fn unfurl_target(
+        &self,
+        target: &Target,
+        ctx: &Context,
+    ) -> Result<Preview, ProviderError> {
+        let caller = self.caller(ctx);
+        // The caller kind is part of the key so that, should an account's own token ever
+        // equal the fallback token, its private previews still never stand in for a
+        // public-only caller.
+        let key = (
+            caller.credential().identity().clone(),
+            caller.public_only(),
+            self.canonical(target),
+        );
+        match self.build(target, caller, ctx.dev_attribute()).await {
+            Ok(preview) => {
+                self.recent.insert(key, Arc::new(preview.clone()));
+                Ok(preview)
+            }
+            Err(failure) if failure.is_transient() => match self
+                .recent
+                .get(&key)
+                .filter(|recent| !caller.public_only() || recent.scope == CacheScope::Public)
+            {
+                Some(recent) => {
+                    tracing::info!(failure = ?failure, "serving a recent preview");
+                    Ok(Preview {
+                        attributes: recent.attributes.clone(),
+                        scope: recent.scope,
+                        ttl: STALE_TTL,
+                        stale: true,
+                    })
+                }
+                None => Err(provider_error(failure, caller)),
+            },
+            Err(failure) => {
+                // Lost access ends previews at once, stale or not.
+                self.recent.invalidate(&key);
+                if matches!(failure, Failure::Unauthorized) && matches!(caller, Caller::Fallback(_))
+                {
+                    tracing::warn!("GitHub refused UNFURL_GITHUB_TOKEN");
+                }
+                Err(provider_error(failure, caller))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn github() -> GitHub {
+        let api = Url::parse(DEFAULT_API_URL).unwrap_or_else(|e| panic!("{e}"));
+        GitHub::new(GitHubConfig::new(api, "test")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn pull_request_links_and_their_tabs_match() {
+        let gh = github();
+        let [pattern] = gh.patterns() else {
+            panic!("one pattern expected")
+        };
+        assert_eq!(pattern.domain.as_deref(), Some("github.com"));
+        for sample in &pattern.samples {
+            assert!(pattern.captures(sample).is_some(), "{sample}");
+        }
+        for url in [
+            "https://github.com/rust-lang/rust/pull/123",
+            "https://github.com/rust-lang/rust/pull/123/",
+            "https://github.com/rust-lang/rust/pull/123/files",
+            "https://github.com/rust-lang/rust/pull/123/files/abc..def",
+            "https://github.com/rust-lang/rust/pull/123/commits/0123abcd",
+            "https://github.com/rust-lang/rust/pull/123/checks?check_run_id=9",
+            "https://github.com/rust-lang/rust/pull/123?diff=split",
+            "https://github.com/rust-lang/rust/pull/123#issuecomment-1",
+            "http://github.com/rust-lang/rust/pull/123",
+        ] {
+            let caps = pattern.captures(url).unwrap_or_default();
+            assert_eq!(
+                caps.get("owner").map(String::as_str),
+                Some("rust-lang"),
+                "{url}"
+            );
+            assert_eq!(caps.get("repo").map(String::as_str), Some("rust"), "{url}");
+            assert_eq!(caps.get("number").map(String::as_str), Some("123"), "{url}");
+        }
+    }
+
+    #[test]
+    fn other_links_do_not_match() {
+        let gh = github();
+        for url in [
+            "https://github.com/rust-lang/rust",
+            "https://github.com/rust-lang/rust/pulls",
+            "https://github.com/rust-lang/rust/issues/123",
+            "https://github.com/rust-lang/rust/pull/",
+            "https://github.com/rust-lang/rust/pull/abc",
+            "https://github.com/rust-lang/rust/pull/123/conflicts",
+            "https://github.com/rust-lang/rust/pull/123.diff",
+            "https://github.com/rust-lang/../pull/1",
+            "https://gist.github.com/rust-lang/rust/pull/123",
+            "https://github.com.evil.example/rust-lang/rust/pull/123",
+            "https://api.github.com/repos/rust-lang/rust/pulls/123",
+        ] {
+            assert!(gh.target(url).is_none(), "{url}");
+        }
+    }
+
+    #[test]
+    fn placeholders_name_the_pr_while_it_loads() {
+        let gh = github();
+        let texts: Vec<_> = gh.patterns()[0]
+            .placeholder
+            .iter()
+            .map(|a| (a.id(), a.text()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("title", Some("$<owner>/$<repo>#$<number>")),
+                ("identifier", Some("$<owner>/$<repo>#$<number>"))
+            ]
+        );
+    }
+
+    #[test]
+    fn enterprise_hosts_get_their_own_pattern() {
+        let api = Url::parse("https://ghe.example/api/v3").unwrap_or_else(|e| panic!("{e}"));
+        let mut config = GitHubConfig::new(api, "test");
+        config.web_host = "GHE.example:8443".into();
+        let gh = GitHub::new(config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(gh.target("https://ghe.example:8443/a/b/pull/1").is_some());
+        assert!(gh.target("https://github.com/a/b/pull/1").is_none());
+        assert!(gh.target("https://ghexexample:8443/a/b/pull/1").is_none());
+        let mut bad = GitHubConfig::new(
+            Url::parse(DEFAULT_API_URL).unwrap_or_else(|e| panic!("{e}")),
+            "test",
+        );
+        bad.web_host = "github.com/evil".into();
+        assert!(matches!(GitHub::new(bad), Err(ConfigError::WebHost(_))));
+    }
+
+    #[test]
+    fn rate_limit_hints_round_the_resume_time_up() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(resume_time(at("2024-01-01T14:04:30Z")), "14:05 UTC");
+        assert_eq!(resume_time(at("2024-01-01T14:05:00Z")), "14:05 UTC");
+    }
+
+    #[test]
+    fn full_names_are_checked_before_they_become_paths() {
+        assert!(is_full_name("Codertocat/Hello-World"));
+        assert!(is_full_name("a/.github"));
+        assert!(!is_full_name("a/.."));
+        assert!(!is_full_name("a/b/c"));
+        assert!(!is_full_name("a"));
+        assert!(!is_full_name("a/b?x"));
+    }
+}

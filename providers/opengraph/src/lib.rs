@@ -1,0 +1,42 @@
+//! OpenGraph provider for notion-unfurl: a preview of any web page from the metadata the
+//! page publishes about itself.
+//!
+//! - Site: any. Pattern: every `http`/`https` URL ([`URL_PATTERN`], named groups `host`
+//!   and `path`), registered with no fixed domain, so the operator chooses which domains to
+//!   verify in Notion. It belongs last in the registry: specific providers come first.
+//! - Upstream: the page itself, read through the SDK's guarded client up to `</head>`
+//!   (`BodyMode::HtmlHead`). Metadata comes from OpenGraph (`og:*`), Twitter cards,
+//!   JSON-LD (schema.org) and plain HTML (`<title>`, `<meta name=description>`,
+//!   `<link rel=icon>`, `<time>`).
+//! - Attributes: `title` (the host when the page has none), `description`, `site`,
+//!   `image`, `icon`, `author`, `published`, `dev`; anything Notion would refuse (empty
+//!   text, `http:` images) is left out. Previews are [`CacheScope::Public`] for
+//!   [`CACHE_TTL`].
+//! - Files: images, video, audio and PDF are embedded directly (`embed`), titled by file
+//!   name; other types (archives, JSON) get a preview titled by file name or host rather
+//!   than an error, since the link itself is fine. Status codes map to errors as
+//!   [`classify`] documents.
+//!
+//! Layout:
+//! - [`charset`]: bytes to text (BOM, `Content-Type`, `<meta>` prescan, UTF-8 default).
+//! - [`extract`](mod@extract): HTML to [`PageMetadata`], pure and synchronous.
+//! - [`media`]: which responses are media Notion can embed, and file names.
+//! - `provider`: [`OpenGraph`], the status mapping ([`classify`]) and [`attributes`].
+//!
+//! [`CacheScope::Public`]: notion_unfurl_sdk::CacheScope::Public
+
+pub mod charset;
+pub mod extract;
+pub mod media;
+mod provider;
+
+pub use extract::PageMetadata;
+pub use provider::{CACHE_TTL, OpenGraph, URL_PATTERN, attributes, classify, head_is_enough};
+
+use url::Url;
+
+/// Decode `html` (see [`charset`]) and read its metadata. `final_url` is the address the
+/// page was served from, after redirects: the base for relative URLs.
+pub fn extract(html: &[u8], content_type: Option<&str>, final_url: &Url) -> PageMetadata {
+    extract::from_html(&charset::decode(html, content_type), final_url)
+}

@@ -1,0 +1,26 @@
+//! The provider SDK of notion-unfurl.
+//!
+//! A provider turns one URL into Notion unfurl attributes. This crate holds everything a
+//! provider needs and nothing of the server:
+//! - [`attributes`]: Notion's attribute model; only valid section/sub-type pairs build.
+//! - [`provider`]: the [`Provider`] trait, [`Preview`], [`ProviderError`], [`Context`].
+//! - [`fetch`]: the guarded HTTP client for URLs that come from users or pages.
+//! - [`ip`]: the address classifier the guarded client uses.
+//! - [`trusted`]: the client for operator-configured API bases.
+//! - `testing` (feature `testing`): the context and request the server would build, and
+//!   the checks every provider's patterns and previews must pass.
+
+pub mod attributes;
+pub mod fetch;
+pub mod ip;
+pub mod provider;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod trusted;
+
+pub use attributes::{Attribute, AttributeError, Color};
+pub use fetch::{FetchError, FetchPolicy, GuardedClient};
+pub use provider::{
+    Account, CacheScope, Context, Pattern, Preview, Provider, ProviderError, Secret, UnfurlRequest,
+};
+pub use trusted::TrustedClient;

@@ -1,0 +1,167 @@
+//! The contract between the server and a provider.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use regex::Regex;
+use url::Url;
+
+use crate::attributes::Attribute;
+use crate::fetch::GuardedClient;
+
+/// One URL pattern a provider handles, in the form Notion's dashboard takes it.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The domain to verify in Notion's dashboard; `None` for a provider that accepts any
+    /// domain (the operator chooses which domains to register).
+    pub domain: Option<String>,
+    /// Anchored regex with named groups, matched against the whole URL.
+    pub regex: Regex,
+    /// Example URLs that match, shown in the dashboard.
+    pub samples: Vec<String>,
+    /// Attributes shown while the preview loads; values may use `$<group>` substitutions.
+    pub placeholder: Vec<Attribute>,
+}
+
+impl Pattern {
+    /// Named captures of `url` if this pattern matches it.
+    pub fn captures(&self, url: &str) -> Option<HashMap<String, String>> {
+        let caps = self.regex.captures(url)?;
+        Some(
+            self.regex
+                .capture_names()
+                .flatten()
+                .filter_map(|name| {
+                    caps.name(name)
+                        .map(|m| (name.to_owned(), m.as_str().to_owned()))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Who may share a cached preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheScope {
+    /// Anyone may see it (a public page, a public repository).
+    Public,
+    /// Read with the account's own credentials: cached for that account only.
+    Account,
+}
+
+/// What a provider returns for one URL.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub attributes: Vec<Attribute>,
+    pub scope: CacheScope,
+    pub ttl: Duration,
+    /// An earlier read, served because the upstream failed just now (rate limit, outage).
+    /// Fine to show; not a fresh view, so it is not pushed to Notion as an update.
+    pub stale: bool,
+}
+
+/// Why a provider could not preview a URL. The server turns each into an `error`
+/// operation with a status and a sentence for the Notion user; `hint` replaces that
+/// sentence when the provider knows better (it must never contain private content).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("not found")]
+    NotFound { hint: Option<String> },
+    #[error("the account may not see this")]
+    Forbidden { hint: Option<String> },
+    #[error("the upstream credentials were refused")]
+    Unauthorized { hint: Option<String> },
+    #[error("rate limited upstream")]
+    RateLimited {
+        retry_after: Option<Duration>,
+        hint: Option<String>,
+    },
+    #[error("upstream failed (status {status:?})")]
+    Upstream { status: Option<u16> },
+    #[error("upstream timed out")]
+    Timeout,
+    #[error("blocked by the fetch policy: {reason}")]
+    Blocked { reason: String },
+    #[error("unusable upstream content: {reason}")]
+    Invalid { reason: String },
+}
+
+/// A secret string (a token) that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The plaintext, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(\"[redacted]\")")
+    }
+}
+
+/// The account a request is made for.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Stable account key, e.g. `github:123` or `local:…`.
+    pub key: String,
+    /// The account's upstream token (e.g. GitHub), when it linked one.
+    pub upstream_token: Option<Secret>,
+}
+
+/// What the server hands a provider for one unfurl.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// For URLs that come from users or pages: public addresses only, bounded.
+    pub guarded: GuardedClient,
+    /// The account the preview is for, when the request carries one.
+    pub account: Option<Account>,
+    /// Text of the `dev` attribute.
+    pub developer: String,
+}
+
+impl Context {
+    /// The `dev` attribute for this deployment.
+    pub fn dev_attribute(&self) -> Option<Attribute> {
+        Attribute::developer(self.developer.clone()).ok()
+    }
+}
+
+/// One URL to preview, with the named groups of the pattern that matched it.
+#[derive(Debug, Clone)]
+pub struct UnfurlRequest {
+    pub url: Url,
+    pub captures: HashMap<String, String>,
+}
+
+/// A source of previews for some URLs.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Short stable id (`opengraph`, `github`); part of cache keys and logs.
+    fn id(&self) -> &'static str;
+
+    /// Patterns in the order they are tried.
+    fn patterns(&self) -> &[Pattern];
+
+    async fn unfurl(
+        &self,
+        request: &UnfurlRequest,
+        ctx: &Context,
+    ) -> Result<Preview, ProviderError>;
+
+    /// The form of `url` that identifies the previewed resource: URLs with the same
+    /// canonical form share subscriptions and update pushes (for example every sub-page of
+    /// one pull request). The URL itself by default.
+    fn canonical_uri(&self, url: &Url) -> String {
+        url.to_string()
+    }
+}

@@ -1,0 +1,69 @@
+//! The access check of `/unfurl`: bearer token → verified claims → active connection, with
+//! a small memo per worker thread ([`EpochMemo`]) in front of the shared caches.
+//!
+//! A cached unfurl is mostly this check. The shared caches behind it ([`Tokens`] keyed by
+//! token, [`Connections`] keyed by connection) are concurrent maps: two lookups, each with
+//! a long key hashed and its read recorded for eviction. Each actix worker is one thread,
+//! so a plain map per thread answers a repeated token without any of that (measured in
+//! BENCHMARKS.md).
+//!
+//! The memo never outlives what it copies: an entry ends with its token's expiry and after
+//! [`CONNECTION_TTL`], and every [`Connections::forget`] (a revocation, a changed token)
+//! moves a shared epoch that empties each thread's memo on its next use. Only tokens that
+//! passed verification are stored, at most [`MEMO_ENTRIES`] per thread.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::connections::{ActiveConnection, CONNECTION_TTL, Connections};
+use crate::memo::EpochMemo;
+use crate::store::StoreError;
+use crate::tokens::{TokenError, Tokens};
+
+/// Tokens remembered per worker thread before the memo starts over.
+pub const MEMO_ENTRIES: usize = 4096;
+
+/// Why a token gives no access.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("access token refused: {0}")]
+    Token(#[from] TokenError),
+    #[error("the access token's connection is revoked or unknown")]
+    NoConnection,
+    #[error("connection lookup failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+thread_local! {
+    static MEMO: RefCell<EpochMemo<Box<str>, Arc<ActiveConnection>>> =
+        RefCell::new(EpochMemo::new(MEMO_ENTRIES));
+}
+
+/// The active connection `token` acts for.
+pub async fn check(
+    tokens: &Tokens,
+    connections: &Connections,
+    token: &str,
+) -> Result<Arc<ActiveConnection>, AccessError> {
+    // Read before the lookups: a `forget` while they run moves the epoch past what the
+    // new entry is stored under, so it is never served.
+    let epoch = connections.epoch();
+    let now = Instant::now();
+    if let Some(connection) = MEMO.with(|memo| memo.borrow_mut().get(token, epoch, now)) {
+        return Ok(connection);
+    }
+    let claims = tokens.verify(token)?;
+    let connection = connections
+        .active(&claims.sub)
+        .await?
+        .ok_or(AccessError::NoConnection)?;
+    let lifetime = tokens.remaining(&claims).min(CONNECTION_TTL);
+    if !lifetime.is_zero() {
+        MEMO.with(|memo| {
+            memo.borrow_mut()
+                .put(token.into(), epoch, connection.clone(), now + lifetime);
+        });
+    }
+    Ok(connection)
+}

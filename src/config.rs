@@ -1,0 +1,532 @@
+//! Typed settings, read from `UNFURL_*` environment variables over an optional TOML file
+//! ([`file`]: `--config FILE` or `UNFURL_CONFIG`).
+//!
+//! Every variable is documented once here, next to its field, and in the README table.
+//! A bad value stops start-up with one line naming the variable and the problem.
+
+mod file;
+
+pub use file::{CONFIG_VARIABLE, Gathered, gather};
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+/// A configured secret: never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A setting that could not be used; its `Display` is the one line printed at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `UNFURL_LISTEN`: address to bind. Default `127.0.0.1:8080`; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// `UNFURL_PUBLIC_URL`: the URL Notion reaches us at (token issuer and audience).
+    /// Default `http://<UNFURL_LISTEN>`.
+    pub public_url: Url,
+    /// `UNFURL_DATA_DIR`: where the generated secret (and the SQLite file) live. Default `data`.
+    pub data_dir: PathBuf,
+    /// `UNFURL_DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    /// Default `sqlite://<UNFURL_DATA_DIR>/notion-unfurl.db`.
+    pub database_url: String,
+    /// `UNFURL_SECRET_KEY`: at least 32 bytes; signs access tokens. Generated into
+    /// `<UNFURL_DATA_DIR>/secret.key` (with a warning) when absent.
+    pub secret_key: Option<SecretString>,
+    /// `UNFURL_SECRET_KEY_ID`: 1–255, stored beside every token encrypted with the current
+    /// secret (default 1). Raise it when rotating `UNFURL_SECRET_KEY`.
+    pub secret_key_id: u8,
+    /// `UNFURL_PREVIOUS_SECRET_KEYS`: `id:secret` pairs, comma-separated: earlier secrets
+    /// that still decrypt tokens stored under their id. Access tokens signed with an old
+    /// secret stop working (they live an hour); stored Notion and GitHub tokens do not.
+    pub previous_secret_keys: Vec<(u8, SecretString)>,
+    /// `UNFURL_OAUTH_CLIENT_ID` / `UNFURL_OAUTH_CLIENT_SECRET`: what Notion presents to us.
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret: Option<SecretString>,
+    /// `UNFURL_OAUTH_REDIRECT_URIS`: comma-separated exact `redirect_uri` values Notion may
+    /// send. Default: both spellings of Notion's callback.
+    pub oauth_redirect_uris: Vec<String>,
+    /// `UNFURL_NOTION_CLIENT_ID` / `UNFURL_NOTION_CLIENT_SECRET`: what we present to Notion.
+    pub notion_client_id: Option<String>,
+    pub notion_client_secret: Option<SecretString>,
+    /// `UNFURL_NOTION_API_URL`: default `https://api.notion.com`.
+    pub notion_api_url: Url,
+    /// `UNFURL_GITHUB_CLIENT_ID` / `UNFURL_GITHUB_CLIENT_SECRET`: the GitHub OAuth app.
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<SecretString>,
+    /// `UNFURL_GITHUB_API_URL`: default `https://api.github.com`.
+    pub github_api_url: Url,
+    /// `UNFURL_GITHUB_WEB_URL`: default `https://github.com`.
+    pub github_web_url: Url,
+    /// `UNFURL_GITHUB_TOKEN`: optional token for accounts without one (public repos only).
+    pub github_token: Option<SecretString>,
+    /// `UNFURL_GITHUB_WEBHOOK_SECRET`: verifies `X-Hub-Signature-256`.
+    pub github_webhook_secret: Option<SecretString>,
+    /// `UNFURL_DEVELOPER_NAME`: the `dev` attribute. Default `notion-unfurl`.
+    pub developer_name: String,
+    /// `UNFURL_FETCH_ALLOW`: comma-separated CIDRs the guarded client may reach although
+    /// they are not public. Empty by default; logged as a warning when set.
+    pub fetch_allow: Vec<IpNet>,
+    /// `UNFURL_FETCH_TIMEOUT_SECS`: total deadline of one page fetch, 1..=10 (default 10).
+    pub fetch_timeout: Duration,
+    /// `UNFURL_WEBHOOK_READ_TIMEOUT_SECS`: how long a webhook body may take to arrive, 1..=120
+    /// (default 30). Bodies are read before their signature can be checked, so at most
+    /// eight are read at once; a delivery waits up to a third of this for a reading slot.
+    pub webhook_read_timeout: Duration,
+    /// `UNFURL_FETCH_MAX_BYTES`: cap on a page's decoded bytes (default 2 MiB).
+    pub fetch_max_bytes: usize,
+    /// `UNFURL_CACHE_MAX_BYTES`: preview cache size (default 64 MiB).
+    pub cache_max_bytes: u64,
+    /// `UNFURL_TOKEN_TTL_SECS`: lifetime of our access tokens (default 3600).
+    pub token_ttl: Duration,
+    /// `UNFURL_CLIENT_IP_HEADER`: a header a trusted proxy sets to the client's address
+    /// (`Fly-Client-IP` on Fly.io), used to rate-limit per client. Unset: the TCP peer.
+    /// Set it only behind a proxy that overwrites it, or clients could pick their key.
+    pub client_ip_header: Option<String>,
+    /// `UNFURL_WORKERS`: HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// `UNFURL_LOG_FORMAT`: `text` (default) or `json`. Levels: `RUST_LOG` (default `info`).
+    pub log_format: LogFormat,
+
+    // Live updates: the outbox worker (crate::outbox).
+    /// `UNFURL_OUTBOX_POLL_MS`: how often the update outbox is checked for due updates
+    /// (default 5000). An accepted webhook wakes this instance's worker at once; polling
+    /// finds retries and work queued by other instances.
+    pub outbox_poll: Duration,
+    /// `UNFURL_OUTBOX_LEASE_MS`: how long a claimed update is held before another worker may
+    /// take it over (default 120000). Must exceed one delivery (an unfurl plus a Notion call).
+    pub outbox_lease: Duration,
+    /// `UNFURL_OUTBOX_BACKOFF_MS`: first retry delay after Notion is unavailable; doubled per
+    /// attempt up to one hour, with ±20% jitter (default 2000).
+    pub outbox_backoff: Duration,
+}
+
+type Vars = HashMap<String, String>;
+
+/// Every variable [`Settings`] reads; any other `UNFURL_*` name is warned about, and a
+/// settings-file key must be one of these without the prefix.
+pub const VARIABLES: &[&str] = &[
+    "UNFURL_CACHE_MAX_BYTES",
+    "UNFURL_CLIENT_IP_HEADER",
+    "UNFURL_DATABASE_URL",
+    "UNFURL_DATA_DIR",
+    "UNFURL_DEVELOPER_NAME",
+    "UNFURL_FETCH_ALLOW",
+    "UNFURL_FETCH_MAX_BYTES",
+    "UNFURL_FETCH_TIMEOUT_SECS",
+    "UNFURL_GITHUB_API_URL",
+    "UNFURL_GITHUB_CLIENT_ID",
+    "UNFURL_GITHUB_CLIENT_SECRET",
+    "UNFURL_GITHUB_TOKEN",
+    "UNFURL_GITHUB_WEBHOOK_SECRET",
+    "UNFURL_GITHUB_WEB_URL",
+    "UNFURL_LISTEN",
+    "UNFURL_LOG_FORMAT",
+    "UNFURL_NOTION_API_URL",
+    "UNFURL_NOTION_CLIENT_ID",
+    "UNFURL_NOTION_CLIENT_SECRET",
+    "UNFURL_OAUTH_CLIENT_ID",
+    "UNFURL_OAUTH_CLIENT_SECRET",
+    "UNFURL_OAUTH_REDIRECT_URIS",
+    "UNFURL_OUTBOX_BACKOFF_MS",
+    "UNFURL_OUTBOX_LEASE_MS",
+    "UNFURL_OUTBOX_POLL_MS",
+    "UNFURL_PREVIOUS_SECRET_KEYS",
+    "UNFURL_PUBLIC_URL",
+    "UNFURL_SECRET_KEY",
+    "UNFURL_SECRET_KEY_ID",
+    "UNFURL_TOKEN_TTL_SECS",
+    "UNFURL_WEBHOOK_READ_TIMEOUT_SECS",
+    "UNFURL_WORKERS",
+];
+
+fn get<'a>(vars: &'a Vars, name: &'static str) -> Option<&'a str> {
+    vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+fn parse_url(vars: &Vars, name: &'static str, default: &str) -> Result<Url, ConfigError> {
+    let raw = get(vars, name).unwrap_or(default);
+    let url = Url::parse(raw).map_err(|e| problem(name, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(problem(name, "must be an http or https URL"));
+    }
+    Ok(url)
+}
+
+fn parse_number<T>(
+    vars: &Vars,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = get(vars, name) else {
+        return Ok(default);
+    };
+    let value: T = raw
+        .parse()
+        .map_err(|_| problem(name, format!("expected a number, got {raw:?}")))?;
+    if !range.contains(&value) {
+        return Err(problem(
+            name,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
+}
+
+fn secret(vars: &Vars, name: &'static str) -> Option<SecretString> {
+    get(vars, name).map(SecretString::new)
+}
+
+fn plain(vars: &Vars, name: &'static str) -> Option<String> {
+    get(vars, name).map(str::to_owned)
+}
+
+/// Notion's OAuth callback, as its documentation spells it, with and without `www.`.
+pub const DEFAULT_REDIRECT_URIS: [&str; 2] = [
+    "https://www.notion.so/externalIntegrationAuthCallback",
+    "https://notion.so/externalIntegrationAuthCallback",
+];
+
+/// The smallest secret we accept: 256 bits of key material (RFC 8725 for HS256).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Settings from the process environment over the file `UNFURL_CONFIG` names, if any.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(gather(None, std::env::vars())?.vars)
+    }
+
+    /// Settings from explicit variables (tests use this; unset means default).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: Vars = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("UNFURL_"))
+            .collect();
+
+        let listen_raw = get(&vars, "UNFURL_LISTEN").unwrap_or("127.0.0.1:8080");
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            problem(
+                "UNFURL_LISTEN",
+                format!("expected host:port such as 127.0.0.1:8080, got {listen_raw:?}"),
+            )
+        })?;
+        let public_url = parse_url(&vars, "UNFURL_PUBLIC_URL", &format!("http://{listen}"))?;
+        let data_dir = PathBuf::from(get(&vars, "UNFURL_DATA_DIR").unwrap_or("data"));
+        let database_url = match get(&vars, "UNFURL_DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => {
+                url.to_owned()
+            }
+            Some(_) => {
+                return Err(problem(
+                    "UNFURL_DATABASE_URL",
+                    "expected sqlite://PATH or postgres://…",
+                ));
+            }
+            None => format!("sqlite://{}/notion-unfurl.db", data_dir.display()),
+        };
+        let secret_key = secret(&vars, "UNFURL_SECRET_KEY");
+        if let Some(key) = &secret_key
+            && key.expose().len() < MIN_SECRET_BYTES
+        {
+            return Err(problem(
+                "UNFURL_SECRET_KEY",
+                format!("must be at least {MIN_SECRET_BYTES} bytes (e.g. `openssl rand -hex 32`)"),
+            ));
+        }
+        let secret_key_id = parse_number(&vars, "UNFURL_SECRET_KEY_ID", 1u8, 1..=255)?;
+        let previous_secret_keys = match get(&vars, "UNFURL_PREVIOUS_SECRET_KEYS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|pair| {
+                    let bad = || {
+                        problem(
+                            "UNFURL_PREVIOUS_SECRET_KEYS",
+                            format!(
+                                "expected id:secret pairs (id 1-255, secret of at least {MIN_SECRET_BYTES} bytes)"
+                            ),
+                        )
+                    };
+                    let (id, secret) = pair.split_once(':').ok_or_else(bad)?;
+                    let id: u8 = id.trim().parse().map_err(|_| bad())?;
+                    if id == 0 || id == secret_key_id || secret.len() < MIN_SECRET_BYTES {
+                        return Err(bad());
+                    }
+                    Ok((id, SecretString::new(secret)))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let fetch_allow = match get(&vars, "UNFURL_FETCH_ALLOW") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|cidr| {
+                    cidr.parse::<IpNet>()
+                        .or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            problem(
+                                "UNFURL_FETCH_ALLOW",
+                                format!("{cidr:?} is not a CIDR such as 10.0.0.0/8"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let log_format = match get(&vars, "UNFURL_LOG_FORMAT") {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(problem(
+                    "UNFURL_LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ));
+            }
+        };
+        let workers = match get(&vars, "UNFURL_WORKERS") {
+            None => None,
+            Some(_) => Some(parse_number(&vars, "UNFURL_WORKERS", 1usize, 1..=256)?),
+        };
+
+        Ok(Self {
+            listen,
+            public_url,
+            data_dir,
+            database_url,
+            secret_key,
+            secret_key_id,
+            previous_secret_keys,
+            oauth_client_id: plain(&vars, "UNFURL_OAUTH_CLIENT_ID"),
+            oauth_client_secret: secret(&vars, "UNFURL_OAUTH_CLIENT_SECRET"),
+            oauth_redirect_uris: match get(&vars, "UNFURL_OAUTH_REDIRECT_URIS") {
+                None => DEFAULT_REDIRECT_URIS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|uri| match Url::parse(uri) {
+                        Ok(url) if matches!(url.scheme(), "https" | "http") => Ok(uri.to_owned()),
+                        _ => Err(problem(
+                            "UNFURL_OAUTH_REDIRECT_URIS",
+                            format!("{uri:?} is not an absolute http(s) URL"),
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            notion_client_id: plain(&vars, "UNFURL_NOTION_CLIENT_ID"),
+            notion_client_secret: secret(&vars, "UNFURL_NOTION_CLIENT_SECRET"),
+            notion_api_url: parse_url(&vars, "UNFURL_NOTION_API_URL", "https://api.notion.com")?,
+            github_client_id: plain(&vars, "UNFURL_GITHUB_CLIENT_ID"),
+            github_client_secret: secret(&vars, "UNFURL_GITHUB_CLIENT_SECRET"),
+            github_api_url: parse_url(&vars, "UNFURL_GITHUB_API_URL", "https://api.github.com")?,
+            github_web_url: parse_url(&vars, "UNFURL_GITHUB_WEB_URL", "https://github.com")?,
+            github_token: secret(&vars, "UNFURL_GITHUB_TOKEN"),
+            github_webhook_secret: secret(&vars, "UNFURL_GITHUB_WEBHOOK_SECRET"),
+            developer_name: plain(&vars, "UNFURL_DEVELOPER_NAME")
+                .unwrap_or_else(|| "notion-unfurl".to_owned()),
+            fetch_allow,
+            fetch_timeout: Duration::from_secs(parse_number(
+                &vars,
+                "UNFURL_FETCH_TIMEOUT_SECS",
+                10u64,
+                1..=10,
+            )?),
+            webhook_read_timeout: Duration::from_secs(parse_number(
+                &vars,
+                "UNFURL_WEBHOOK_READ_TIMEOUT_SECS",
+                30u64,
+                1..=120,
+            )?),
+            fetch_max_bytes: parse_number(
+                &vars,
+                "UNFURL_FETCH_MAX_BYTES",
+                2 * 1024 * 1024usize,
+                64 * 1024..=64 * 1024 * 1024,
+            )?,
+            cache_max_bytes: parse_number(
+                &vars,
+                "UNFURL_CACHE_MAX_BYTES",
+                64 * 1024 * 1024u64,
+                0..=u64::MAX,
+            )?,
+            token_ttl: Duration::from_secs(parse_number(
+                &vars,
+                "UNFURL_TOKEN_TTL_SECS",
+                3600u64,
+                60..=86_400,
+            )?),
+            workers,
+            client_ip_header: match get(&vars, "UNFURL_CLIENT_IP_HEADER") {
+                None => None,
+                Some(name) => Some(
+                    actix_web::http::header::HeaderName::try_from(name)
+                        .map_err(|_| problem("UNFURL_CLIENT_IP_HEADER", "not a header name"))?
+                        .to_string(),
+                ),
+            },
+            log_format,
+
+            outbox_poll: Duration::from_millis(parse_number(
+                &vars,
+                "UNFURL_OUTBOX_POLL_MS",
+                5_000u64,
+                10..=600_000,
+            )?),
+            outbox_lease: Duration::from_millis(parse_number(
+                &vars,
+                "UNFURL_OUTBOX_LEASE_MS",
+                120_000u64,
+                100..=3_600_000,
+            )?),
+            outbox_backoff: Duration::from_millis(parse_number(
+                &vars,
+                "UNFURL_OUTBOX_BACKOFF_MS",
+                2_000u64,
+                1..=600_000,
+            )?),
+        })
+    }
+
+    /// The audience of our access tokens: the unfurl endpoint.
+    pub fn token_audience(&self) -> String {
+        format!("{}/unfurl", self.public_url.as_str().trim_end_matches('/'))
+    }
+
+    /// The issuer of our access tokens.
+    pub fn token_issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_variable_list_names_exactly_what_settings_read() {
+        let source = include_str!("config.rs");
+        let read: std::collections::BTreeSet<&str> = source
+            .split('"')
+            .filter(|s| s.len() > "UNFURL_".len() && s.starts_with("UNFURL_"))
+            .filter(|s| s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .collect();
+        let listed: std::collections::BTreeSet<&str> = VARIABLES.iter().copied().collect();
+        assert_eq!(read, listed);
+        let readme = include_str!("../README.md");
+        for name in VARIABLES.iter().chain([&CONFIG_VARIABLE]) {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} is not in README.md"
+            );
+        }
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn no_configuration_gives_the_embedded_defaults() {
+        let s = Settings::from_vars(vars(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.database_url, "sqlite://data/notion-unfurl.db");
+        assert!(s.fetch_allow.is_empty());
+        assert_eq!(s.fetch_timeout, Duration::from_secs(10));
+        assert_eq!(s.token_audience(), "http://127.0.0.1:8080/unfurl");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases = [
+            ("UNFURL_LISTEN", "nowhere"),
+            ("UNFURL_FETCH_ALLOW", "10.0.0.0/8, banana"),
+            ("UNFURL_SECRET_KEY", "short"),
+            ("UNFURL_LOG_FORMAT", "xml"),
+            ("UNFURL_FETCH_TIMEOUT_SECS", "60"),
+            ("UNFURL_NOTION_API_URL", "ftp://x"),
+            ("UNFURL_DATABASE_URL", "mysql://x"),
+            ("UNFURL_PREVIOUS_SECRET_KEYS", "2"),
+            ("UNFURL_SECRET_KEY_ID", "0"),
+        ];
+        for (name, value) in cases {
+            let err = Settings::from_vars(vars(&[(name, value)]))
+                .err()
+                .unwrap_or_else(|| panic!("{name}={value} was accepted"));
+            assert_eq!(err.variable, name);
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn fetch_allow_takes_cidrs_and_bare_addresses() {
+        let s = Settings::from_vars(vars(&[("UNFURL_FETCH_ALLOW", "127.0.0.1/32, ::1")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.fetch_allow.len(), 2);
+        assert_eq!(s.fetch_allow[1].to_string(), "::1/128");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let key = "k".repeat(40);
+        let s = Settings::from_vars(vars(&[("UNFURL_SECRET_KEY", &key)]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{s:?}").contains(&key));
+    }
+}

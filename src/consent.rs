@@ -1,0 +1,199 @@
+//! The pending authorisation of one browser, between Notion's redirect to
+//! `/oauth/authorize` and our redirect back.
+//!
+//! It travels in a cookie sealed with our AEAD (it holds Notion's code and the PKCE
+//! verifier), bound to the browser that saw the consent page, valid for
+//! [`PENDING_TTL`]. Each step that acts on it (the consent POST, the GitHub callback) can
+//! be taken once: [`spend`] records it in the database, so every instance sharing that
+//! database refuses a replay; the record is purged once the pending authorisation expires.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::crypto::{Cipher, Sealed, random_token, token_hash};
+use crate::store::{Store, StoreError};
+
+/// How long a consent page (and a GitHub round trip) may take. Notion's own code lives
+/// ten minutes, so waiting longer would only fail later.
+pub const PENDING_TTL: Duration = Duration::from_secs(600);
+
+/// Binds the ciphertext to its use: a sealed value from elsewhere will not open here.
+const AAD: &[u8] = b"notion-unfurl oauth pending v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    /// Random id of this pending authorisation (single use of the consent step).
+    pub id: String,
+    /// Notion's authorisation code, traded with Notion once the account is known.
+    pub notion_code: String,
+    /// Notion's `state`, echoed byte for byte.
+    pub state: String,
+    pub redirect_uri: String,
+    pub client_id: String,
+    /// The consent form's CSRF token.
+    pub csrf: String,
+    pub expires_at: i64,
+    /// Set once the browser was sent to GitHub.
+    pub github_state: Option<String>,
+    pub pkce_verifier: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConsentError {
+    #[error("no pending authorisation in this browser")]
+    Missing,
+    #[error("the pending authorisation cannot be read")]
+    Unreadable,
+    #[error("the pending authorisation expired")]
+    Expired,
+}
+
+#[derive(Clone)]
+pub struct Consent {
+    cipher: Cipher,
+    secure: bool,
+}
+
+impl std::fmt::Debug for Consent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consent")
+            .field("secure", &self.secure)
+            .finish()
+    }
+}
+
+fn now() -> i64 {
+    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
+}
+
+impl Consent {
+    /// `secure`: the public URL is https, so cookies get `Secure` and the `__Host-` prefix.
+    pub fn new(cipher: Cipher, secure: bool) -> Self {
+        Self { cipher, secure }
+    }
+
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-unfurl_pending"
+        } else {
+            "unfurl_pending"
+        }
+    }
+
+    /// A new pending authorisation for Notion's request.
+    pub fn begin(
+        &self,
+        notion_code: &str,
+        state: &str,
+        redirect_uri: &str,
+        client_id: &str,
+    ) -> Pending {
+        Pending {
+            id: random_token(),
+            notion_code: notion_code.to_owned(),
+            state: state.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            client_id: client_id.to_owned(),
+            csrf: random_token(),
+            expires_at: now() + PENDING_TTL.as_secs() as i64,
+            github_state: None,
+            pkce_verifier: None,
+        }
+    }
+
+    /// The cookie value for `pending`.
+    pub fn seal(&self, pending: &Pending) -> Option<String> {
+        let json = serde_json::to_vec(pending).ok()?;
+        let sealed = self.cipher.seal(&json, AAD).ok()?;
+        let mut bytes = Vec::with_capacity(sealed.bytes.len() + 1);
+        bytes.push(sealed.key_id);
+        bytes.extend_from_slice(&sealed.bytes);
+        Some(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The pending authorisation in a cookie value, if authentic and not expired.
+    pub fn open(&self, cookie: Option<&str>) -> Result<Pending, ConsentError> {
+        let cookie = cookie.ok_or(ConsentError::Missing)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(cookie)
+            .map_err(|_| ConsentError::Unreadable)?;
+        let (&key_id, rest) = bytes.split_first().ok_or(ConsentError::Unreadable)?;
+        let plain = self
+            .cipher
+            .open(
+                &Sealed {
+                    key_id,
+                    bytes: rest.to_vec(),
+                },
+                AAD,
+            )
+            .map_err(|_| ConsentError::Unreadable)?;
+        let pending: Pending =
+            serde_json::from_slice(&plain).map_err(|_| ConsentError::Unreadable)?;
+        if pending.expires_at <= now() {
+            return Err(ConsentError::Expired);
+        }
+        Ok(pending)
+    }
+}
+
+/// Mark the single-use `step` of `pending` (e.g. `consent:<id>`) as taken; `false` if any
+/// instance sharing the database took it before.
+pub async fn spend(store: &Store, step: &str, pending: &Pending) -> Result<bool, StoreError> {
+    store
+        .spend_step(&token_hash(step), pending.expires_at)
+        .await
+}
+
+/// Constant-time equality of two secrets.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consent() -> Consent {
+        Consent::new(Cipher::from_root(&[9; 32], 1), false)
+    }
+
+    #[test]
+    fn a_sealed_pending_authorisation_opens_again() {
+        let c = consent();
+        let pending = c.begin("code", "st&ate=x", "https://www.notion.so/cb", "client");
+        let cookie = c.seal(&pending).unwrap_or_default();
+        assert!(!cookie.contains("code"));
+        let opened = c.open(Some(&cookie)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(opened.state, "st&ate=x");
+        assert_eq!(opened.csrf, pending.csrf);
+    }
+
+    #[test]
+    fn tampered_foreign_and_expired_cookies_are_refused() {
+        let c = consent();
+        let mut pending = c.begin("code", "s", "https://www.notion.so/cb", "client");
+        let cookie = c.seal(&pending).unwrap_or_default();
+        let mut bytes = URL_SAFE_NO_PAD.decode(&cookie).unwrap_or_default();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(
+            c.open(Some(&URL_SAFE_NO_PAD.encode(&bytes))).err(),
+            Some(ConsentError::Unreadable)
+        );
+        let other = Consent::new(Cipher::from_root(&[8; 32], 1), false);
+        assert!(other.open(Some(&cookie)).is_err());
+        assert_eq!(c.open(None).err(), Some(ConsentError::Missing));
+        pending.expires_at = now() - 1;
+        let expired = c.seal(&pending).unwrap_or_default();
+        assert_eq!(c.open(Some(&expired)).err(), Some(ConsentError::Expired));
+    }
+}

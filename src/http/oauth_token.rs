@@ -1,0 +1,634 @@
+//! `POST /oauth/token` (Notion's OAuth Token URL) and `DELETE /oauth/revoke` (its Deleted
+//! Token Callback): protocol.md §1 steps 6–7 and §4. The grants themselves are
+//! [`crate::grants`]; this module parses, authenticates the client and answers.
+//!
+//! Every answer, success or error, is built by `oauth_response`, so each carries
+//! `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), and every error is one
+//! [`OAuthError`] rendered as RFC 6749 §5.2 JSON. Codes, tokens and secrets never reach a
+//! log line: only outcome kinds do.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
+use base64::Engine;
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use serde::Serialize;
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::config::Settings;
+use crate::crypto::token_hash;
+use crate::grants::{GrantError, Grants, IssuedTokens, Revocation};
+use crate::http::{BodyError, bearer_token, read_limited};
+use crate::startup::AppState;
+
+/// Largest request body accepted on either endpoint; Notion's are a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The realm named in `WWW-Authenticate` on `invalid_client`.
+const REALM: &str = r#"Basic realm="notion-unfurl""#;
+
+/// Every error of the OAuth endpoints, rendered once as RFC 6749 §5.2 JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// Deliberately one description for every reason (the reason goes to the log).
+    #[error(
+        "the authorization code or refresh token is invalid, expired, revoked, or was issued to another client"
+    )]
+    InvalidGrant,
+    #[error("only the authorization_code and refresh_token grant types are supported")]
+    UnsupportedGrantType,
+    /// HTTP 429 with `Retry-After`; the `error` code stays within RFC 6749 §5.2
+    /// (`invalid_request`), since `slow_down` belongs to the device grant (RFC 8628).
+    #[error("too many token requests from this client; retry after the time in Retry-After")]
+    RateLimited { retry_after: Duration },
+    #[error("this method is not allowed here")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("the service is temporarily unavailable; please retry")]
+    Unavailable,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    error: &'a str,
+    error_description: String,
+}
+
+/// A response builder with the headers RFC 6749 §5.1 requires on every token response.
+fn oauth_response(status: StatusCode) -> HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((header::PRAGMA, HeaderValue::from_static("no-cache")));
+    response
+}
+
+impl OAuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) | Self::MethodNotAllowed { .. } | Self::RateLimited { .. } => {
+                "invalid_request"
+            }
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::Unavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) | Self::InvalidGrant | Self::UnsupportedGrantType => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = oauth_response(self.status_code());
+        match self {
+            // RFC 7235 requires the challenge on every 401, so it is sent whether the client
+            // tried Basic, body credentials or nothing at all.
+            Self::InvalidClient => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static(REALM)));
+            }
+            Self::RateLimited { retry_after } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response.insert_header((header::RETRY_AFTER, seconds.max(1)));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+            }
+            _ => {}
+        }
+        response.json(ErrorJson {
+            error: self.code(),
+            error_description: self.to_string(),
+        })
+    }
+}
+
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::Refused(refusal) => {
+                tracing::info!(outcome = %refusal, "grant refused");
+                Self::InvalidGrant
+            }
+            GrantError::Store(e) => {
+                tracing::error!(error = %e, "the store failed during a grant");
+                Self::Unavailable
+            }
+            GrantError::Token(e) => {
+                tracing::error!(error = %e, "could not sign an access token");
+                Self::Unavailable
+            }
+        }
+    }
+}
+
+/// A per-client-IP limit on one endpoint.
+///
+/// Each worker holds its own (the route table is built once per worker), so the effective
+/// limit is this quota times the worker count; that still stops a brute-force run. IPv6
+/// clients are keyed by their /64, which one subscriber usually holds whole. The key map
+/// is pruned of idle entries every `RETAIN_EVERY` checks and never grows past
+/// `MAX_TRACKED`: beyond it new requests are refused until entries go idle, so a flood of
+/// source addresses costs memory only up to that bound.
+///
+/// The key is the TCP peer address: behind a reverse proxy that is the proxy, and every
+/// client shares one budget.
+/// One limiter per rate-limited endpoint, shared by every worker (in [`AppState`]).
+#[derive(Debug)]
+pub struct RateLimits {
+    pub token: RateLimit,
+    pub revoke: RateLimit,
+}
+
+impl RateLimits {
+    /// `client_ip_header`: the header a trusted proxy puts the client's address in
+    /// (`UNFURL_CLIENT_IP_HEADER`); without it the TCP peer is the client.
+    pub fn new(client_ip_header: Option<&str>) -> Self {
+        let header = client_ip_header.and_then(|h| header::HeaderName::try_from(h).ok());
+        Self {
+            token: RateLimit::token_endpoint().keyed_by(header.clone()),
+            revoke: RateLimit::revoke_endpoint().keyed_by(header),
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+pub struct RateLimit {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU64,
+    client_ip_header: Option<header::HeaderName>,
+}
+
+const MAX_TRACKED: usize = 65_536;
+const RETAIN_EVERY: u64 = 1024;
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("tracked", &self.limiter.len())
+            .finish()
+    }
+}
+
+const fn nonzero(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => NonZeroU32::MIN,
+    }
+}
+
+impl RateLimit {
+    pub fn new(quota: Quota) -> Self {
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            checks: AtomicU64::new(0),
+            client_ip_header: None,
+        }
+    }
+
+    fn keyed_by(mut self, client_ip_header: Option<header::HeaderName>) -> Self {
+        self.client_ip_header = client_ip_header;
+        self
+    }
+
+    /// `/oauth/token`: Notion exchanges one code per link and refreshes each connection
+    /// hourly, far below 30 a minute, with room for a burst of reconnects.
+    pub fn token_endpoint() -> Self {
+        Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(20)))
+    }
+
+    /// `/oauth/revoke`: a refresh token presented there costs a database write, so
+    /// unauthenticated callers are limited too, more loosely.
+    pub fn revoke_endpoint() -> Self {
+        Self::new(Quota::per_minute(nonzero(60)).allow_burst(nonzero(30)))
+    }
+
+    fn check(&self, req: &HttpRequest) -> Result<(), OAuthError> {
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(RETAIN_EVERY)
+        {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        if self.limiter.len() >= MAX_TRACKED {
+            tracing::warn!("rate limiter is full; refusing");
+            return Err(OAuthError::RateLimited {
+                retry_after: Duration::from_secs(60),
+            });
+        }
+        self.limiter
+            .check_key(&client_key(req, self.client_ip_header.as_ref()))
+            .map_err(|not_until| {
+                tracing::info!("rate limited");
+                OAuthError::RateLimited {
+                    retry_after: not_until.wait_time_from(self.limiter.clock().now()),
+                }
+            })
+    }
+}
+
+/// The client's address: from the trusted proxy's header when one is configured, else the
+/// TCP peer. Of a list (`X-Forwarded-For`) the last address is taken: the one our proxy
+/// appended; earlier ones are whatever the caller sent. IPv6 clients are keyed by their
+/// /64, which one subscriber usually holds whole.
+fn client_key(req: &HttpRequest, proxy_header: Option<&header::HeaderName>) -> IpAddr {
+    let forwarded = proxy_header
+        .and_then(|name| req.headers().get(name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|first| first.trim().parse::<IpAddr>().ok());
+    let peer = forwarded.or_else(|| req.peer_addr().map(|addr| addr.ip()));
+    match peer.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V6(v6)) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
+        Some(v4) => v4,
+        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
+/// The body, at most [`MAX_BODY_BYTES`]; `None` when it is larger.
+async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Option<Vec<u8>>, OAuthError> {
+    match read_limited(req, payload, MAX_BODY_BYTES).await {
+        Ok(body) => Ok(Some(body)),
+        Err(BodyError::TooLarge) => Ok(None),
+        Err(BodyError::Unreadable) => Err(OAuthError::InvalidRequest("the body could not be read")),
+    }
+}
+
+/// The form parameters, each at most once. RFC 6749 §3.1: a parameter without a value is
+/// treated as omitted, and none may be repeated.
+fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let mut params = HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(body) {
+        match params.entry(name.into_owned()) {
+            Entry::Occupied(_) => {
+                return Err(OAuthError::InvalidRequest(
+                    "a parameter was sent more than once",
+                ));
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(value.into_owned());
+            }
+        }
+    }
+    params.retain(|_, value| !value.is_empty());
+    Ok(params)
+}
+
+/// Client credentials as presented, before they are checked.
+struct Presented {
+    id: String,
+    secret: String,
+    /// The same pair as sent in a Basic header, before form-decoding (see `authenticate`).
+    raw: Option<(String, String)>,
+}
+
+fn basic_credentials(req: &HttpRequest) -> Result<Option<Presented>, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || OAuthError::InvalidRequest("the Authorization header is malformed");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::InvalidRequest(
+            "only Basic client authentication is supported in the Authorization header",
+        ));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| OAuthError::InvalidClient)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::InvalidClient)?;
+    let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
+    Ok(Some(Presented {
+        id: form_decode(id),
+        secret: form_decode(secret),
+        raw: Some((id.to_owned(), secret.to_owned())),
+    }))
+}
+
+/// RFC 6749 §2.3.1 form-encodes the id and secret before Basic encoding them.
+fn form_decode(value: &str) -> String {
+    percent_encoding::percent_decode_str(&value.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The credentials of this request: HTTP Basic or the body's `client_id` and
+/// `client_secret`, never both (RFC 6749 §2.3).
+fn presented_credentials(
+    req: &HttpRequest,
+    params: &HashMap<String, String>,
+) -> Result<Presented, OAuthError> {
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    match basic_credentials(req)? {
+        Some(basic) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::InvalidRequest(
+                    "use one client authentication method: HTTP Basic or the request body",
+                ));
+            }
+            if body_id.is_some_and(|id| *id != basic.id) {
+                return Err(OAuthError::InvalidRequest(
+                    "client_id differs from the authenticated client",
+                ));
+            }
+            Ok(basic)
+        }
+        None => match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Ok(Presented {
+                id: id.clone(),
+                secret: secret.clone(),
+                raw: None,
+            }),
+            _ => Err(OAuthError::InvalidClient),
+        },
+    }
+}
+
+/// Equality of two strings in time independent of where they differ or how long each is:
+/// the comparison is over their SHA-256.
+fn same(presented: &str, expected: &str) -> Choice {
+    token_hash(presented).ct_eq(&token_hash(expected))
+}
+
+/// The authenticated client id. Both id and secret are always compared, so the timing says
+/// nothing about which one was wrong. A Basic pair also matches as sent: clients that skip
+/// §2.3.1's form-encoding are common, and either form proves knowledge of the secret.
+fn authenticate(settings: &Settings, presented: &Presented) -> Result<String, OAuthError> {
+    let (Some(id), Some(secret)) = (&settings.oauth_client_id, &settings.oauth_client_secret)
+    else {
+        tracing::warn!("a token request arrived but UNFURL_OAUTH_CLIENT_ID/SECRET are not set");
+        return Err(OAuthError::InvalidClient);
+    };
+    let mut ok = same(&presented.id, id) & same(&presented.secret, secret.expose());
+    if let Some((raw_id, raw_secret)) = &presented.raw {
+        ok |= same(raw_id, id) & same(raw_secret, secret.expose());
+    }
+    if bool::from(ok) {
+        Ok(id.clone())
+    } else {
+        tracing::info!(outcome = "invalid_client", "client authentication failed");
+        Err(OAuthError::InvalidClient)
+    }
+}
+
+#[derive(Serialize)]
+struct TokenJson<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    refresh_token: &'a str,
+    expires_in: u64,
+}
+
+fn token_response(issued: &IssuedTokens) -> HttpResponse {
+    oauth_response(StatusCode::OK).json(TokenJson {
+        access_token: issued.access_token.expose(),
+        token_type: "bearer",
+        refresh_token: issued.refresh_token.expose(),
+        expires_in: issued.expires_in.as_secs(),
+    })
+}
+
+fn required<'a>(
+    params: &'a HashMap<String, String>,
+    name: &str,
+    missing: &'static str,
+) -> Result<&'a str, OAuthError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or(OAuthError::InvalidRequest(missing))
+}
+
+#[tracing::instrument(name = "oauth_token", skip_all, fields(grant_type))]
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    state.rate_limits.token.check(&req)?;
+    let form = req.mime_type().ok().flatten().is_some_and(|mime| {
+        mime.essence_str() == actix_web::mime::APPLICATION_WWW_FORM_URLENCODED.as_ref()
+    });
+    if !form {
+        return Err(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(&req, payload)
+        .await?
+        .ok_or(OAuthError::InvalidRequest("the request body is too large"))?;
+    let params = parse_form(&body)?;
+    let presented = presented_credentials(&req, &params)?;
+    let client_id = authenticate(&state.settings, &presented)?;
+
+    let grant_type = required(&params, "grant_type", "grant_type is missing")?;
+    let grants = Grants::new(&state.connections, &state.tokens);
+    let issued = match grant_type {
+        "authorization_code" => {
+            tracing::Span::current().record("grant_type", "authorization_code");
+            let code = required(&params, "code", "code is missing")?;
+            let redirect_uri = params.get("redirect_uri").map(String::as_str);
+            grants.exchange_code(&client_id, code, redirect_uri).await?
+        }
+        "refresh_token" => {
+            tracing::Span::current().record("grant_type", "refresh_token");
+            // Notion also sends `redirect_uri` here; RFC 6749 §6 has no use for it.
+            let refresh_token = required(&params, "refresh_token", "refresh_token is missing")?;
+            grants.refresh(refresh_token).await?
+        }
+        _ => return Err(OAuthError::UnsupportedGrantType),
+    };
+    tracing::info!(outcome = "issued", "tokens issued");
+    Ok(token_response(&issued))
+}
+
+/// The token fields a revocation body may carry; other fields are ignored.
+#[derive(serde::Deserialize)]
+struct RevokeBody {
+    access_token: Option<String>,
+    token: Option<String>,
+}
+
+/// Notion's Deleted Token Callback. Its body is undocumented, so every place a token may
+/// be is read, and the answer is `200 {}` whether or not anything was found: a caller
+/// learns nothing about which tokens exist. Only a store failure is reported (503), so
+/// that a caller that retries does not lose the revocation. A request carrying one of our
+/// authentic access tokens is never rate-limited (Notion may remove many previews at
+/// once, from few addresses); the limit is for the rest, whose lookups cost a query.
+#[tracing::instrument(name = "oauth_revoke", skip_all)]
+pub async fn revoke(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let mut presented: Vec<String> = bearer_token(&req).map(str::to_owned).into_iter().collect();
+    // A body that is absent, unreadable, too large or not the JSON we expect adds no
+    // token; the header alone may still name one.
+    if let Ok(Some(body)) = read_body(&req, payload).await
+        && let Ok(fields) = serde_json::from_slice::<RevokeBody>(&body)
+    {
+        presented.extend(fields.access_token);
+        presented.extend(fields.token);
+    }
+    presented.retain(|token| !token.trim().is_empty());
+    presented.sort_unstable();
+    presented.dedup();
+    let authentic = presented
+        .iter()
+        .any(|token| state.signature.subject(token.trim()).is_some());
+    if !authentic {
+        state.rate_limits.revoke.check(&req)?;
+    }
+
+    if !presented.is_empty() {
+        let signature = &state.signature;
+        let grants = Grants::new(&state.connections, &state.tokens);
+        for token in &presented {
+            match grants.revoke(token.trim(), signature).await {
+                Ok(Revocation::Revoked { .. }) => tracing::info!(outcome = "revoked", "revocation"),
+                Ok(Revocation::NotOurs) => tracing::info!(outcome = "not_ours", "revocation"),
+                Err(e) => {
+                    tracing::error!(error = %e, "revocation failed");
+                    return Err(OAuthError::Unavailable);
+                }
+            }
+        }
+    }
+    Ok(oauth_response(StatusCode::OK).json(serde_json::json!({})))
+}
+
+pub async fn token_method_not_allowed() -> Result<HttpResponse, OAuthError> {
+    Err(OAuthError::MethodNotAllowed { allow: "POST" })
+}
+
+pub async fn revoke_method_not_allowed() -> Result<HttpResponse, OAuthError> {
+    Err(OAuthError::MethodNotAllowed { allow: "DELETE" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_and_empty_parameters() {
+        assert!(matches!(
+            parse_form(b"grant_type=a&grant_type=b"),
+            Err(OAuthError::InvalidRequest(_))
+        ));
+        let params = parse_form(b"code=&grant_type=refresh_token").unwrap_or_default();
+        assert_eq!(params.get("code"), None);
+        assert_eq!(
+            params.get("grant_type").map(String::as_str),
+            Some("refresh_token")
+        );
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(form_decode("a%2Bb+c%3A"), "a+b c:");
+    }
+
+    #[test]
+    fn errors_are_rfc_6749_json_with_no_store() {
+        let response = OAuthError::InvalidClient.error_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let headers = response.headers();
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .map(HeaderValue::as_bytes),
+            Some(&b"no-store"[..])
+        );
+        assert_eq!(
+            headers.get(header::PRAGMA).map(HeaderValue::as_bytes),
+            Some(&b"no-cache"[..])
+        );
+        assert_eq!(
+            headers
+                .get(header::WWW_AUTHENTICATE)
+                .map(HeaderValue::as_bytes),
+            Some(REALM.as_bytes())
+        );
+        let slow = OAuthError::RateLimited {
+            retry_after: Duration::from_millis(1500),
+        }
+        .error_response();
+        assert_eq!(
+            slow.headers()
+                .get(header::RETRY_AFTER)
+                .map(HeaderValue::as_bytes),
+            Some(&b"2"[..])
+        );
+    }
+
+    #[test]
+    fn a_configured_proxy_header_names_the_client() {
+        let name = header::HeaderName::from_static("fly-client-ip");
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr(std::net::SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                1,
+            ))
+            .insert_header(("Fly-Client-IP", "203.0.113.7"))
+            .to_http_request();
+        assert_eq!(
+            client_key(&req, Some(&name)),
+            IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))
+        );
+        // Without the setting the header is not trusted.
+        assert_eq!(
+            client_key(&req, None),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_key_per_64() {
+        let key = |ip: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .peer_addr(std::net::SocketAddr::new(
+                    ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                    1,
+                ))
+                .to_http_request();
+            client_key(&req, None)
+        };
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
+    }
+}

@@ -1,0 +1,193 @@
+//! The server's root secret and the keys derived from it.
+//!
+//! `UNFURL_SECRET_KEY` is the root; when it is absent a random one is generated into
+//! `<data_dir>/secret.key` (mode 0600) and reused on later starts, so `token issue` and
+//! the server agree. Each purpose gets its own key through HKDF-SHA256, so rotating one
+//! use never weakens another.
+
+use std::io::Write;
+use std::path::Path;
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+
+use crate::config::{MIN_SECRET_BYTES, Settings};
+use crate::crypto::Cipher;
+
+/// The id stored beside every ciphertext made with the current root secret.
+pub const CURRENT_KEY_ID: u8 = 1;
+
+/// Keys derived from the root secret.
+#[derive(Clone)]
+pub struct Keys {
+    /// HS256 key for our access tokens.
+    pub jwt: [u8; 32],
+    /// Encrypts upstream and Notion tokens at rest.
+    pub cipher: Cipher,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("could not read or create {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set UNFURL_SECRET_KEY")]
+    TooShort { path: String },
+}
+
+/// Where the root secret came from, so start-up can warn about a generated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    FileCreated,
+    FileReused,
+}
+
+impl Keys {
+    /// Keys from `root`, encrypting under [`CURRENT_KEY_ID`].
+    pub fn derive(root: &[u8]) -> Self {
+        Self::derive_with_id(root, CURRENT_KEY_ID)
+    }
+
+    fn derive_with_id(root: &[u8], key_id: u8) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(b"notion-unfurl"), root);
+        let mut jwt = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's 8160-byte output limit, so expand cannot fail.
+        let _ = hk.expand(b"access-token-hs256-v1", &mut jwt);
+        Self {
+            jwt,
+            cipher: Cipher::from_root(root, key_id),
+        }
+    }
+
+    /// The keys for these settings, generating the secret file when needed.
+    pub fn load(settings: &Settings) -> Result<(Self, SecretSource), KeyError> {
+        let (root, source) = match &settings.secret_key {
+            Some(secret) => (
+                secret.expose().as_bytes().to_vec(),
+                SecretSource::Environment,
+            ),
+            None => read_or_create(&settings.data_dir.join("secret.key"))?,
+        };
+        let mut keys = Self::derive_with_id(&root, settings.secret_key_id);
+        // Earlier secrets only decrypt what was stored under them; nothing new uses them.
+        for (id, previous) in &settings.previous_secret_keys {
+            keys.cipher = keys.cipher.with_previous(previous.expose().as_bytes(), *id);
+        }
+        Ok((keys, source))
+    }
+}
+
+fn read_or_create(path: &Path) -> Result<(Vec<u8>, SecretSource), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let trimmed = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
+            if trimmed.len() < MIN_SECRET_BYTES {
+                return Err(KeyError::TooShort {
+                    path: path.display().to_string(),
+                });
+            }
+            Ok((trimmed, SecretSource::FileReused))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let secret = hex::encode(rand::random::<[u8; 32]>());
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            match options.open(path) {
+                Ok(mut file) => {
+                    file.write_all(secret.as_bytes()).map_err(io)?;
+                    file.sync_all().map_err(io)?;
+                    Ok((secret.into_bytes(), SecretSource::FileCreated))
+                }
+                // Another process (a second `token issue`) created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_or_create(path),
+                Err(e) => Err(io(e)),
+            }
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_kept_and_reused() {
+        let dir = std::env::temp_dir().join(format!("nu-keys-{}", uuid::Uuid::new_v4()));
+        let settings =
+            Settings::from_vars([("UNFURL_DATA_DIR".to_owned(), dir.display().to_string())])
+                .unwrap_or_else(|e| panic!("{e}"));
+        let (first, source) = Keys::load(&settings).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(source, SecretSource::FileCreated);
+        let (second, source) = Keys::load(&settings).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(source, SecretSource::FileReused);
+        assert_eq!(first.jwt, second.jwt);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("secret.key"))
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            assert_eq!(mode, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_rotated_secret_still_opens_what_the_previous_one_sealed() {
+        let old = "old-secret-key-material-0123456789abcdef";
+        let new = "new-secret-key-material-0123456789abcdef";
+        let before = Settings::from_vars([("UNFURL_SECRET_KEY".to_owned(), old.to_owned())])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (keys, _) = Keys::load(&before).unwrap_or_else(|e| panic!("{e}"));
+        let sealed = keys
+            .cipher
+            .seal(b"gho_token", b"row")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after = Settings::from_vars([
+            ("UNFURL_SECRET_KEY".to_owned(), new.to_owned()),
+            ("UNFURL_SECRET_KEY_ID".to_owned(), "2".to_owned()),
+            ("UNFURL_PREVIOUS_SECRET_KEYS".to_owned(), format!("1:{old}")),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (rotated, _) = Keys::load(&after).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rotated.cipher.key_id(), 2);
+        assert_eq!(
+            rotated.cipher.open(&sealed, b"row").ok().as_deref(),
+            Some(&b"gho_token"[..])
+        );
+        let forgotten = Settings::from_vars([
+            ("UNFURL_SECRET_KEY".to_owned(), new.to_owned()),
+            ("UNFURL_SECRET_KEY_ID".to_owned(), "2".to_owned()),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (without_old, _) = Keys::load(&forgotten).unwrap_or_else(|e| panic!("{e}"));
+        assert!(without_old.cipher.open(&sealed, b"row").is_err());
+    }
+
+    #[test]
+    fn different_roots_give_different_keys() {
+        assert_ne!(Keys::derive(&[1; 32]).jwt, Keys::derive(&[2; 32]).jwt);
+    }
+}

@@ -1,0 +1,192 @@
+//! The Notion API as this server calls it: the OAuth token exchange (protocol.md §1 step 4)
+//! and preview updates (§3).
+
+use std::time::Duration;
+
+use notion_unfurl_sdk::Secret;
+use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::SecretString;
+
+/// The API version we speak (sent as `Notion-Version`).
+pub const NOTION_VERSION: &str = "2022-06-28";
+
+/// What Notion returned for our code exchange.
+#[derive(Debug, Clone)]
+pub struct NotionGrant {
+    pub access_token: Secret,
+    pub bot_id: String,
+    pub workspace_id: String,
+    pub workspace_name: Option<String>,
+    pub workspace_icon: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotionError {
+    #[error("Notion is not configured (UNFURL_NOTION_CLIENT_ID / UNFURL_NOTION_CLIENT_SECRET)")]
+    NotConfigured,
+    /// Notion answered with a 4xx: the request or the credentials were refused.
+    #[error("Notion refused the request (status {status}, code {code:?})")]
+    Refused { status: u16, code: Option<String> },
+    /// A 429 or 5xx, or no answer: worth retrying later.
+    #[error("Notion is unavailable (status {status:?})")]
+    Unavailable {
+        status: Option<u16>,
+        retry_after: Option<Duration>,
+    },
+    #[error("Notion's answer could not be read: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Client(#[from] TrustedError),
+}
+
+#[derive(Debug, Clone)]
+pub struct NotionClient {
+    http: TrustedClient,
+    credentials: Option<(String, SecretString)>,
+}
+
+#[derive(Serialize)]
+struct ExternalAccount<'a> {
+    key: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct TokenRequest<'a> {
+    grant_type: &'static str,
+    code: &'a str,
+    external_account: ExternalAccount<'a>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    bot_id: String,
+    workspace_id: String,
+    workspace_name: Option<String>,
+    workspace_icon: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    code: Option<String>,
+    error: Option<String>,
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+impl NotionClient {
+    pub fn new(
+        api_url: Url,
+        credentials: Option<(String, SecretString)>,
+        user_agent: &str,
+    ) -> Result<Self, NotionError> {
+        Ok(Self {
+            http: TrustedClient::new(api_url, user_agent, Duration::from_secs(10))?,
+            credentials,
+        })
+    }
+
+    async fn classify(response: reqwest::Response) -> NotionError {
+        let status = response.status().as_u16();
+        if status == 429 || status >= 500 {
+            return NotionError::Unavailable {
+                status: Some(status),
+                retry_after: retry_after(&response),
+            };
+        }
+        let code = response
+            .json::<ErrorResponse>()
+            .await
+            .ok()
+            .and_then(|e| e.code.or(e.error));
+        NotionError::Refused { status, code }
+    }
+
+    fn transport(error: reqwest::Error) -> NotionError {
+        NotionError::Unavailable {
+            status: error.status().map(|s| s.as_u16()),
+            retry_after: None,
+        }
+    }
+
+    /// Trade Notion's authorisation code for a Notion token bound to `account`.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        account_key: &str,
+        account_name: &str,
+    ) -> Result<NotionGrant, NotionError> {
+        let (client_id, client_secret) = self
+            .credentials
+            .as_ref()
+            .ok_or(NotionError::NotConfigured)?;
+        let response = self
+            .http
+            .request(Method::POST, "v1/oauth/token")?
+            .basic_auth(client_id, Some(client_secret.expose()))
+            .header("Notion-Version", NOTION_VERSION)
+            .json(&TokenRequest {
+                grant_type: "authorization_code",
+                code,
+                external_account: ExternalAccount {
+                    key: account_key,
+                    name: account_name,
+                },
+            })
+            .send()
+            .await
+            .map_err(Self::transport)?;
+        if !response.status().is_success() {
+            return Err(Self::classify(response).await);
+        }
+        let body: TokenResponse = response
+            .json()
+            .await
+            .map_err(|e| NotionError::Malformed(e.without_url().to_string()))?;
+        Ok(NotionGrant {
+            access_token: Secret::new(body.access_token),
+            bot_id: body.bot_id,
+            workspace_id: body.workspace_id,
+            workspace_name: body.workspace_name,
+            workspace_icon: body.workspace_icon,
+        })
+    }
+
+    /// Push a complete attribute set (`{"uri", "operations"}`) for a preview.
+    pub async fn update_preview(
+        &self,
+        token: &Secret,
+        body: bytes::Bytes,
+    ) -> Result<(), NotionError> {
+        let response = self
+            .http
+            .request(Method::PATCH, "v1/external/object")?
+            .bearer_auth(token.expose())
+            .header("Notion-Version", NOTION_VERSION)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(Self::transport)?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(Self::classify(response).await)
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The outbox worker: pushes queued preview updates to Notion (protocol.md §3).
+//!
+//! `POST /webhooks/github` only records work (crate::store's outbox); this background task
+//! does it. For each claimed row it forgets the cached preview, unfurls the link again with
+//! the subscribed connection's account, and sends the complete response body to Notion with
+//! that connection's Notion token. The row goes once Notion accepted it or refused it for
+//! good; a 429, 5xx or timeout puts it back with exponential backoff and jitter.
+//!
+//! Delivery is at least once: a worker killed after Notion answered but before the row was
+//! deleted leaves a lease that runs out, and the next worker pushes the same update again.
+//! That is harmless because every push is the complete attribute set.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use notion_unfurl_sdk::Secret;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::notion::NotionError;
+use crate::startup::AppState;
+use crate::store::{OutboxRow, StoreError};
+use crate::unfurl::validate_uri;
+
+/// The longest pause between attempts computed from the backoff.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// The longest `Retry-After` we wait for; a larger one is taken as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// How far each backoff is moved at random, so updates refused together do not come back
+/// together.
+const JITTER: f64 = 0.2;
+
+/// How long webhook delivery ids and learnt commit heads are kept.
+const WEBHOOK_HISTORY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How often that history is purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How the worker paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxOptions {
+    /// Pause between looks at the outbox when nothing woke the worker.
+    pub poll: Duration,
+    /// Rows claimed at once; they are delivered concurrently.
+    pub batch: usize,
+    /// How long a claim holds a row before another worker may take it over.
+    pub lease: Duration,
+    /// The first retry delay; doubled per attempt up to [`MAX_BACKOFF`].
+    pub base_backoff: Duration,
+}
+
+impl OutboxOptions {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            poll: settings.outbox_poll,
+            batch: 16,
+            lease: settings.outbox_lease,
+            base_backoff: settings.outbox_backoff,
+        }
+    }
+}
+
+/// Wakes this instance's worker when new rows were queued, so an update does not wait for
+/// the next poll.
+#[derive(Debug, Clone, Default)]
+pub struct Wakeup(Arc<Notify>);
+
+impl Wakeup {
+    pub fn wake(&self) {
+        // One stored permit: a wake-up during a delivery round is seen by the next wait.
+        self.0.notify_one();
+    }
+
+    async fn woken(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// The running worker. [`Worker::stop`] lets a delivery in progress finish; dropping it
+/// aborts at once, like a killed process (leases then run out and another worker resumes).
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Start the worker for `state` with the options from its settings.
+    pub fn start(state: &AppState) -> Self {
+        Self::start_with(state.clone(), OutboxOptions::from_settings(&state.settings))
+    }
+
+    pub fn start_with(state: AppState, options: OutboxOptions) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(state, options, stopped));
+        Self {
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Ask the worker to stop after the round in progress and wait up to `grace` for it.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(grace, &mut task).await.is_err()
+        {
+            tracing::warn!("outbox worker did not stop in time; abandoning its deliveries");
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+async fn run(state: AppState, options: OutboxOptions, mut stopped: watch::Receiver<bool>) {
+    let batch = options.batch.max(1);
+    let mut next_purge = tokio::time::Instant::now();
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let claimed = round(&state, &options, batch).await;
+        if tokio::time::Instant::now() >= next_purge {
+            purge(&state).await;
+            next_purge = tokio::time::Instant::now() + PURGE_EVERY;
+        }
+        if claimed >= batch {
+            // A full batch: more rows are probably due already.
+            continue;
+        }
+        tokio::select! {
+            () = state.outbox.woken() => {}
+            () = tokio::time::sleep(options.poll) => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    tracing::debug!("outbox worker stopped");
+}
+
+/// Housekeeping: old webhook history, and codes and refresh tokens that expired more than
+/// a day ago (kept that long so a late replay is still recognised as one and revokes).
+async fn purge(state: &AppState) {
+    let store = state.connections.store();
+    let before = (now_ms() - millis(WEBHOOK_HISTORY)) / 1000;
+    if let Err(e) = store.purge_webhook_history(before).await {
+        tracing::warn!(error = %e, "could not purge old webhook deliveries");
+    }
+    let expired_before = now_ms() / 1000 - 24 * 60 * 60;
+    if let Err(e) = store.purge_expired(expired_before).await {
+        tracing::warn!(error = %e, "could not purge expired codes and refresh tokens");
+    }
+}
+
+/// Claim and deliver one batch; how many rows were claimed.
+async fn round(state: &AppState, options: &OutboxOptions, batch: usize) -> usize {
+    let now = now_ms();
+    let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+    let claimed = match state
+        .connections
+        .store()
+        .claim_outbox(now, now.saturating_add(millis(options.lease)), limit)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not claim outbox rows");
+            return 0;
+        }
+    };
+    if claimed.is_empty() {
+        return 0;
+    }
+    // Once per link and round: every cached answer for the link (any account) is from before
+    // the change. Each row then reads afresh with its own connection's credentials
+    // (`Unfurler::refresh`), which replaces the cached answer for later unfurls.
+    let mut uris: Vec<&str> = claimed.iter().map(|row| row.uri.as_str()).collect();
+    uris.sort_unstable();
+    uris.dedup();
+    for uri in uris {
+        if let Err(e) = state.unfurler.cache().invalidate_uri(uri) {
+            tracing::warn!(error = %e, "could not invalidate a cached preview");
+        }
+    }
+    futures_util::future::join_all(claimed.iter().map(|row| deliver(state, options, row))).await;
+    claimed.len()
+}
+
+/// What one attempt at a row came to.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Delivered,
+    /// Nothing to deliver, or Notion refused it for good.
+    Dropped(&'static str),
+    /// Worth another attempt later; `retry_after` is Notion's own hint.
+    Retry {
+        reason: &'static str,
+        retry_after: Option<Duration>,
+    },
+    /// Notion no longer accepts this connection's token.
+    Revoked,
+}
+
+#[tracing::instrument(name = "outbox_delivery", skip_all, fields(row = row.id, attempts = row.attempts))]
+async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
+    let outcome = match attempt(state, row).await {
+        Ok(outcome) => outcome,
+        Err(e @ (StoreError::Crypto(_) | StoreError::Corrupt(_))) => {
+            tracing::error!(error = %e, "the connection's stored token cannot be used");
+            Outcome::Dropped("unreadable connection")
+        }
+        Err(e) => {
+            // The lease runs out and the row is tried again then.
+            tracing::warn!(error = %e, "outbox delivery interrupted by a database error");
+            return;
+        }
+    };
+    let store = state.connections.store();
+    let applied = match outcome {
+        Outcome::Delivered => {
+            tracing::info!("preview update delivered to Notion");
+            store.delete_outbox_row(row.id).await
+        }
+        Outcome::Dropped(reason) => {
+            tracing::info!(reason, "preview update dropped");
+            store.delete_outbox_row(row.id).await
+        }
+        Outcome::Revoked => {
+            tracing::warn!("Notion refused the connection's token; revoking the connection");
+            // Revocation deletes the connection's queued updates, this row included, and
+            // the account's GitHub token once no connection of it is left.
+            crate::grants::Grants::new(&state.connections, &state.tokens)
+                .revoke_connection(&row.connection_id)
+                .await
+        }
+        Outcome::Retry {
+            reason,
+            retry_after,
+        } => {
+            let delay = retry_delay(
+                row.attempts,
+                options.base_backoff,
+                retry_after,
+                rand::random_range(-1.0..=1.0),
+            );
+            tracing::info!(
+                reason,
+                delay_ms = millis(delay),
+                "preview update rescheduled"
+            );
+            store
+                .reschedule_outbox_row(row, now_ms().saturating_add(millis(delay)))
+                .await
+        }
+    };
+    if let Err(e) = applied {
+        tracing::warn!(error = %e, "could not record the outcome of an outbox delivery");
+    }
+}
+
+async fn attempt(state: &AppState, row: &OutboxRow) -> Result<Outcome, StoreError> {
+    let store = state.connections.store();
+    let Some(connection) = store.connection(&row.connection_id).await? else {
+        return Ok(Outcome::Dropped("unknown connection"));
+    };
+    if connection.is_revoked() {
+        return Ok(Outcome::Dropped("revoked connection"));
+    }
+    let Some(notion_token) = connection.notion_token else {
+        // A connection made without Notion (`token issue`): nowhere to push to.
+        return Ok(Outcome::Dropped("connection without a Notion token"));
+    };
+    if !store.is_subscribed(&row.connection_id, &row.uri).await? {
+        return Ok(Outcome::Dropped("no longer subscribed"));
+    }
+    let Some(active) = state.connections.active(&row.connection_id).await? else {
+        return Ok(Outcome::Dropped("revoked connection"));
+    };
+    let Ok(url) = validate_uri(&row.uri) else {
+        return Ok(Outcome::Dropped("invalid uri"));
+    };
+    let entry = state
+        .unfurler
+        .refresh(&row.uri, &url, Some(&active.requester))
+        .await;
+    if entry.stale {
+        // The provider could only offer an earlier read: pushing it would report the state
+        // before the change as current. Wait for a fresh one.
+        return Ok(Outcome::Retry {
+            reason: "only a stale preview",
+            retry_after: None,
+        });
+    }
+    if !entry.ok && error_status(&entry.body).is_some_and(is_transient) {
+        // Pushing "could not be reached" would replace a good preview with an error over a
+        // passing upstream hiccup; a permanent error (lost access, deleted) is pushed.
+        return Ok(Outcome::Retry {
+            reason: "upstream unavailable",
+            retry_after: None,
+        });
+    }
+    let token = Secret::new(notion_token.expose());
+    Ok(
+        match state
+            .notion
+            .update_preview(&token, entry.body.clone())
+            .await
+        {
+            Ok(()) => Outcome::Delivered,
+            Err(NotionError::Unavailable {
+                status,
+                retry_after,
+            }) => {
+                tracing::info!(status, "Notion is unavailable");
+                Outcome::Retry {
+                    reason: "Notion unavailable",
+                    retry_after,
+                }
+            }
+            Err(NotionError::Refused { status: 401, .. }) => Outcome::Revoked,
+            Err(NotionError::Refused { status, code }) => {
+                tracing::warn!(
+                    status,
+                    code = code.as_deref(),
+                    "Notion refused a preview update"
+                );
+                Outcome::Dropped("refused by Notion")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "preview update not sent");
+                Outcome::Retry {
+                    reason: "Notion call failed",
+                    retry_after: None,
+                }
+            }
+        },
+    )
+}
+
+/// The status of a body's `error` operation, if it has one.
+fn error_status(body: &[u8]) -> Option<u16> {
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = body["operations"]
+        .as_array()?
+        .iter()
+        .find(|op| op["path"][0] == "error")?;
+    u16::try_from(error["set"]["status"].as_u64()?).ok()
+}
+
+fn is_transient(status: u16) -> bool {
+    matches!(status, 429 | 502..=504)
+}
+
+/// How long to wait before the next attempt, after `attempts` earlier failed ones and this
+/// one: `base · 2^attempts`, at most [`MAX_BACKOFF`], moved by `jitter` (in `-1..=1`) times
+/// 20%. A `Retry-After` is never undercut.
+pub fn retry_delay(
+    attempts: i64,
+    base: Duration,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Duration {
+    let doublings = u32::try_from(attempts.clamp(0, 31)).unwrap_or(31);
+    let backoff = base
+        .checked_mul(1u32 << doublings)
+        .unwrap_or(MAX_BACKOFF)
+        .min(MAX_BACKOFF);
+    let jittered = backoff.mul_f64((1.0 + JITTER * jitter.clamp(-1.0, 1.0)).max(0.0));
+    match retry_after {
+        Some(hint) => jittered.max(hint.min(MAX_RETRY_AFTER)),
+        None => jittered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn backoff_doubles_per_attempt_up_to_an_hour() {
+        let delays: Vec<u64> = (0..14)
+            .map(|n| retry_delay(n, BASE, None, 0.0).as_secs())
+            .collect();
+        assert_eq!(
+            delays,
+            [
+                2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3600, 3600, 3600
+            ]
+        );
+        assert_eq!(retry_delay(i64::MAX, BASE, None, 0.0), MAX_BACKOFF);
+        assert_eq!(retry_delay(-5, BASE, None, 0.0), BASE);
+    }
+
+    #[test]
+    fn jitter_moves_a_delay_by_at_most_a_fifth() {
+        let at = |jitter| retry_delay(3, BASE, None, jitter);
+        assert_eq!(at(-1.0), Duration::from_millis(12_800));
+        assert_eq!(at(1.0), Duration::from_millis(19_200));
+        assert_eq!(at(7.0), at(1.0));
+        assert_eq!(retry_delay(40, BASE, None, 1.0), MAX_BACKOFF.mul_f64(1.2));
+    }
+
+    #[test]
+    fn retry_after_is_never_undercut() {
+        let hint = Some(Duration::from_secs(30));
+        assert_eq!(retry_delay(0, BASE, hint, 1.0), Duration::from_secs(30));
+        assert_eq!(
+            retry_delay(10, BASE, hint, 0.0),
+            Duration::from_secs(2048),
+            "a longer backoff still applies"
+        );
+        let absurd = Some(Duration::from_secs(10 * 24 * 3600));
+        assert_eq!(retry_delay(0, BASE, absurd, 0.0), MAX_RETRY_AFTER);
+    }
+
+    #[test]
+    fn only_unreachable_upstreams_hold_an_update_back() {
+        let failed = crate::unfurl::error_body("https://x.test/", 502, "down");
+        assert_eq!(error_status(&failed), Some(502));
+        assert!(is_transient(502) && is_transient(429) && is_transient(504));
+        let gone = crate::unfurl::error_body("https://x.test/", 404, "gone");
+        assert!(!error_status(&gone).is_some_and(is_transient));
+        let fine = crate::unfurl::attributes_body("https://x.test/", &[]);
+        assert_eq!(error_status(&fine), None);
+    }
+}

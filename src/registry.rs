@@ -1,0 +1,100 @@
+//! The providers this server knows, in precedence order.
+//!
+//! An explicit list, no magic registration: adding a provider is one line in
+//! [`Registry::from_settings`]. The first provider with a matching pattern wins, so the
+//! catch-all OpenGraph provider comes last.
+
+use std::sync::Arc;
+
+use notion_unfurl_sdk::{Pattern, Provider};
+use url::Url;
+
+use crate::config::Settings;
+
+/// A provider could not be configured from the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("UNFURL_GITHUB_API_URL / UNFURL_GITHUB_WEB_URL: {0}")]
+    GitHub(String),
+}
+
+#[cfg(feature = "github")]
+fn github(settings: &Settings) -> Result<notion_unfurl_github::GitHub, RegistryError> {
+    let web = &settings.github_web_url;
+    let web_host = match (web.host_str(), web.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => return Err(RegistryError::GitHub("the web URL has no host".into())),
+    };
+    let mut config = notion_unfurl_github::GitHubConfig::new(
+        settings.github_api_url.clone(),
+        crate::startup::fetch_policy(settings).user_agent,
+    );
+    config.web_host = web_host;
+    config.fallback_token = settings
+        .github_token
+        .as_ref()
+        .map(|token| notion_unfurl_sdk::Secret::new(token.expose()));
+    notion_unfurl_github::GitHub::new(config).map_err(|e| RegistryError::GitHub(e.to_string()))
+}
+
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: Vec<Arc<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.providers.iter().map(|p| p.id()))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// The providers enabled by this build's features, configured from `settings`.
+    pub fn from_settings(settings: &Settings) -> Result<Self, RegistryError> {
+        let _ = settings;
+        #[allow(unused_mut)]
+        let mut registry = Self::default();
+        #[cfg(feature = "github")]
+        registry.push(Arc::new(github(settings)?));
+        #[cfg(feature = "opengraph")]
+        registry.push(Arc::new(notion_unfurl_opengraph::OpenGraph::new()));
+        Ok(registry)
+    }
+
+    /// Add a provider after the existing ones (lower precedence).
+    pub fn push(&mut self, provider: Arc<dyn Provider>) {
+        self.providers.push(provider);
+    }
+
+    pub fn providers(&self) -> &[Arc<dyn Provider>] {
+        &self.providers
+    }
+
+    /// The first provider and pattern that accept `url`. Captures are left to the caller:
+    /// a cache hit never needs them, and `is_match` is much cheaper than capturing.
+    pub fn route(&self, url: &Url) -> Option<(&Arc<dyn Provider>, &Pattern)> {
+        self.route_index(url).and_then(|at| self.at(at))
+    }
+
+    /// [`Registry::route`] as (provider, pattern) positions, which stay valid as long as
+    /// this registry: it is never changed once the server runs.
+    pub fn route_index(&self, url: &Url) -> Option<(usize, usize)> {
+        let text = url.as_str();
+        self.providers.iter().enumerate().find_map(|(p, provider)| {
+            provider
+                .patterns()
+                .iter()
+                .position(|pattern| pattern.regex.is_match(text))
+                .map(|q| (p, q))
+        })
+    }
+
+    /// The provider and pattern at positions from [`Registry::route_index`].
+    pub fn at(&self, (p, q): (usize, usize)) -> Option<(&Arc<dyn Provider>, &Pattern)> {
+        let provider = self.providers.get(p)?;
+        Some((provider, provider.patterns().get(q)?))
+    }
+}

@@ -1,0 +1,197 @@
+//! Opening a database: picking the backend from the URL, pool settings, SQLite's
+//! durability pragmas, and the embedded migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+
+use super::StoreError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How long a query waits for a free pooled connection before failing, so an exhausted or
+/// unreachable database shows up as an error instead of a hung request.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Run on every new SQLite connection: SQLite keeps these per connection, not in the file.
+/// The busy timeout (ms) is how long a writer waits for another writer's lock; writes here
+/// are short, so waiting 5 s means something is stuck, not busy.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
+
+/// The database behind a [`super::Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, as accepted by `UNFURL_DATABASE_URL`.
+    pub fn of(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// A pool for `url` with every migration applied.
+pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url)?;
+    let pool = match backend {
+        Backend::Sqlite => open_sqlite(url).await?,
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(url)
+                .await?
+        }
+    };
+    // Several instances may start at once against one PostgreSQL; sqlx serialises them
+    // with an advisory lock, and an already-applied migration is skipped by version.
+    backend.migrator().run(&pool).await?;
+    Ok((pool, backend))
+}
+
+async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
+    let target = SqliteTarget::parse(url);
+    if let Some(dir) = target.directory() {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let mut options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+    if target.in_memory {
+        // The Any driver re-parses the URL for every connection, and each parse names a new
+        // in-memory database; one connection kept forever is the only way to see one database.
+        options = options
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    let pool = options
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // synchronous = FULL: with WAL, NORMAL already survives `kill -9` (a commit
+                // sits in the WAL file, which the OS keeps when the process dies), but an
+                // OS crash or power cut could roll back the last commits. FULL syncs the WAL
+                // on every commit so a code or refresh rotation we answered with is never
+                // forgotten. The cost is one fsync per write; our writes are rare (sign-ins,
+                // token refreshes, new subscriptions), and an idempotent re-subscribe changes
+                // no page and so syncs nothing.
+                sqlx::raw_sql(SQLITE_PRAGMAS).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
+        .connect(&target.url)
+        .await?;
+    if !target.in_memory {
+        // WAL lets readers (unfurls checking revocation) run while a writer commits. The
+        // mode is stored in the file, so this is a no-op after the first start.
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+            .fetch_one(&pool)
+            .await?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NotWal(mode));
+        }
+    }
+    Ok(pool)
+}
+
+/// An SQLite URL made ready to open: `mode=rwc` added so a missing file is created.
+struct SqliteTarget {
+    url: String,
+    file: Option<String>,
+    in_memory: bool,
+}
+
+impl SqliteTarget {
+    fn parse(url: &str) -> Self {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+        let in_memory = path.is_empty() || path == ":memory:" || params.contains(&"mode=memory");
+        let url = if in_memory || params.iter().any(|p| p.starts_with("mode=")) {
+            url.to_owned()
+        } else if query.is_empty() {
+            format!("{}?mode=rwc", url.trim_end_matches('?'))
+        } else {
+            format!("{url}&mode=rwc")
+        };
+        Self {
+            url,
+            file: (!in_memory).then(|| path.to_owned()),
+            in_memory,
+        }
+    }
+
+    fn directory(&self) -> Option<&Path> {
+        let parent = Path::new(self.file.as_deref()?).parent()?;
+        (!parent.as_os_str().is_empty()).then_some(parent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_sqlite_url_creates_its_file_and_directory() {
+        let target = SqliteTarget::parse("sqlite://data/notion-unfurl.db");
+        assert_eq!(target.url, "sqlite://data/notion-unfurl.db?mode=rwc");
+        assert_eq!(target.directory(), Some(Path::new("data")));
+        assert!(!target.in_memory);
+    }
+
+    #[test]
+    fn an_explicit_mode_is_kept() {
+        let target = SqliteTarget::parse("sqlite:///var/lib/nu/db.sqlite?mode=ro");
+        assert_eq!(target.url, "sqlite:///var/lib/nu/db.sqlite?mode=ro");
+        assert_eq!(target.directory(), Some(Path::new("/var/lib/nu")));
+        let target = SqliteTarget::parse("sqlite:x.db?cache=private");
+        assert_eq!(target.url, "sqlite:x.db?cache=private&mode=rwc");
+        assert_eq!(target.directory(), None);
+    }
+
+    #[test]
+    fn memory_databases_have_no_file() {
+        for url in ["sqlite::memory:", "sqlite://?mode=memory"] {
+            let target = SqliteTarget::parse(url);
+            assert!(target.in_memory, "{url}");
+            assert_eq!(target.url, url);
+            assert_eq!(target.directory(), None);
+        }
+    }
+
+    #[test]
+    fn only_sqlite_and_postgres_urls_are_accepted() {
+        assert_eq!(Backend::of("sqlite://a.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(Backend::of("postgres://h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of("postgresql://h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(Backend::of("mysql://h/db").is_err());
+    }
+}

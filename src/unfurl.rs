@@ -1,0 +1,469 @@
+//! One unfurl, from a validated URI to the finished response body.
+//!
+//! Shared by `POST /unfurl` and the `unfurl` CLI command, so both print exactly the same
+//! bytes. The Notion `error` operation is built here and nowhere else.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use notion_unfurl_sdk::{
+    Account, Attribute, CacheScope, Context, GuardedClient, Pattern, Provider, ProviderError,
+    UnfurlRequest,
+};
+use serde::Serialize;
+use url::Url;
+
+use crate::cache::{Entry, PreviewCache, Scope};
+use crate::registry::Registry;
+
+/// Longest URI we accept (protocol decision: Notion never sends longer links).
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// How long a failure is remembered, so a broken link does not hammer its origin.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(30);
+
+/// Why a `uri` cannot be unfurled at all (HTTP 400, never reaches a provider).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UriError {
+    #[error("the uri is longer than {MAX_URI_BYTES} bytes")]
+    TooLong,
+    #[error("the uri is not an absolute URL")]
+    NotAbsolute,
+    #[error("only http and https links can be previewed")]
+    Scheme,
+}
+
+/// Parse and check a pasted link.
+pub fn validate_uri(raw: &str) -> Result<Url, UriError> {
+    if raw.len() > MAX_URI_BYTES {
+        return Err(UriError::TooLong);
+    }
+    let url = Url::parse(raw).map_err(|_| UriError::NotAbsolute)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(UriError::Scheme);
+    }
+    Ok(url)
+}
+
+#[derive(Serialize)]
+struct ErrorSet<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Operation<'a> {
+    Attributes {
+        path: [&'static str; 1],
+        set: &'a [Attribute],
+    },
+    Error {
+        path: [&'static str; 1],
+        set: ErrorSet<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    uri: &'a str,
+    operations: Vec<Operation<'a>>,
+}
+
+/// `{"uri", "operations": [{"path": ["attributes"], "set": [...]}]}`.
+pub fn attributes_body(uri: &str, attributes: &[Attribute]) -> Bytes {
+    render(&Body {
+        uri,
+        operations: vec![Operation::Attributes {
+            path: ["attributes"],
+            set: attributes,
+        }],
+    })
+}
+
+/// `{"uri", "operations": [{"path": ["error"], "set": {"status", "message"}}]}`.
+pub fn error_body(uri: &str, status: u16, message: &str) -> Bytes {
+    render(&Body {
+        uri,
+        operations: vec![Operation::Error {
+            path: ["error"],
+            set: ErrorSet { status, message },
+        }],
+    })
+}
+
+fn render(body: &Body<'_>) -> Bytes {
+    // Serialising these plain structs cannot fail; an empty body would still be valid HTTP.
+    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// The status and the sentence a Notion user sees for a provider failure.
+pub fn error_operation(error: &ProviderError) -> (u16, String) {
+    let (status, default) = match error {
+        ProviderError::NotFound { .. } => (404, "This page could not be found."),
+        ProviderError::Forbidden { .. } => (403, "Your account does not have access to this."),
+        ProviderError::Unauthorized { .. } => (
+            401,
+            "Your connected account needs to be reconnected to preview this link.",
+        ),
+        ProviderError::RateLimited { .. } => (
+            429,
+            "Too many previews were requested. Please try again in a few minutes.",
+        ),
+        ProviderError::Upstream { .. } => (502, "The site could not be reached right now."),
+        ProviderError::Timeout => (504, "The site took too long to respond."),
+        ProviderError::Blocked { .. } => (403, "This link cannot be previewed."),
+        ProviderError::Invalid { .. } => (502, "The page could not be read."),
+    };
+    let hint = match error {
+        ProviderError::NotFound { hint }
+        | ProviderError::Forbidden { hint }
+        | ProviderError::Unauthorized { hint }
+        | ProviderError::RateLimited { hint, .. } => hint.clone(),
+        _ => None,
+    };
+    (status, hint.unwrap_or_else(|| default.to_owned()))
+}
+
+/// Who an unfurl is for: the account, and its cache-scope key made once (not per request).
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub account: Account,
+    scope_key: Arc<str>,
+}
+
+impl Requester {
+    pub fn new(account: Account) -> Self {
+        let scope_key = Arc::from(account.key.as_str());
+        Self { account, scope_key }
+    }
+}
+
+/// Runs unfurls: routing, cache, provider, response body.
+#[derive(Debug, Clone)]
+pub struct Unfurler {
+    registry: Registry,
+    cache: PreviewCache,
+    guarded: GuardedClient,
+    developer: String,
+    /// Tells this unfurler's entries in the per-thread [`Link`] memo from another's (tests
+    /// run several servers, with different registries, in one process).
+    id: u64,
+}
+
+/// A pasted link, validated and routed. Both depend on the link's text alone (the
+/// registry never changes once built), so [`Unfurler::link`] memoises them per worker
+/// thread: a link pasted again skips URL parsing (IDNA included) and pattern matching.
+#[derive(Debug)]
+pub struct Link {
+    /// The link as sent, which is also the cache key and the `uri` of the answer.
+    pub uri: Arc<str>,
+    pub url: Url,
+    route: Option<(usize, usize)>,
+}
+
+/// Links remembered per worker thread before the memo starts over, and the longest link
+/// remembered: together they bound the memo to about 12 MiB per thread however long the
+/// links sent (up to [`MAX_URI_BYTES`]); longer links, rare in practice, are parsed each time.
+const LINK_MEMO_ENTRIES: usize = 4096;
+const LINK_MEMO_MAX_BYTES: usize = 1024;
+
+#[derive(Default)]
+struct LinkMemo {
+    owner: u64,
+    /// foldhash is randomly seeded, so chosen links cannot collide on purpose.
+    links: HashMap<Box<str>, Arc<Link>, foldhash::fast::RandomState>,
+}
+
+thread_local! {
+    static LINKS: RefCell<LinkMemo> = RefCell::new(LinkMemo::default());
+}
+
+static UNFURLER_IDS: AtomicU64 = AtomicU64::new(1);
+
+impl Unfurler {
+    pub fn new(
+        registry: Registry,
+        cache: PreviewCache,
+        guarded: GuardedClient,
+        developer: String,
+    ) -> Self {
+        Self {
+            registry,
+            cache,
+            guarded,
+            developer,
+            id: UNFURLER_IDS.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// `raw` validated and routed (see [`Link`]).
+    pub fn link(&self, raw: &str) -> Result<Arc<Link>, UriError> {
+        let known = LINKS.with(|memo| {
+            let memo = memo.borrow();
+            (memo.owner == self.id)
+                .then(|| memo.links.get(raw).cloned())
+                .flatten()
+        });
+        if let Some(link) = known {
+            return Ok(link);
+        }
+        let url = validate_uri(raw)?;
+        let link = Arc::new(Link {
+            uri: Arc::from(raw),
+            route: self.registry.route_index(&url),
+            url,
+        });
+        if raw.len() > LINK_MEMO_MAX_BYTES {
+            return Ok(link);
+        }
+        LINKS.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            if memo.owner != self.id || memo.links.len() >= LINK_MEMO_ENTRIES {
+                memo.links.clear();
+                memo.owner = self.id;
+            }
+            memo.links.insert(raw.into(), link.clone());
+        });
+        Ok(link)
+    }
+
+    /// The response body for a [`Link`] on behalf of `requester`.
+    pub async fn unfurl_link(&self, link: &Link, requester: Option<&Requester>) -> Arc<Entry> {
+        let route = link.route.and_then(|at| self.registry.at(at));
+        self.unfurl_routed(link.uri.clone(), &link.url, route, requester)
+            .await
+    }
+
+    pub fn cache(&self) -> &PreviewCache {
+        &self.cache
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The form of `url` that subscriptions match on: the routed provider's canonical
+    /// form, so every sub-URL of one resource shares its updates.
+    pub fn canonical_uri(&self, url: &Url) -> String {
+        match self.registry.route(url) {
+            Some((provider, _)) => provider.canonical_uri(url),
+            None => url.to_string(),
+        }
+    }
+
+    /// The response body for `uri` (already validated into `url`) on behalf of `account`.
+    pub async fn unfurl(&self, uri: &str, url: &Url, requester: Option<&Requester>) -> Arc<Entry> {
+        let route = self.registry.route(url);
+        self.unfurl_routed(Arc::from(uri), url, route, requester)
+            .await
+    }
+
+    async fn unfurl_routed(
+        &self,
+        uri: Arc<str>,
+        url: &Url,
+        route: Option<(&Arc<dyn Provider>, &Pattern)>,
+        requester: Option<&Requester>,
+    ) -> Arc<Entry> {
+        let Some((provider, pattern)) = route else {
+            return Arc::new(no_provider(&uri));
+        };
+        // Everything a miss needs is built inside the future, which a hit never polls.
+        let fetch = self.fetch(provider, pattern, uri.clone(), url, requester);
+        self.cache
+            .get_or_fetch(provider.id(), scope_of(requester), uri, fetch)
+            .await
+    }
+
+    /// A fresh read of `uri` that neither uses nor joins what the cache holds or is
+    /// fetching (an update must not be answered by a read that began before the change),
+    /// then cached for later unfurls.
+    pub async fn refresh(&self, uri: &str, url: &Url, requester: Option<&Requester>) -> Arc<Entry> {
+        let Some((provider, pattern)) = self.registry.route(url) else {
+            return Arc::new(no_provider(uri));
+        };
+        let uri_owned: Arc<str> = Arc::from(uri);
+        let entry = Arc::new(
+            self.fetch(provider, pattern, uri_owned.clone(), url, requester)
+                .await,
+        );
+        self.cache
+            .put(provider.id(), scope_of(requester), uri_owned, entry.clone())
+            .await;
+        entry
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        provider: &Arc<dyn Provider>,
+        pattern: &'a Pattern,
+        uri: Arc<str>,
+        url: &'a Url,
+        requester: Option<&'a Requester>,
+    ) -> impl Future<Output = Entry> + 'a {
+        let provider = provider.clone();
+        async move {
+            let request = UnfurlRequest {
+                url: url.clone(),
+                captures: pattern.captures(url.as_str()).unwrap_or_default(),
+            };
+            let ctx = Context {
+                guarded: self.guarded.clone(),
+                account: requester.map(|r| r.account.clone()),
+                developer: self.developer.clone(),
+            };
+            let host = request.url.host_str().unwrap_or_default().to_owned();
+            let result = provider.unfurl(&request, &ctx).await;
+            finish(&uri, provider.id(), &host, result, &ctx)
+        }
+    }
+}
+
+fn scope_of(requester: Option<&Requester>) -> Scope {
+    match requester {
+        Some(requester) => Scope::Account(requester.scope_key.clone()),
+        None => Scope::Anonymous,
+    }
+}
+
+fn no_provider(uri: &str) -> Entry {
+    Entry {
+        body: error_body(uri, 404, "This kind of link has no preview."),
+        ttl: NEGATIVE_TTL,
+        public: false,
+        ok: false,
+        stale: false,
+    }
+}
+
+fn finish(
+    uri: &str,
+    provider: &'static str,
+    host: &str,
+    result: Result<notion_unfurl_sdk::Preview, ProviderError>,
+    ctx: &Context,
+) -> Entry {
+    let failed = |error: &ProviderError| {
+        let (status, message) = error_operation(error);
+        match status {
+            502..=504 => tracing::warn!(provider, host, status, error = %error, "unfurl failed"),
+            _ => tracing::info!(provider, host, status, error = %error, "unfurl refused"),
+        }
+        Entry {
+            body: error_body(uri, status, &message),
+            ttl: NEGATIVE_TTL,
+            public: false,
+            ok: false,
+            stale: false,
+        }
+    };
+    match result {
+        Err(error) => failed(&error),
+        Ok(mut preview) => {
+            if !preview.attributes.iter().any(|a| a.id() == "dev")
+                && let Some(dev) = ctx.dev_attribute()
+            {
+                preview.attributes.push(dev);
+            }
+            if !notion_unfurl_sdk::attributes::has_required(&preview.attributes) {
+                return failed(&ProviderError::Invalid {
+                    reason: format!("provider {provider} returned no title"),
+                });
+            }
+            tracing::debug!(provider, host, "unfurled");
+            Entry {
+                body: attributes_body(uri, &preview.attributes),
+                ttl: preview.ttl,
+                public: preview.scope == CacheScope::Public,
+                ok: true,
+                stale: preview.stale,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_validated() {
+        assert!(validate_uri("https://example.com/a?b#c").is_ok());
+        assert_eq!(validate_uri("/relative"), Err(UriError::NotAbsolute));
+        assert_eq!(validate_uri("example.com"), Err(UriError::NotAbsolute));
+        assert_eq!(validate_uri("ftp://example.com/x"), Err(UriError::Scheme));
+        assert_eq!(validate_uri("javascript:alert(1)"), Err(UriError::Scheme));
+        assert_eq!(validate_uri("file:///etc/passwd"), Err(UriError::Scheme));
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URI_BYTES));
+        assert_eq!(validate_uri(&long), Err(UriError::TooLong));
+    }
+
+    #[cfg(feature = "opengraph")]
+    fn unfurler(registry: Registry) -> Unfurler {
+        let guarded = GuardedClient::new(notion_unfurl_sdk::FetchPolicy::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        Unfurler::new(registry, PreviewCache::new(1 << 20), guarded, "dev".into())
+    }
+
+    #[cfg(feature = "opengraph")]
+    #[test]
+    fn links_are_validated_routed_and_memoised_per_unfurler() {
+        let mut registry = Registry::default();
+        registry.push(Arc::new(notion_unfurl_opengraph::OpenGraph::new()));
+        let routed = unfurler(registry);
+        let bare = unfurler(Registry::default());
+        let raw = "https://example.com/a?b#c";
+
+        let first = routed.link(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(&*first.uri, raw);
+        assert_eq!(first.route, Some((0, 0)));
+        let again = routed.link(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "a repeated link is not parsed again"
+        );
+        // Another unfurler in the same thread never sees the first one's routes.
+        let elsewhere = bare.link(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(elsewhere.route, None);
+        let back = routed.link(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.route, Some((0, 0)));
+        // A long link is served but not remembered.
+        let long = format!("https://example.com/{}", "a".repeat(LINK_MEMO_MAX_BYTES));
+        let once = routed.link(&long).unwrap_or_else(|e| panic!("{e}"));
+        let twice = routed.link(&long).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!Arc::ptr_eq(&once, &twice));
+        assert_eq!(twice.route, Some((0, 0)));
+        // Refusals are the validator's, and are not remembered as links.
+        assert_eq!(routed.link("/relative").err(), Some(UriError::NotAbsolute));
+        assert_eq!(routed.link("ftp://x.test/").err(), Some(UriError::Scheme));
+    }
+
+    #[test]
+    fn error_body_has_notions_shape() {
+        let body = error_body("https://x.test/", 404, "Gone.");
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"uri":"https://x.test/","operations":[
+                {"path":["error"],"set":{"status":404,"message":"Gone."}}]})
+        );
+    }
+
+    #[test]
+    fn provider_hints_replace_the_default_message() {
+        let (status, message) = error_operation(&ProviderError::NotFound {
+            hint: Some("Check access.".into()),
+        });
+        assert_eq!((status, message.as_str()), (404, "Check access."));
+        assert_eq!(error_operation(&ProviderError::Timeout).0, 504);
+        assert_eq!(
+            error_operation(&ProviderError::Blocked { reason: "x".into() }).0,
+            403
+        );
+    }
+}

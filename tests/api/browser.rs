@@ -1,0 +1,218 @@
+//! The consent page in a real browser: headless Chromium driven through ChromeDriver's
+//! WebDriver HTTP API. It loads the page, a screenshot is kept under `target/`, and
+//! clicking Allow brings the browser back to the redirect URI with our code and the state.
+//! Skips (saying so) where Chromium or ChromeDriver is not installed; `.ci/run` installs
+//! both from Debian's packages.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET, spawn_notion};
+use crate::helpers::{spawn_app_with, spawn_origin};
+use crate::linking::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find(binary: &str) -> Option<String> {
+    let output = Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .output()
+        .ok()?;
+    let path = String::from_utf8(output.stdout).ok()?.trim().to_owned();
+    (!path.is_empty()).then_some(path)
+}
+
+struct Driver {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let json: Value = response.json().await.unwrap();
+        assert!(json["value"]["error"].is_null(), "WebDriver {path}: {json}");
+        json["value"].clone()
+    }
+}
+
+async fn start_driver(chromedriver: &str) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+    };
+    for _ in 0..200 {
+        if let Ok(response) = driver
+            .http
+            .get(format!("{}/status", driver.base))
+            .send()
+            .await
+            && response.status().is_success()
+        {
+            return driver;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("chromedriver did not start");
+}
+
+#[tokio::test]
+async fn the_consent_page_renders_in_chromium_and_allow_submits() {
+    let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
+        eprintln!(
+            "skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let notion = spawn_notion();
+    let landing = spawn_origin("127.0.0.1").await;
+    let callback = format!("{}/callback", landing.base);
+    let app = spawn_app_with(&[
+        ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
+        ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
+        ("UNFURL_OAUTH_REDIRECT_URIS", &callback),
+        ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
+        ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
+        ("UNFURL_NOTION_API_URL", &notion.base),
+    ])
+    .await;
+    notion
+        .state
+        .valid_codes
+        .lock()
+        .unwrap()
+        .push("browser-code".into());
+    let authorize = format!(
+        "{}/oauth/authorize?{}",
+        app.address,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", OAUTH_CLIENT_ID)
+            .append_pair("redirect_uri", &callback)
+            .append_pair("response_type", "code")
+            .append_pair("code", "browser-code")
+            .append_pair("state", "browser-state")
+            .finish()
+    );
+
+    let driver = start_driver(&chromedriver).await;
+    let profile = std::env::temp_dir().join(format!("nu-chromium-{}", uuid::Uuid::new_v4()));
+    let session = driver
+        .call(
+            reqwest::Method::POST,
+            "/session",
+            Some(json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--window-size=800,640",
+                        format!("--user-data-dir={}", profile.display()),
+                    ]
+                }
+            }}})),
+        )
+        .await;
+    let id = session["sessionId"].as_str().unwrap().to_owned();
+    let path = |rest: &str| format!("/session/{id}{rest}");
+
+    driver
+        .call(
+            reqwest::Method::POST,
+            &path("/url"),
+            Some(json!({ "url": authorize })),
+        )
+        .await;
+    let title = driver
+        .call(reqwest::Method::GET, &path("/title"), None)
+        .await;
+    assert_eq!(title, "Connect to Notion");
+
+    let png = driver
+        .call(reqwest::Method::GET, &path("/screenshot"), None)
+        .await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(png.as_str().unwrap())
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("consent-page.png");
+    std::fs::write(&shot, &png).unwrap();
+    eprintln!("screenshot: {}", shot.display());
+
+    let allow = driver
+        .call(
+            reqwest::Method::POST,
+            &path("/element"),
+            Some(json!({"using": "css selector", "value": "#allow"})),
+        )
+        .await;
+    let element = allow[ELEMENT]
+        .as_str()
+        .unwrap_or_else(|| panic!("no element in {allow}"))
+        .to_owned();
+    driver
+        .call(
+            reqwest::Method::POST,
+            &path(&format!("/element/{element}/click")),
+            Some(json!({})),
+        )
+        .await;
+
+    // The click navigates: wait (bounded) until the browser is back at the redirect URI.
+    let mut landed = String::new();
+    for _ in 0..100 {
+        landed = driver
+            .call(reqwest::Method::GET, &path("/url"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if landed.starts_with(&callback) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let landed = url::Url::parse(&landed).unwrap();
+    let param = |name: &str| {
+        landed
+            .query_pairs()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(param("state").as_deref(), Some("browser-state"), "{landed}");
+    assert!(param("code").is_some(), "{landed}");
+    assert_eq!(landing.log.hits("/callback"), 1);
+    assert_eq!(notion.state.exchanges.lock().unwrap().len(), 1);
+
+    driver.call(reqwest::Method::DELETE, &path(""), None).await;
+    let _ = std::fs::remove_dir_all(profile);
+}

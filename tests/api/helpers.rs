@@ -1,0 +1,310 @@
+//! `spawn_app()`: the real server on 127.0.0.1:0 beside a local origin serving real pages.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use bytes::Bytes;
+use notion_unfurl::config::Settings;
+use notion_unfurl::startup::Application;
+
+pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
+
+/// The shared corpus of real pages (read in place, never copied into this repository).
+pub fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// What the origin saw.
+#[derive(Default)]
+pub struct OriginLog {
+    hits: Mutex<HashMap<String, usize>>,
+    /// Bytes of `/huge` actually handed to the socket.
+    pub huge_bytes_sent: AtomicUsize,
+}
+
+impl OriginLog {
+    fn hit(&self, path: &str) {
+        if let Ok(mut hits) = self.hits.lock() {
+            *hits.entry(path.to_owned()).or_default() += 1;
+        }
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .map(|h| h.get(path).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub fn total(&self) -> usize {
+        self.hits.lock().map(|h| h.values().sum()).unwrap_or(0)
+    }
+}
+
+pub struct Origin {
+    pub base: String,
+    pub log: Arc<OriginLog>,
+    handle: ServerHandle,
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+    }
+}
+
+fn html(body: impl Into<Bytes>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body.into())
+}
+
+async fn origin_handler(req: HttpRequest, log: web::Data<OriginLog>) -> HttpResponse {
+    let path = req.path().to_owned();
+    log.hit(&path);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["corpus", case] => match std::fs::read(corpus_dir().join(case).join("page.html")) {
+            Ok(bytes) => html(bytes),
+            Err(_) => HttpResponse::NotFound().finish(),
+        },
+        ["status", code] => {
+            let code = code.parse().unwrap_or(500);
+            HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(code)
+                    .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+            )
+            .content_type("text/html")
+            .body("<html><head><title>error page</title></head></html>")
+        }
+        ["latin1"] => {
+            let mut body = b"<html><head><title>Caf\xe9 cr\xe8me \xe0 la carte</title></head><body>x</body></html>".to_vec();
+            body.extend_from_slice(b"");
+            HttpResponse::Ok()
+                .content_type("text/html; charset=iso-8859-1")
+                .body(body)
+        }
+        ["windows1252"] => HttpResponse::Ok().content_type("text/html").body(
+            b"<html><head><meta charset=\"windows-1252\"><title>\x93Quoted\x94 \x96 na\xefve</title></head></html>"
+                .to_vec(),
+        ),
+        ["shift_jis"] => {
+            let (title, _, _) = encoding_rs::SHIFT_JIS.encode("\u{65e5}\u{672c}\u{8a9e}\u{306e}\u{30da}\u{30fc}\u{30b8}");
+            let mut body = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"><title>".to_vec();
+            body.extend_from_slice(&title);
+            body.extend_from_slice(b"</title></head></html>");
+            HttpResponse::Ok().content_type("text/html").body(body)
+        }
+        ["relative"] => html(
+            r#"<html><head><base href="https://cdn.example.test/assets/">
+            <title>Relative</title>
+            <meta property="og:image" content="img/cover.png">
+            <link rel="icon" href="/favicon.png" sizes="32x32">
+            </head><body></body></html>"#,
+        ),
+        ["relative-no-base"] => html(
+            r#"<html><head><title>No base</title>
+            <meta property="og:image" content="//images.example.test/cover.jpg">
+            </head><body></body></html>"#,
+        ),
+        ["redirect"] => {
+            let target = req.query_string().strip_prefix("to=").unwrap_or("/");
+            let target = percent_decode(target);
+            HttpResponse::Found()
+                .insert_header(("Location", target))
+                .finish()
+        }
+        ["slow", _] => {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            html("<html><head><title>Slow but fine</title></head></html>")
+        }
+        ["stall"] => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            html("<html><head><title>too late</title></head></html>")
+        }
+        ["huge"] => {
+            let log = log.into_inner();
+            let chunk = Bytes::from(vec![b'a'; 64 * 1024]);
+            let prefix = Bytes::from_static(b"<html><head><title>Huge page</title><!-- ");
+            let stream = futures_util::stream::iter(
+                std::iter::once(prefix).chain(std::iter::repeat_n(chunk, HUGE_CHUNKS)),
+            )
+            .map(move |c| {
+                log.huge_bytes_sent.fetch_add(c.len(), Ordering::SeqCst);
+                Ok::<_, actix_web::Error>(c)
+            });
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .no_chunking((HUGE_CHUNKS * 64 * 1024 + 42) as u64)
+                .streaming(stream)
+        }
+        ["photo.png"] => HttpResponse::Ok().content_type("image/png").body(vec![0u8; 128]),
+        _ => HttpResponse::NotFound().finish(),
+    }
+}
+
+use futures_util::StreamExt;
+
+/// `/huge` is 256 MiB: far more than any socket buffers can absorb, so what
+/// the origin manages to send shows how much the fetcher really read.
+pub const HUGE_CHUNKS: usize = 4096;
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A local origin web server.
+pub async fn spawn_origin(host: &str) -> Origin {
+    let log = web::Data::new(OriginLog::default());
+    let data = log.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(origin_handler))
+    })
+    .workers(2)
+    .disable_signals()
+    .bind((host, 0))
+    .unwrap_or_else(|e| panic!("origin bind: {e}"));
+    let port = server.addrs()[0].port();
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Origin {
+        base: format!("http://{host}:{port}"),
+        log: log.into_inner(),
+        handle,
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub origin: Origin,
+    pub token: String,
+    pub app_state: notion_unfurl::startup::AppState,
+    pub data_dir: PathBuf,
+    handle: ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+impl TestApp {
+    pub fn unfurl_url(&self) -> String {
+        format!("{}/unfurl", self.address)
+    }
+
+    /// POST /unfurl for `uri` with the test account's token; the JSON body.
+    pub async fn unfurl(&self, uri: &str) -> serde_json::Value {
+        let response = self
+            .client
+            .post(self.unfurl_url())
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("unfurl request: {e}"));
+        assert_eq!(response.status(), 200, "unfurl of {uri}");
+        response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("unfurl body: {e}"))
+    }
+
+    pub fn origin_url(&self, path: &str) -> String {
+        format!("{}{}", self.origin.base, path)
+    }
+}
+
+/// Settings for a test app; `extra` overrides.
+pub fn test_settings(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = [
+        ("UNFURL_LISTEN", "127.0.0.1:0"),
+        ("UNFURL_SECRET_KEY", SECRET),
+        ("UNFURL_FETCH_ALLOW", "127.0.0.1/32"),
+        ("UNFURL_DEVELOPER_NAME", "Test Dev"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.insert("UNFURL_DATA_DIR".to_owned(), data_dir.display().to_string());
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Settings::from_vars(vars).unwrap_or_else(|e| panic!("settings: {e}"))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let origin = spawn_origin("127.0.0.1").await;
+    let data_dir =
+        std::env::temp_dir().join(format!("notion-unfurl-test-{}", uuid::Uuid::new_v4()));
+    let settings = test_settings(&data_dir, extra);
+    let app = Application::build(settings)
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let app_state = app.state().clone();
+    let token = notion_unfurl::cli::local_token(&app_state, "local:test-account")
+        .await
+        .unwrap_or_else(|e| panic!("token: {e}"));
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"));
+    TestApp {
+        address,
+        client,
+        origin,
+        token,
+        app_state,
+        data_dir,
+        handle,
+    }
+}
+
+/// The attribute with `id` in an unfurl response, if any.
+pub fn attribute<'a>(body: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
+    body["operations"]
+        .as_array()?
+        .iter()
+        .find(|op| op["path"][0] == "attributes")?["set"]
+        .as_array()?
+        .iter()
+        .find(|a| a["id"] == id)
+}
+
+/// The title text of an unfurl response.
+pub fn title(body: &serde_json::Value) -> Option<String> {
+    attribute(body, "title")?["inline"]["title"]["value"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The `error` operation's `set`, if any.
+pub fn error_op(body: &serde_json::Value) -> Option<&serde_json::Value> {
+    body["operations"]
+        .as_array()?
+        .iter()
+        .find(|op| op["path"][0] == "error")
+        .map(|op| &op["set"])
+}

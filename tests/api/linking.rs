@@ -1,0 +1,508 @@
+//! Account linking in a browser: consent, GitHub sign-in with PKCE, Notion's code exchange,
+//! and every refusal on the way. A cookie-keeping client follows each redirect by hand.
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+
+use crate::fakes::{
+    GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_LOGIN, GITHUB_USER_ID, NOTION_CLIENT_ID,
+    NOTION_CLIENT_SECRET, spawn_github, spawn_notion,
+};
+use crate::helpers::{TestApp, spawn_app_with};
+
+pub const OAUTH_CLIENT_ID: &str = "notion-oauth-client";
+pub const OAUTH_CLIENT_SECRET: &str = "notion-oauth-client-secret-value";
+pub const NOTION_CALLBACK: &str = "https://www.notion.so/externalIntegrationAuthCallback";
+
+pub struct Linking {
+    pub app: TestApp,
+    pub notion: crate::fakes::Fake<crate::fakes::NotionState>,
+    pub github: Option<crate::fakes::Fake<crate::fakes::GitHubState>>,
+    pub browser: reqwest::Client,
+}
+
+pub async fn spawn_linking(with_github: bool) -> Linking {
+    spawn_linking_with(with_github, &[]).await
+}
+
+/// A linking server with `extra` settings on top (e.g. another instance's database).
+pub async fn spawn_linking_with(with_github: bool, extra: &[(&str, &str)]) -> Linking {
+    let notion = spawn_notion();
+    let github = with_github.then(spawn_github);
+    let mut vars = vec![
+        (
+            "UNFURL_OAUTH_CLIENT_ID".to_owned(),
+            OAUTH_CLIENT_ID.to_owned(),
+        ),
+        (
+            "UNFURL_OAUTH_CLIENT_SECRET".to_owned(),
+            OAUTH_CLIENT_SECRET.to_owned(),
+        ),
+        (
+            "UNFURL_NOTION_CLIENT_ID".to_owned(),
+            NOTION_CLIENT_ID.to_owned(),
+        ),
+        (
+            "UNFURL_NOTION_CLIENT_SECRET".to_owned(),
+            NOTION_CLIENT_SECRET.to_owned(),
+        ),
+        ("UNFURL_NOTION_API_URL".to_owned(), notion.base.clone()),
+    ];
+    if let Some(github) = &github {
+        vars.extend([
+            (
+                "UNFURL_GITHUB_CLIENT_ID".to_owned(),
+                GITHUB_CLIENT_ID.to_owned(),
+            ),
+            (
+                "UNFURL_GITHUB_CLIENT_SECRET".to_owned(),
+                GITHUB_CLIENT_SECRET.to_owned(),
+            ),
+            ("UNFURL_GITHUB_WEB_URL".to_owned(), github.base.clone()),
+            (
+                "UNFURL_GITHUB_API_URL".to_owned(),
+                format!("{}/api", github.base),
+            ),
+        ]);
+    }
+    let mut borrowed: Vec<(&str, &str)> =
+        vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    borrowed.extend_from_slice(extra);
+    let app = spawn_app_with(&borrowed).await;
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Linking {
+        app,
+        notion,
+        github,
+        browser,
+    }
+}
+
+impl Linking {
+    /// Notion made `code`; the browser arrives at /oauth/authorize with it.
+    pub fn authorize_url(&self, code: &str, state: &str) -> String {
+        self.notion
+            .state
+            .valid_codes
+            .lock()
+            .unwrap()
+            .push(code.to_owned());
+        let query = authorize_query(code, state);
+        format!("{}/oauth/authorize?{query}", self.app.address)
+    }
+
+    /// GET the consent page; returns its CSRF token.
+    pub async fn consent_page(&self, code: &str, state: &str) -> String {
+        let response = self
+            .browser
+            .get(self.authorize_url(code, state))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers().clone();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Allow") && html.contains("Deny"));
+        csrf_of(&html)
+    }
+
+    pub async fn decide(&self, csrf: &str, decision: &str) -> reqwest::Response {
+        self.browser
+            .post(format!("{}/oauth/authorize", self.app.address))
+            .form(&[("csrf", csrf), ("decision", decision)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Follow one redirect by hand.
+    pub async fn follow(&self, response: &reqwest::Response) -> reqwest::Response {
+        let location = location(response);
+        self.browser.get(location).send().await.unwrap()
+    }
+
+    /// The whole flow to the end; returns the final redirect to Notion.
+    pub async fn link(&self, code: &str, state: &str) -> url::Url {
+        let csrf = self.consent_page(code, state).await;
+        let mut response = self.decide(&csrf, "allow").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        if self.github.is_some() {
+            let at_github = self.follow(&response).await;
+            assert_eq!(at_github.status(), StatusCode::FOUND);
+            response = self.follow(&at_github).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::SEE_OTHER,
+                "{:?}",
+                response.text().await
+            );
+        }
+        url::Url::parse(&location(&response)).unwrap()
+    }
+
+    /// Notion's side of step 6: trade our code for tokens.
+    pub async fn exchange(&self, code: &str) -> reqwest::Response {
+        self.app
+            .client
+            .post(format!("{}/oauth/token", self.app.address))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("client_id", OAUTH_CLIENT_ID),
+                ("client_secret", OAUTH_CLIENT_SECRET),
+                ("redirect_uri", NOTION_CALLBACK),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Notion's query on `/oauth/authorize` for its code `code` and `state`.
+pub fn authorize_query(code: &str, state: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", OAUTH_CLIENT_ID)
+        .append_pair("redirect_uri", NOTION_CALLBACK)
+        .append_pair("response_type", "code")
+        .append_pair("code", code)
+        .append_pair("state", state)
+        .append_pair("scope", "unfurl")
+        .finish()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("no Location in a {} answer", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn csrf_of(html: &str) -> String {
+    regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+        .unwrap()
+        .captures(html)
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"))[1]
+        .to_owned()
+}
+
+fn query(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn allow_with_github_links_the_github_account_and_returns_a_code_to_notion() {
+    let linking = spawn_linking(true).await;
+    let back = linking.link("notion-code-1", "st=ate&x/y").await;
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            back.scheme(),
+            back.host_str().unwrap(),
+            back.path()
+        ),
+        NOTION_CALLBACK
+    );
+    assert_eq!(query(&back, "state").as_deref(), Some("st=ate&x/y"));
+    let code = query(&back, "code").unwrap();
+    assert!(code.len() >= 43, "our code carries 256 random bits");
+
+    let exchanges = linking.notion.state.exchanges.lock().unwrap().clone();
+    assert_eq!(
+        exchanges,
+        vec![(
+            "notion-code-1".to_owned(),
+            format!("github:{GITHUB_USER_ID}"),
+            format!("GitHub - {GITHUB_LOGIN}")
+        )]
+    );
+    let store = linking.app.app_state.connections.store();
+    let account = store
+        .account(&format!("github:{GITHUB_USER_ID}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let issued = linking
+        .github
+        .as_ref()
+        .unwrap()
+        .state
+        .issued_tokens
+        .lock()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        account.upstream_token.map(|t| t.expose().to_owned()),
+        issued.first().cloned()
+    );
+    let connections = store.connections_for_account(&account.key).await.unwrap();
+    assert_eq!(connections.len(), 1);
+    assert_eq!(
+        connections[0]
+            .notion_token
+            .as_ref()
+            .map(|t| t.expose().to_owned())
+            .as_deref(),
+        Some("secret_notion_token_for_notion-code-1")
+    );
+    assert_eq!(connections[0].workspace_name.as_deref(), Some("Acme HQ"));
+
+    // Notion trades our code for tokens, and the access token unfurls for that account.
+    let response = linking.exchange(&code).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens: serde_json::Value = response.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let unfurled = linking
+        .app
+        .client
+        .post(linking.app.unfurl_url())
+        .bearer_auth(access)
+        .json(&serde_json::json!({ "uri": linking.app.origin_url("/relative") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unfurled.status(), StatusCode::OK);
+    let claims = linking.app.app_state.tokens.verify(access).unwrap();
+    assert_eq!(claims.sub, connections[0].id);
+
+    // Reconnecting the same GitHub account sends Notion the same stable key.
+    linking.link("notion-code-2", "again").await;
+    let exchanges = linking.notion.state.exchanges.lock().unwrap().clone();
+    assert_eq!(exchanges[1].1, format!("github:{GITHUB_USER_ID}"));
+}
+
+#[tokio::test]
+async fn allow_without_github_creates_a_local_account() {
+    let linking = spawn_linking(false).await;
+    let back = linking.link("notion-code-local", "s1").await;
+    assert!(query(&back, "code").is_some());
+    assert_eq!(query(&back, "state").as_deref(), Some("s1"));
+    let exchanges = linking.notion.state.exchanges.lock().unwrap().clone();
+    assert!(exchanges[0].1.starts_with("local:"), "{exchanges:?}");
+    assert!(exchanges[0].1.len() > "local:".len() + 16);
+}
+
+#[tokio::test]
+async fn deny_sends_access_denied_with_the_state_and_links_nothing() {
+    let linking = spawn_linking(true).await;
+    let csrf = linking.consent_page("notion-code-d", "keep me").await;
+    let response = linking.decide(&csrf, "deny").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = url::Url::parse(&location(&response)).unwrap();
+    assert_eq!(query(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query(&back, "state").as_deref(), Some("keep me"));
+    assert!(query(&back, "code").is_none());
+    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_client_or_redirect_uri_gets_an_error_page_and_never_a_redirect() {
+    let linking = spawn_linking(true).await;
+    let good = linking.authorize_url("c", "s");
+    let cases = [
+        good.replace(OAUTH_CLIENT_ID, "someone-else"),
+        good.replace("www.notion.so", "evil.example"),
+        good.replace(
+            "externalIntegrationAuthCallback",
+            "externalIntegrationAuthCallback/x",
+        ),
+        good.replace("client_id=", "nothing="),
+        format!("{good}&state=second"),
+    ];
+    for url in cases {
+        let response = linking.browser.get(&url).send().await.unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "{url}: {}",
+            response.status()
+        );
+        assert!(
+            response.headers().get(LOCATION).is_none(),
+            "{url} redirected"
+        );
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("could not be completed")
+        );
+    }
+}
+
+#[tokio::test]
+async fn other_bad_parameters_redirect_with_invalid_request_and_the_state() {
+    let linking = spawn_linking(true).await;
+    let good = linking.authorize_url("c", "the-state");
+    for url in [
+        good.replace("response_type=code", "response_type=token"),
+        good.replace("code=c&", ""),
+    ] {
+        let response = linking.browser.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{url}");
+        let back = url::Url::parse(&location(&response)).unwrap();
+        assert!(back.as_str().starts_with(NOTION_CALLBACK));
+        assert_eq!(query(&back, "error").as_deref(), Some("invalid_request"));
+        assert_eq!(query(&back, "state").as_deref(), Some("the-state"));
+    }
+}
+
+#[tokio::test]
+async fn consent_needs_its_csrf_token_its_cookie_and_happens_once() {
+    let linking = spawn_linking(false).await;
+    let csrf = linking.consent_page("notion-code-c", "s").await;
+
+    let forged = linking.decide("not-the-token", "allow").await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Another browser (no cookie) with the right token gets nowhere either.
+    let stranger = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = stranger
+        .post(format!("{}/oauth/authorize", linking.app.address))
+        .form(&[("csrf", csrf.as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+
+    let first = linking.decide(&csrf, "allow").await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let again = linking.decide(&csrf, "allow").await;
+    assert_ne!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(linking.notion.state.exchanges.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_consent_taken_on_one_instance_cannot_be_replayed_on_another() {
+    let first = spawn_linking(false).await;
+    let database = format!("sqlite://{}/notion-unfurl.db", first.app.data_dir.display());
+    let second = spawn_linking_with(false, &[("UNFURL_DATABASE_URL", database.as_str())]).await;
+    // A client that keeps no cookies: the test sends the consent cookie itself, so the
+    // replay carries it even though the first answer clears it.
+    let bare = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let consent = |linking: &Linking, code: &str| {
+        let url = linking.authorize_url(code, "s");
+        let bare = bare.clone();
+        async move {
+            let page = bare.get(url).send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK);
+            let cookie = page.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned();
+            (cookie, csrf_of(&page.text().await.unwrap()))
+        }
+    };
+    let decide = |linking: &Linking, cookie: &str, csrf: &str| {
+        let request = bare
+            .post(format!("{}/oauth/authorize", linking.app.address))
+            .header("cookie", cookie)
+            .form(&[("csrf", csrf), ("decision", "allow")]);
+        async move { request.send().await.unwrap().status() }
+    };
+
+    // Consents begin on the first instance; Notion's code is good at either one's Notion.
+    let begin = |code: &'static str| {
+        second
+            .notion
+            .state
+            .valid_codes
+            .lock()
+            .unwrap()
+            .push(code.into());
+        consent(&first, code)
+    };
+
+    // Both instances share the secret, so either one can finish a consent begun on the other...
+    let (cookie, csrf) = begin("notion-code-shared-1").await;
+    assert_eq!(decide(&second, &cookie, &csrf).await, StatusCode::SEE_OTHER);
+
+    // ...but only once across both: the spent step is in the shared database.
+    let (cookie, csrf) = begin("notion-code-shared-2").await;
+    assert_eq!(decide(&first, &cookie, &csrf).await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        decide(&second, &cookie, &csrf).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(first.notion.state.exchanges.lock().unwrap().len(), 1);
+    assert_eq!(second.notion.state.exchanges.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_or_replayed_github_state_is_refused_and_nothing_is_exchanged() {
+    let linking = spawn_linking(true).await;
+    let github = linking.github.as_ref().unwrap();
+    let csrf = linking.consent_page("notion-code-g", "s").await;
+    let to_github = linking.decide(&csrf, "allow").await;
+    let at_github = linking.follow(&to_github).await;
+    let callback = location(&at_github);
+
+    let mut forged = url::Url::parse(&callback).unwrap();
+    let code = query(&forged, "code").unwrap();
+    forged
+        .query_pairs_mut()
+        .clear()
+        .append_pair("code", &code)
+        .append_pair("state", "forged-state");
+    let response = linking.browser.get(forged.as_str()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(*github.state.token_requests.lock().unwrap(), 0);
+
+    // The real callback still works once (the forged attempt spent nothing)...
+    let response = linking.browser.get(&callback).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        response.text().await
+    );
+    // ...and not twice.
+    let replay = linking.browser.get(&callback).send().await.unwrap();
+    assert_ne!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(*github.state.token_requests.lock().unwrap(), 1);
+    assert_eq!(linking.notion.state.exchanges.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn when_notion_refuses_the_code_the_user_sees_a_page_and_notion_gets_no_code() {
+    let linking = spawn_linking(false).await;
+    let csrf = linking.consent_page("notion-code-r", "s").await;
+    // Notion forgets its code (expired, or already used).
+    linking.notion.state.valid_codes.lock().unwrap().clear();
+    let response = linking.decide(&csrf, "allow").await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Notion did not accept")
+    );
+    assert_eq!(*linking.notion.state.refused.lock().unwrap(), 1);
+}

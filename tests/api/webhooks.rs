@@ -1,0 +1,1506 @@
+//! Live updates: `POST /webhooks/github` and the outbox worker pushing to a fake Notion.
+//!
+//! The real server runs with a fake pull-request provider (so these tests do not depend on
+//! the GitHub provider crate) whose title the test changes, and a fake Notion that records
+//! every `PATCH /v1/external/object` and answers from a script. Webhook bodies are the real
+//! payloads in `../shared/fixtures/github/webhooks/`, signed here.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use hmac::{Hmac, Mac};
+use notion_unfurl::crypto::SecretValue;
+use notion_unfurl::notion::NOTION_VERSION;
+use notion_unfurl::registry::Registry;
+use notion_unfurl::startup::{AppState, Application};
+use notion_unfurl::store::NewConnection;
+use notion_unfurl_sdk::{
+    Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest,
+};
+use regex::Regex;
+use serde_json::Value;
+use sha2::Sha256;
+use tokio::task::JoinHandle;
+
+use crate::helpers::test_settings;
+
+const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+const PR: &str = "https://github.com/Codertocat/Hello-World/pull/2";
+const PR_FILES: &str = "https://github.com/Codertocat/Hello-World/pull/2/files";
+const OTHER_PR: &str = "https://github.com/Codertocat/Hello-World/pull/3";
+const HEAD_SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+
+/// How long a test waits for something the worker should do within milliseconds.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/github/webhooks")
+}
+
+/// A real webhook payload, or `None` (the test then skips) when the fixtures are absent.
+fn fixture(name: &str) -> Option<Vec<u8>> {
+    match std::fs::read(fixtures_dir().join(name)) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            eprintln!(
+                "skipped: webhook fixture {name} not found in {}",
+                fixtures_dir().display()
+            );
+            None
+        }
+    }
+}
+
+/// A fixture with some of its JSON changed.
+fn edited(name: &str, edit: impl FnOnce(&mut Value)) -> Option<Vec<u8>> {
+    let mut json: Value = serde_json::from_slice(&fixture(name)?).unwrap();
+    edit(&mut json);
+    Some(serde_json::to_vec(&json).unwrap())
+}
+
+macro_rules! fixture_or_skip {
+    ($name:expr) => {
+        match fixture($name) {
+            Some(bytes) => bytes,
+            None => return,
+        }
+    };
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn delivery_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// Fake pull-request provider
+
+/// Previews `https://github.com/{owner}/{repo}/pull/{n}` (and its sub-pages) with the
+/// title the test set, and counts its reads. Previews are cached per account for an hour,
+/// so only an invalidated cache shows a new title.
+struct FakePulls {
+    patterns: Vec<Pattern>,
+    title: Mutex<String>,
+    reads: AtomicUsize,
+    /// How many coming reads answer with a stale earlier read (an upstream outage).
+    stale_reads: AtomicUsize,
+}
+
+impl FakePulls {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            patterns: vec![Pattern {
+                domain: Some("github.com".into()),
+                regex: Regex::new(
+                    r"^https://github\.com/(?<owner>[^/]+)/(?<repo>[^/]+)/pull/(?<number>\d+)(?:/(?:files|commits|checks))?/?(?:[?#].*)?$",
+                )
+                .unwrap(),
+                samples: vec![PR.into()],
+                placeholder: Vec::new(),
+            }],
+            title: Mutex::new("Update the README".into()),
+            reads: AtomicUsize::new(0),
+            stale_reads: AtomicUsize::new(0),
+        })
+    }
+
+    /// The pull request changed upstream.
+    fn retitle(&self, title: &str) {
+        *self.title.lock().unwrap() = title.to_owned();
+    }
+}
+
+#[async_trait]
+impl Provider for FakePulls {
+    fn id(&self) -> &'static str {
+        "fake-pulls"
+    }
+
+    fn patterns(&self) -> &[Pattern] {
+        &self.patterns
+    }
+
+    async fn unfurl(
+        &self,
+        request: &UnfurlRequest,
+        _ctx: &Context,
+    ) -> Result<Preview, ProviderError> {
+        let read = self.reads.fetch_add(1, Ordering::SeqCst) + 1;
+        let stale = self
+            .stale_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let title = if stale {
+            "Stale earlier read".to_owned()
+        } else {
+            format!("{} (read {read})", self.title.lock().unwrap())
+        };
+        let number = &request.captures["number"];
+        Ok(Preview {
+            attributes: vec![
+                Attribute::title("title", "Title", title).unwrap(),
+                Attribute::plain_text(
+                    "identifier",
+                    "Identifier",
+                    format!("#{number}"),
+                    notion_unfurl_sdk::attributes::TextSection::Secondary,
+                )
+                .unwrap(),
+            ],
+            scope: CacheScope::Account,
+            ttl: Duration::from_secs(3600),
+            stale,
+        })
+    }
+
+    fn canonical_uri(&self, url: &url::Url) -> String {
+        let captures = self.patterns[0].captures(url.as_str()).unwrap_or_default();
+        format!(
+            "https://github.com/{}/{}/pull/{}",
+            captures["owner"].to_lowercase(),
+            captures["repo"].to_lowercase(),
+            captures["number"]
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fake Notion
+
+/// How fake Notion answers one PATCH.
+#[derive(Clone, Copy, Debug)]
+enum Reply {
+    Status(u16),
+    /// 429 with `Retry-After: <seconds>`.
+    RetryAfter(u64),
+    /// Never answers in time (the caller gives up or dies first).
+    Stall,
+}
+
+/// One PATCH fake Notion received.
+#[derive(Clone, Debug)]
+struct Patch {
+    authorization: String,
+    version: String,
+    body: Value,
+    answered: u16,
+    at: Instant,
+}
+
+impl Patch {
+    fn uri(&self) -> &str {
+        self.body["uri"].as_str().unwrap_or_default()
+    }
+
+    fn title(&self) -> String {
+        crate::helpers::title(&self.body).unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+struct NotionLog {
+    patches: Mutex<Vec<Patch>>,
+    /// Answers for the next PATCHes, in order; 200 once it is empty.
+    script: Mutex<VecDeque<Reply>>,
+    /// When set, every PATCH gets this status (the script is not used).
+    always: Mutex<Option<u16>>,
+}
+
+async fn notion_patch(
+    req: HttpRequest,
+    body: web::Bytes,
+    log: web::Data<NotionLog>,
+) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let always = *log.always.lock().unwrap();
+    let reply = match always {
+        Some(status) => Reply::Status(status),
+        None => log
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Reply::Status(200)),
+    };
+    let answered = match reply {
+        Reply::Status(status) => status,
+        Reply::RetryAfter(_) => 429,
+        Reply::Stall => 0,
+    };
+    log.patches.lock().unwrap().push(Patch {
+        authorization: header("authorization"),
+        version: header("notion-version"),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        answered,
+        at: Instant::now(),
+    });
+    let status = |code: u16| actix_web::http::StatusCode::from_u16(code).unwrap();
+    match reply {
+        Reply::Status(200) => HttpResponse::Ok().json(serde_json::json!({"object": "external_object"})),
+        Reply::Status(code) => HttpResponse::build(status(code)).json(
+            serde_json::json!({"object": "error", "status": code, "code": "scripted", "message": "scripted"}),
+        ),
+        Reply::RetryAfter(seconds) => HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", seconds.to_string()))
+            .json(serde_json::json!({"object": "error", "status": 429, "code": "rate_limited"})),
+        Reply::Stall => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+struct FakeNotion {
+    base: String,
+    log: Arc<NotionLog>,
+    handle: ServerHandle,
+}
+
+impl Drop for FakeNotion {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl FakeNotion {
+    fn spawn() -> Self {
+        let log = web::Data::new(NotionLog::default());
+        let data = log.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/v1/external/object", web::patch().to(notion_patch))
+        })
+        .workers(2)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            base,
+            log: log.into_inner(),
+            handle,
+        }
+    }
+
+    fn script(&self, replies: &[Reply]) {
+        self.log
+            .script
+            .lock()
+            .unwrap()
+            .extend(replies.iter().copied());
+    }
+
+    fn answer_always(&self, status: Option<u16>) {
+        *self.log.always.lock().unwrap() = status;
+    }
+
+    fn patches(&self) -> Vec<Patch> {
+        self.log.patches.lock().unwrap().clone()
+    }
+
+    fn delivered(&self) -> Vec<Patch> {
+        self.patches()
+            .into_iter()
+            .filter(|p| p.answered == 200)
+            .collect()
+    }
+
+    /// The PATCHes once `done` holds for them; fails after [`PATIENCE`].
+    async fn wait_for(&self, what: &str, done: impl Fn(&[Patch]) -> bool) -> Vec<Patch> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let patches = self.patches();
+            if done(&patches) {
+                return patches;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {PATIENCE:?} for {what}; Notion saw {patches:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn wait_for_deliveries(&self, count: usize) -> Vec<Patch> {
+        self.wait_for(&format!("{count} delivered PATCHes"), |p| {
+            p.iter().filter(|p| p.answered == 200).count() >= count
+        })
+        .await
+        .into_iter()
+        .filter(|p| p.answered == 200)
+        .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The server under test
+
+/// A data directory shared by the servers of one test, removed at the end.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new() -> Self {
+        Self(std::env::temp_dir().join(format!("notion-unfurl-webhooks-{}", uuid::Uuid::new_v4())))
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct LiveApp {
+    address: String,
+    client: reqwest::Client,
+    state: AppState,
+    pulls: Arc<FakePulls>,
+    handle: ServerHandle,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Drop for LiveApp {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Fast outbox pacing so retries take milliseconds.
+const FAST: [(&str, &str); 2] = [
+    ("UNFURL_OUTBOX_POLL_MS", "25"),
+    ("UNFURL_OUTBOX_BACKOFF_MS", "20"),
+];
+
+async fn spawn_live(data_dir: &Path, notion: &FakeNotion, extra: &[(&str, &str)]) -> LiveApp {
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("UNFURL_NOTION_API_URL", notion.base.as_str()),
+        ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ];
+    vars.extend(FAST);
+    vars.extend_from_slice(extra);
+    let settings = test_settings(data_dir, &vars);
+    let pulls = FakePulls::new();
+    let mut registry = Registry::default();
+    registry.push(pulls.clone());
+    let app = Application::build_with(settings, registry)
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let handle = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
+    LiveApp {
+        address,
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        state,
+        pulls,
+        handle,
+        task: Some(task),
+    }
+}
+
+impl LiveApp {
+    /// A Notion connection for `account` holding `notion_token`, and an access token for it.
+    async fn connect(&self, account: &str, notion_token: &str) -> (String, String) {
+        let store = self.state.connections.store();
+        store.upsert_account(account, account, None).await.unwrap();
+        let connection = store
+            .create_connection(NewConnection {
+                account_key: account.to_owned(),
+                bot_id: format!("bot-{account}"),
+                workspace_id: format!("ws-{account}"),
+                workspace_name: Some("Acme".into()),
+                workspace_icon: None,
+                notion_token: Some(SecretValue::new(notion_token)),
+            })
+            .await
+            .unwrap();
+        let token = self.state.tokens.issue(&connection.id).unwrap();
+        (connection.id, token)
+    }
+
+    async fn unfurl(&self, token: &str, uri: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/unfurl", self.address))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Show `uri` in Notion: unfurl it, which subscribes the connection.
+    async fn subscribe(&self, token: &str, uri: &str) -> String {
+        let response = self.unfurl(token, uri).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        crate::helpers::title(&body).unwrap_or_else(|| panic!("no title in {body}"))
+    }
+
+    async fn post_webhook(
+        &self,
+        event: &str,
+        delivery: &str,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/webhooks/github", self.address))
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery)
+            .header("Content-Type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("X-Hub-Signature-256", signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A correctly signed webhook; its status and JSON answer.
+    async fn webhook(&self, event: &str, delivery: &str, body: &[u8]) -> (u16, Value) {
+        let started = Instant::now();
+        let response = self
+            .post_webhook(event, delivery, body, Some(&sign(WEBHOOK_SECRET, body)))
+            .await;
+        // The answer does no upstream work (no provider or Notion call), which is what keeps
+        // it under GitHub's deadline; the bound here is loose so a busy machine cannot flake.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the webhook took {:?} to answer",
+            started.elapsed()
+        );
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn outbox_len(&self) -> u64 {
+        self.state.connections.store().outbox_len().await.unwrap()
+    }
+
+    async fn wait_until_outbox_is_empty(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.outbox_len().await > 0 {
+            assert!(Instant::now() < deadline, "the outbox never drained");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stop serving and let the worker finish its round, as on SIGTERM.
+    async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.state.connections.store().close().await;
+    }
+
+    /// Stop at once, deliveries in flight included, as `kill -9` would.
+    async fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        self.handle.stop(false).await;
+        self.state.connections.store().close().await;
+    }
+}
+
+/// The `set` of the `attributes` operation: what Notion would show.
+fn attributes_op(body: &Value) -> &Value {
+    body["operations"]
+        .as_array()
+        .and_then(|ops| {
+            ops.iter()
+                .find(|op| op["path"] == serde_json::json!(["attributes"]))
+        })
+        .map(|op| &op["set"])
+        .unwrap_or(&Value::Null)
+}
+
+// ---------------------------------------------------------------------------------------
+// Accepting webhooks
+
+#[tokio::test]
+async fn a_signed_pull_request_event_pushes_the_new_preview_to_each_subscriber() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
+    let (_, bob) = app.connect("local:bob", "secret_notion_bob").await;
+    let (_, carol) = app.connect("local:carol", "secret_notion_carol").await;
+    let before = app.subscribe(&alice, PR).await;
+    app.subscribe(&bob, PR).await;
+    app.subscribe(&carol, OTHER_PR).await;
+    assert!(before.starts_with("Update the README"));
+
+    app.pulls.retitle("Update the README, rebased");
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202, "{ack}");
+    assert_eq!(ack, serde_json::json!({"status": "queued", "updates": 2}));
+
+    let delivered = notion.wait_for_deliveries(2).await;
+    app.wait_until_outbox_is_empty().await;
+    assert_eq!(
+        notion.patches().len(),
+        2,
+        "one PATCH per subscribed connection"
+    );
+    let mut bearers: Vec<&str> = delivered.iter().map(|p| p.authorization.as_str()).collect();
+    bearers.sort_unstable();
+    assert_eq!(
+        bearers,
+        ["Bearer secret_notion_alice", "Bearer secret_notion_bob"]
+    );
+    for patch in &delivered {
+        assert_eq!(patch.version, NOTION_VERSION);
+        assert_eq!(patch.uri(), PR);
+        let ops = patch.body["operations"].as_array().unwrap();
+        assert_eq!(
+            ops.len(),
+            1,
+            "attributes only, which clears an earlier error"
+        );
+        assert_eq!(ops[0]["path"], serde_json::json!(["attributes"]));
+        assert!(
+            attributes_op(&patch.body)
+                .as_array()
+                .is_some_and(|a| a.len() >= 2)
+        );
+        assert!(
+            patch
+                .title()
+                .starts_with("Update the README, rebased (read "),
+            "{}",
+            patch.title()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sub_page_subscription_is_updated_through_its_pull_request() {
+    let body = fixture_or_skip!("pull_request.labeled.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR_FILES).await;
+
+    app.pulls.retitle("Labelled");
+    let (status, _) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202);
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(
+        delivered[0].uri(),
+        PR_FILES,
+        "Notion is told about the link it shows"
+    );
+    assert!(delivered[0].title().starts_with("Labelled"));
+}
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_refused_and_record_nothing() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    let delivery = delivery_id();
+
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    let good = sign(WEBHOOK_SECRET, &body);
+    let attempts: [(&[u8], Option<String>); 5] = [
+        (&body, None),
+        (&body, Some(sign("another-secret", &body))),
+        (&tampered, Some(good.clone())),
+        (&body, Some(good.trim_start_matches("sha256=").to_owned())),
+        (&body, Some("sha256=not-hex".to_owned())),
+    ];
+    for (sent, signature) in attempts {
+        let response = app
+            .post_webhook("pull_request", &delivery, sent, signature.as_deref())
+            .await;
+        assert_eq!(response.status(), 401, "signature {signature:?}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"], "invalid_signature");
+    }
+    assert_eq!(app.outbox_len().await, 0);
+
+    // The refused attempts did not spend the delivery id either.
+    let (status, _) = app.webhook("pull_request", &delivery, &body).await;
+    assert_eq!(status, 202);
+    notion.wait_for_deliveries(1).await;
+    assert_eq!(notion.patches().len(), 1);
+}
+
+#[tokio::test]
+async fn webhooks_are_refused_when_no_secret_is_configured() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[("UNFURL_GITHUB_WEBHOOK_SECRET", "")]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    for signature in [
+        Some(sign(WEBHOOK_SECRET, &body)),
+        Some(sign("", &body)),
+        None,
+    ] {
+        let response = app
+            .post_webhook("pull_request", &delivery_id(), &body, signature.as_deref())
+            .await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(app.outbox_len().await, 0);
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn a_redelivered_webhook_pushes_nothing_more() {
+    let body = fixture_or_skip!("pull_request.closed.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    let delivery = delivery_id();
+
+    assert_eq!(app.webhook("pull_request", &delivery, &body).await.0, 202);
+    notion.wait_for_deliveries(1).await;
+    app.wait_until_outbox_is_empty().await;
+
+    let (status, ack) = app.webhook("pull_request", &delivery, &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(ack["status"], "duplicate");
+    assert_eq!(
+        app.outbox_len().await,
+        0,
+        "nothing was queued for the redelivery"
+    );
+    assert_eq!(notion.patches().len(), 1);
+}
+
+#[tokio::test]
+async fn ping_is_answered_and_other_events_are_ignored() {
+    let ping = fixture_or_skip!("ping.json");
+    let comment_on_issue = fixture_or_skip!("issue_comment.created.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    let (status, ack) = app.webhook("ping", &delivery_id(), &ping).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
+    let (status, ack) = app.webhook("star", &delivery_id(), &ping).await;
+    assert_eq!((status, ack["status"].as_str()), (202, Some("ignored")));
+    // The fixture comments on an issue, not a pull request.
+    let (status, ack) = app
+        .webhook("issue_comment", &delivery_id(), &comment_on_issue)
+        .await;
+    assert_eq!((status, ack["status"].as_str()), (202, Some("ignored")));
+    assert_eq!(app.outbox_len().await, 0);
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn an_event_for_a_pull_request_nobody_shows_pushes_nothing() {
+    let body = fixture_or_skip!("pull_request.reopened.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, OTHER_PR).await;
+
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202);
+    assert_eq!(ack["updates"], 0);
+    assert_eq!(app.outbox_len().await, 0);
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn comments_reviews_checks_and_statuses_on_a_pull_request_update_it() {
+    let Some(comment) = edited("issue_comment.created.json", |json| {
+        json["issue"]["pull_request"] = serde_json::json!({
+            "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2",
+            "html_url": PR,
+        });
+    }) else {
+        return;
+    };
+    let review = fixture_or_skip!("pull_request_review.submitted.json");
+    let check_run = fixture_or_skip!("check_run.completed.json");
+    let check_suite = fixture_or_skip!("check_suite.completed.json");
+    let status_elsewhere = fixture_or_skip!("status.json");
+    let Some(status_on_head) = edited("status.json", |json| json["sha"] = HEAD_SHA.into()) else {
+        return;
+    };
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    let events: [(&str, &[u8]); 4] = [
+        ("issue_comment", &comment),
+        ("pull_request_review", &review),
+        ("check_run", &check_run),
+        ("check_suite", &check_suite),
+    ];
+    for (n, (event, body)) in events.into_iter().enumerate() {
+        app.pulls.retitle(&format!("After {event}"));
+        let (status, ack) = app.webhook(event, &delivery_id(), body).await;
+        assert_eq!(
+            (status, &ack["updates"]),
+            (202, &serde_json::json!(1)),
+            "{event}"
+        );
+        let delivered = notion.wait_for_deliveries(n + 1).await;
+        assert!(delivered[n].title().starts_with(&format!("After {event}")));
+        app.wait_until_outbox_is_empty().await;
+    }
+
+    // A status names only a commit: the pull request whose head it is, as the review and
+    // check events above taught.
+    let (status, ack) = app
+        .webhook("status", &delivery_id(), &status_elsewhere)
+        .await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(0)));
+    app.pulls.retitle("After status");
+    let (status, ack) = app.webhook("status", &delivery_id(), &status_on_head).await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(1)));
+    let delivered = notion.wait_for_deliveries(5).await;
+    assert!(delivered[4].title().starts_with("After status"));
+}
+
+#[tokio::test]
+async fn a_body_over_25_megabytes_is_refused() {
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let huge = vec![b' '; 25 * 1024 * 1024 + 1];
+    let response = app
+        .post_webhook(
+            "pull_request",
+            &delivery_id(),
+            &huge,
+            Some(&sign(WEBHOOK_SECRET, &huge)),
+        )
+        .await;
+    assert_eq!(response.status(), 413);
+    // Just under the cap is read and verified (and then is no valid payload).
+    let big = vec![b' '; 25 * 1024 * 1024 - 1];
+    let response = app
+        .post_webhook(
+            "pull_request",
+            &delivery_id(),
+            &big,
+            Some(&sign(WEBHOOK_SECRET, &big)),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+// ---------------------------------------------------------------------------------------
+// Delivering updates
+
+#[tokio::test]
+async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    // Bodies get 6 s to arrive; a delivery waits 2 s for a reading slot. (The margin
+    // keeps a slow machine from freeing a stalled slot while the ninth still waits.)
+    let app = spawn_live(
+        &dir.0,
+        &notion,
+        &[("UNFURL_WEBHOOK_READ_TIMEOUT_SECS", "6")],
+    )
+    .await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    // Eight senders announce a kilobyte, send a few bytes of it and stall, as a sender
+    // without the secret can (the signature is only checked once the body is in).
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let head = format!(
+            "POST /webhooks/github HTTP/1.1\r\nHost: {host}\r\nX-GitHub-Event: ping\r\n\
+             X-GitHub-Delivery: {}\r\nX-Hub-Signature-256: sha256=00\r\n\
+             Content-Type: application/json\r\nContent-Length: 1024\r\n\r\n{{\"zen\":",
+            delivery_id()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    let deadline = Instant::now() + PATIENCE;
+    while app.state.webhook_reads.available_permits() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled senders never got a slot"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A ninth, correctly signed delivery finds no slot in time and is told to retry
+    // (GitHub redelivers), without its body being read.
+    let ping = br#"{"zen":"Keep it logically awesome."}"#;
+    let refused = app
+        .post_webhook(
+            "ping",
+            &delivery_id(),
+            ping,
+            Some(&sign(WEBHOOK_SECRET, ping)),
+        )
+        .await;
+    assert_eq!(refused.status(), 503);
+
+    // Each stalled sender is cut off at the deadline, and its slot is freed.
+    for mut stream in stalled {
+        let mut answer = vec![0u8; 512];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+            .await
+            .expect("a stalled sender was never cut off")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    let deadline = Instant::now() + PATIENCE;
+    while app.state.webhook_reads.available_permits() < 8 {
+        assert!(
+            Instant::now() < deadline,
+            "reading slots were not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, ack) = app.webhook("ping", &delivery_id(), ping).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
+}
+
+#[tokio::test]
+async fn no_update_is_pushed_after_notion_deletes_the_preview() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    let deleted = app
+        .client
+        .delete(format!("{}/unfurl", app.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "uri": PR }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(0)));
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    notion.answer_always(Some(503));
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion.wait_for("a first attempt", |p| !p.is_empty()).await;
+
+    let deleted = app
+        .client
+        .delete(format!("{}/unfurl", app.address))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "uri": PR }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    notion.answer_always(None);
+    app.wait_until_outbox_is_empty().await;
+    assert!(notion.delivered().is_empty());
+}
+
+#[tokio::test]
+async fn notion_503s_are_retried_until_the_update_is_delivered_once() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    notion.script(&[Reply::Status(503), Reply::Status(503)]);
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    app.pulls.retitle("Retried");
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion.wait_for_deliveries(1).await;
+    app.wait_until_outbox_is_empty().await;
+    let patches = notion.patches();
+    let answers: Vec<u16> = patches.iter().map(|p| p.answered).collect();
+    assert_eq!(answers, [503, 503, 200]);
+    assert!(patches.iter().all(|p| p.title().starts_with("Retried")));
+}
+
+#[tokio::test]
+async fn a_stale_preview_is_not_pushed_and_the_update_waits_for_a_fresh_read() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    // The upstream fails twice: the provider can only offer its earlier read.
+    app.pulls.stale_reads.store(2, Ordering::SeqCst);
+    app.pulls.retitle("Fresh after the outage");
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    let delivered = notion.wait_for_deliveries(1).await;
+    app.wait_until_outbox_is_empty().await;
+    assert_eq!(notion.patches().len(), 1, "nothing stale was pushed");
+    assert!(
+        delivered[0].title().starts_with("Fresh after the outage"),
+        "{}",
+        delivered[0].title()
+    );
+}
+
+#[tokio::test]
+async fn retry_after_from_notion_is_honoured() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    notion.script(&[Reply::RetryAfter(1)]);
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    let patches = notion.wait_for("the retry", |p| p.len() >= 2).await;
+    let waited = patches[1].at - patches[0].at;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?} despite Retry-After: 1 (backoff alone is 20 ms)"
+    );
+    assert_eq!(patches[1].answered, 200);
+}
+
+#[tokio::test]
+async fn a_401_from_notion_revokes_the_connection() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    notion.script(&[Reply::Status(401)]);
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (connection, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion
+        .wait_for("the refused PATCH", |p| !p.is_empty())
+        .await;
+    let store = app.state.connections.store();
+    let deadline = Instant::now() + PATIENCE;
+    while !store.is_connection_revoked(&connection).await.unwrap() {
+        assert!(
+            Instant::now() < deadline,
+            "the connection was never revoked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.unfurl(&token, PR).await.status(), 401);
+    assert_eq!(app.outbox_len().await, 0);
+    assert_eq!(notion.patches().len(), 1, "no retry for a refused token");
+}
+
+#[tokio::test]
+async fn a_400_from_notion_drops_the_update_without_retrying() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    notion.script(&[Reply::Status(400)]);
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (connection, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion
+        .wait_for("the refused PATCH", |p| !p.is_empty())
+        .await;
+    app.wait_until_outbox_is_empty().await;
+    assert_eq!(notion.patches().len(), 1);
+    let store = app.state.connections.store();
+    assert!(!store.is_connection_revoked(&connection).await.unwrap());
+    assert_eq!(app.unfurl(&token, PR).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_connection_without_a_notion_token_gets_no_push() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    // `token issue` makes such connections for local testing.
+    let token = notion_unfurl::cli::local_token(&app.state, "local:tester")
+        .await
+        .unwrap();
+    app.subscribe(&token, PR).await;
+
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(1)));
+    app.wait_until_outbox_is_empty().await;
+    assert!(notion.patches().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Durability and sharing
+
+#[tokio::test]
+async fn an_update_pending_at_shutdown_is_delivered_after_a_restart() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    notion.answer_always(Some(503));
+    let dir = DataDir::new();
+    let first = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
+    first.subscribe(&token, PR).await;
+    assert_eq!(
+        first.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion.wait_for("a failed attempt", |p| !p.is_empty()).await;
+    first.stop().await;
+    assert!(notion.delivered().is_empty());
+
+    notion.answer_always(None);
+    let second = spawn_live(&dir.0, &notion, &[]).await;
+    second.pulls.retitle("Seen after the restart");
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert!(delivered[0].title().starts_with("Seen after the restart"));
+    assert_eq!(delivered[0].authorization, "Bearer secret_notion_alice");
+    second.wait_until_outbox_is_empty().await;
+}
+
+#[tokio::test]
+async fn a_delivery_cut_short_by_a_kill_is_resumed_once_its_lease_runs_out() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    notion.script(&[Reply::Stall]);
+    let dir = DataDir::new();
+    let lease = [("UNFURL_OUTBOX_LEASE_MS", "1000")];
+    let first = spawn_live(&dir.0, &notion, &lease).await;
+    let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
+    first.subscribe(&token, PR).await;
+    assert_eq!(
+        first.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion
+        .wait_for("the PATCH in flight", |p| !p.is_empty())
+        .await;
+    first.kill().await;
+    let killed_at = Instant::now();
+
+    let second = spawn_live(&dir.0, &notion, &lease).await;
+    second.pulls.retitle("Resumed");
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert!(delivered[0].title().starts_with("Resumed"));
+    assert!(
+        delivered[0].at > killed_at,
+        "delivered by the second server"
+    );
+    second.wait_until_outbox_is_empty().await;
+}
+
+/// Two servers on one database: each update is pushed once, by one of them.
+async fn two_servers_share_the_outbox(extra: &[(&str, &str)], body: &[u8]) {
+    let notion = FakeNotion::spawn();
+    notion.answer_always(Some(503));
+    let dir = DataDir::new();
+    let first = spawn_live(&dir.0, &notion, extra).await;
+    let second = spawn_live(&dir.0, &notion, extra).await;
+    for n in 0..12 {
+        let (_, token) = first
+            .connect(&format!("local:user{n}"), &format!("secret_notion_{n}"))
+            .await;
+        let uri = if n % 2 == 0 { PR } else { PR_FILES };
+        first.subscribe(&token, uri).await;
+    }
+    // Queued while Notion is down, so both workers find all of them due at once.
+    let delivery = delivery_id();
+    assert_eq!(first.webhook("pull_request", &delivery, body).await.0, 202);
+    notion.wait_for("first attempts", |p| !p.is_empty()).await;
+    notion.answer_always(None);
+
+    let delivered = notion.wait_for_deliveries(12).await;
+    first.wait_until_outbox_is_empty().await;
+    let mut bearers: Vec<String> = delivered.iter().map(|p| p.authorization.clone()).collect();
+    bearers.sort();
+    let before = bearers.len();
+    bearers.dedup();
+    assert_eq!(before, bearers.len(), "an update was delivered twice");
+    assert_eq!(notion.delivered().len(), 12);
+    // The same delivery sent to the other server is a duplicate there too.
+    let (status, ack) = second.webhook("pull_request", &delivery, body).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("duplicate")));
+}
+
+#[tokio::test]
+async fn two_servers_on_one_sqlite_file_deliver_each_update_once() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    two_servers_share_the_outbox(&[], &body).await;
+}
+
+#[tokio::test]
+async fn two_servers_on_one_postgres_deliver_each_update_once() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let Some(database) = TestPostgres::create().await else {
+        return;
+    };
+    let extra = [("UNFURL_DATABASE_URL", database.url.as_str())];
+    // Drop the database even when the story fails, then report the failure.
+    let told = AssertUnwindSafe(two_servers_share_the_outbox(&extra, &body))
+        .catch_unwind()
+        .await;
+    database.drop_database().await;
+    if let Err(panic) = told {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A fresh PostgreSQL database for one test, as in tests/store.rs: `UNFURL_TEST_POSTGRES_URL`
+/// or local trust auth; skipped (with a line saying so) when nothing answers and no URL
+/// was configured.
+struct TestPostgres {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestPostgres {
+    async fn create() -> Option<Self> {
+        use sqlx::{AssertSqlSafe, Connection};
+        let configured = std::env::var("UNFURL_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        let admin = configured
+            .clone()
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        sqlx::any::install_default_drivers();
+        let connecting = sqlx::AnyConnection::connect(&admin);
+        let mut connection = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
+            Ok(Ok(connection)) => connection,
+            failed => {
+                let why = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "no answer within 5 s".to_owned(),
+                };
+                assert!(
+                    configured.is_none(),
+                    "UNFURL_TEST_POSTGRES_URL is set but PostgreSQL is not reachable: {why}"
+                );
+                eprintln!("skipped: PostgreSQL not reachable ({why})");
+                return None;
+            }
+        };
+        let name = format!("nu_webhooks_{}", uuid::Uuid::new_v4().simple());
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        let _ = connection.close().await;
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        Some(Self {
+            admin,
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    async fn drop_database(self) {
+        use sqlx::{AssertSqlSafe, Connection};
+        let mut connection = sqlx::AnyConnection::connect(&self.admin).await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+        let _ = connection.close().await;
+    }
+}
+
+/// Claimers on separate pools (as on separate instances) racing for one outbox, on several
+/// threads so their claims overlap: every row is claimed exactly once.
+async fn concurrent_claims_never_overlap(url: &str) {
+    use notion_unfurl::crypto::Cipher;
+    use notion_unfurl::store::{Store, WebhookDelivery};
+
+    const ROWS: usize = 120;
+    let cipher = || Cipher::from_root(b"webhook-test-root-secret-long-enough", 1);
+    let store = Store::connect(url, cipher()).await.unwrap();
+    store.upsert_account("local:a", "a", None).await.unwrap();
+    let connection = store
+        .create_connection(NewConnection {
+            account_key: "local:a".into(),
+            bot_id: "bot".into(),
+            workspace_id: "ws".into(),
+            workspace_name: None,
+            workspace_icon: None,
+            notion_token: Some(SecretValue::new("secret_notion")),
+        })
+        .await
+        .unwrap();
+    let canonical = "https://github.com/o/r/pull/1".to_owned();
+    for n in 0..ROWS {
+        let uri = format!("https://github.com/o/r/pull/1?variant={n}");
+        store
+            .subscribe(&connection.id, &uri, &canonical)
+            .await
+            .unwrap();
+    }
+    let accepted = store
+        .accept_webhook(WebhookDelivery {
+            id: "race",
+            event: "pull_request",
+            canonical_uris: std::slice::from_ref(&canonical),
+            heads: &[],
+            commits: &[],
+            now_ms: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        accepted,
+        notion_unfurl::store::Accepted::Queued {
+            updates: ROWS as u64
+        }
+    );
+
+    let mut claimers = Vec::new();
+    for _ in 0..12 {
+        let store = Store::connect(url, cipher()).await.unwrap();
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let now = i64::try_from(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis(),
+                )
+                .unwrap();
+                let rows = store.claim_outbox(now, now + 600_000, 2).await.unwrap();
+                if rows.is_empty() {
+                    break;
+                }
+                mine.extend(rows.into_iter().map(|row| row.id));
+            }
+            store.close().await;
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+    claimed.sort_unstable();
+    let total = claimed.len();
+    claimed.dedup();
+    assert_eq!(total, claimed.len(), "a row was claimed twice");
+    assert_eq!(total, ROWS);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_on_sqlite_never_overlap() {
+    let dir = DataDir::new();
+    let url = format!("sqlite://{}/race.db", dir.0.display());
+    concurrent_claims_never_overlap(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_on_postgres_never_overlap() {
+    let Some(database) = TestPostgres::create().await else {
+        return;
+    };
+    let told = AssertUnwindSafe(concurrent_claims_never_overlap(&database.url))
+        .catch_unwind()
+        .await;
+    database.drop_database().await;
+    if let Err(panic) = told {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Through the real GitHub provider
+
+/// Fake GitHub's pull request endpoint: answers whatever the test set last.
+struct CurrentPull(Arc<Mutex<Value>>);
+
+impl wiremock::Respond for CurrentPull {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let pull = self.0.lock().unwrap().clone();
+        wiremock::ResponseTemplate::new(200).set_body_json(pull)
+    }
+}
+
+#[tokio::test]
+async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider() {
+    let opened = fixture_or_skip!("pull_request.opened.json");
+    let closed = fixture_or_skip!("pull_request.closed.json");
+    let opened: Value = serde_json::from_slice(&opened).unwrap();
+    let current = Arc::new(Mutex::new(opened["pull_request"].clone()));
+    let github = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/Codertocat/Hello-World/pulls/2",
+        ))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer gho_subscriber",
+        ))
+        .respond_with(CurrentPull(current.clone()))
+        .mount(&github)
+        .await;
+
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("UNFURL_NOTION_API_URL", notion.base.as_str()),
+        ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ];
+    vars.extend(FAST);
+    let github_uri = github.uri();
+    vars.push(("UNFURL_GITHUB_API_URL", &github_uri));
+    let app = Application::build(test_settings(&dir.0, &vars))
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let handle = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
+
+    let store = state.connections.store();
+    store
+        .upsert_account(
+            "github:9",
+            "GitHub - sub",
+            Some(&SecretValue::new("gho_subscriber")),
+        )
+        .await
+        .unwrap();
+    let connection = store
+        .create_connection(NewConnection {
+            account_key: "github:9".into(),
+            bot_id: "bot".into(),
+            workspace_id: "ws".into(),
+            workspace_name: None,
+            workspace_icon: None,
+            notion_token: Some(SecretValue::new("secret_notion_sub")),
+        })
+        .await
+        .unwrap();
+    let token = state.tokens.issue(&connection.id).unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let shown: Value = client
+        .post(format!("{address}/unfurl"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "uri": PR_FILES }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let state_of = |body: &Value| {
+        crate::helpers::attribute(body, "state").map(|a| a["inline"]["enum"]["value"].clone())
+    };
+    assert_eq!(state_of(&shown), Some("Open".into()), "{shown}");
+
+    // GitHub closes it and tells us.
+    let closed_payload: Value = serde_json::from_slice(&closed).unwrap();
+    *current.lock().unwrap() = closed_payload["pull_request"].clone();
+    let response = client
+        .post(format!("{address}/webhooks/github"))
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", delivery_id())
+        .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, &closed))
+        .body(closed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), PR_FILES);
+    assert_eq!(delivered[0].authorization, "Bearer secret_notion_sub");
+    assert_eq!(
+        state_of(&delivered[0].body),
+        Some("Closed".into()),
+        "{:?}",
+        delivered[0].body
+    );
+    assert!(delivered[0].title().starts_with("Update the README"));
+
+    task.abort();
+    handle.stop(false).await;
+}

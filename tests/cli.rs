@@ -1,0 +1,371 @@
+//! The `notion-unfurl` binary: commands, configuration errors, defaults, signals.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const SECRET: &str = "cli-test-secret-key-that-is-long-enough-0123456789";
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("notion-unfurl-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The binary with a clean environment: no UNFURL_* from the caller leaks in.
+fn binary(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_notion-unfurl"));
+    command.current_dir(cwd);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("UNFURL_") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().unwrap()
+}
+
+/// Start `serve`, wait for its "listening" line and return the child and the port.
+fn start_server(mut command: Command) -> (Child, u16, mpsc::Receiver<String>) {
+    command
+        .arg("serve")
+        .env("UNFURL_LOG_FORMAT", "json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server never said it was listening: {seen:?}");
+        };
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if json["message"] == "listening" {
+            let port = json["port"].as_u64().unwrap() as u16;
+            return (child, port, lines_rx);
+        }
+        seen.push(line);
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    signal(child, "-TERM")
+}
+
+fn signal(child: &mut Child, which: &str) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args([which, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn a_bad_setting_exits_non_zero_with_one_line_naming_it() {
+    let dir = temp_dir();
+    for (name, value) in [
+        ("UNFURL_LISTEN", "not-an-address"),
+        ("UNFURL_FETCH_ALLOW", "10.0.0.0/33"),
+        ("UNFURL_SECRET_KEY", "too-short"),
+    ] {
+        let output = run(binary(&dir).arg("serve").env(name, value));
+        assert!(!output.status.success(), "{name}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(name), "{stderr}");
+        assert!(
+            !stderr.contains(value) || name != "UNFURL_SECRET_KEY",
+            "secret echoed: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm_and_exits_zero() {
+    let dir = temp_dir();
+    let mut command = binary(&dir);
+    command
+        .env("UNFURL_LISTEN", "127.0.0.1:0")
+        .env("UNFURL_SECRET_KEY", SECRET);
+    let (mut child, port, _lines) = start_server(command);
+    assert!(http_get(port, "/healthz").starts_with("HTTP/1.1 200"));
+    let status = terminate(&mut child);
+    assert!(status.success(), "{status:?}");
+
+    // Ctrl-C (SIGINT) stops it the same way.
+    let mut command = binary(&dir);
+    command
+        .env("UNFURL_LISTEN", "127.0.0.1:0")
+        .env("UNFURL_SECRET_KEY", SECRET);
+    let (mut child, _, _lines) = start_server(command);
+    let status = signal(&mut child, "-INT");
+    assert!(status.success(), "{status:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn with_no_configuration_serve_uses_port_8080_and_generates_a_secret_once() {
+    if std::net::TcpListener::bind("127.0.0.1:8080").is_err() {
+        eprintln!("skipped: 127.0.0.1:8080 is busy on this machine");
+        return;
+    }
+    let dir = temp_dir();
+    let (mut child, port, lines) = start_server(binary(&dir));
+    assert_eq!(port, 8080);
+    assert!(http_get(port, "/healthz").starts_with("HTTP/1.1 200"));
+    assert!(dir.join("data/secret.key").is_file());
+    assert!(terminate(&mut child).success());
+    let warnings: Vec<String> = lines
+        .try_iter()
+        .filter(|l| l.contains("UNFURL_SECRET_KEY is not set"))
+        .collect();
+    assert!(warnings.len() <= 1);
+
+    // A second start reuses the secret without generating another.
+    let before = std::fs::read(dir.join("data/secret.key")).unwrap();
+    let (mut child, _, lines) = start_server(binary(&dir));
+    assert!(terminate(&mut child).success());
+    assert_eq!(std::fs::read(dir.join("data/secret.key")).unwrap(), before);
+    assert!(!lines.try_iter().any(|l| l.contains("generated a secret")));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn token_issue_prints_a_token_the_server_accepts() {
+    let dir = temp_dir();
+    let output = run(binary(&dir)
+        .args(["token", "issue", "--account", "local:cli"])
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env("UNFURL_PUBLIC_URL", "http://127.0.0.1:9"));
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1);
+    assert_eq!(token.split('.').count(), 3);
+
+    // The same secret, public URL and database verify it and know its account.
+    let settings = notion_unfurl::config::Settings::from_vars([
+        ("UNFURL_SECRET_KEY".to_owned(), SECRET.to_owned()),
+        (
+            "UNFURL_PUBLIC_URL".to_owned(),
+            "http://127.0.0.1:9".to_owned(),
+        ),
+        (
+            "UNFURL_DATA_DIR".to_owned(),
+            dir.join("data").display().to_string(),
+        ),
+    ])
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let account = runtime.block_on(async {
+        let state = notion_unfurl::startup::AppState::from_settings(
+            settings,
+            notion_unfurl::registry::Registry::default(),
+        )
+        .await
+        .unwrap();
+        let claims = state.tokens.verify(token).unwrap();
+        let connection = state
+            .connections
+            .active(&claims.sub)
+            .await
+            .unwrap()
+            .unwrap();
+        connection.account().key.clone()
+    });
+    assert_eq!(account, "local:cli");
+
+    // A second token for the same account uses the same connection.
+    let again = run(binary(&dir)
+        .args(["token", "issue", "--account", "local:cli"])
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env("UNFURL_PUBLIC_URL", "http://127.0.0.1:9"));
+    assert!(again.status.success(), "{again:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn notion_config_lists_endpoints_and_provider_patterns() {
+    let dir = temp_dir();
+    let output = run(binary(&dir)
+        .args(["notion-config", "--json"])
+        .env("UNFURL_PUBLIC_URL", "https://unfurl.example.com"));
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        json["unfurl_callback_url"],
+        "https://unfurl.example.com/unfurl"
+    );
+    assert_eq!(
+        json["oauth_authorize_url"],
+        "https://unfurl.example.com/oauth/authorize"
+    );
+    let patterns = json["patterns"].as_array().unwrap();
+    let opengraph = patterns
+        .iter()
+        .find(|p| p["provider"] == "opengraph")
+        .unwrap();
+    let regex = regex::Regex::new(opengraph["pattern"].as_str().unwrap()).unwrap();
+    assert!(
+        regex.capture_names().flatten().count() > 0,
+        "no named groups"
+    );
+    for sample in opengraph["samples"].as_array().unwrap() {
+        assert!(regex.is_match(sample.as_str().unwrap()));
+    }
+    assert!(!opengraph["placeholder"].as_array().unwrap().is_empty());
+
+    // GitHub comes first (opengraph accepts every URL), with its domain and named groups.
+    assert_eq!(patterns[0]["provider"], "github");
+    assert_eq!(patterns[0]["domain"], "github.com");
+    let github = regex::Regex::new(patterns[0]["pattern"].as_str().unwrap()).unwrap();
+    let names: Vec<&str> = github.capture_names().flatten().collect();
+    for group in ["owner", "repo", "number"] {
+        assert!(names.contains(&group), "{names:?}");
+    }
+    assert!(github.is_match("https://github.com/rust-lang/rust/pull/1/files"));
+
+    let text = run(binary(&dir).arg("notion-config"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Unfurl Callback URL"));
+}
+
+#[test]
+fn unfurl_command_prints_the_response_body_and_refuses_bad_urls() {
+    let dir = temp_dir();
+    let output = run(binary(&dir).args(["unfurl", "ftp://example.com/x"]));
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("http"));
+
+    // A loopback page is refused without the allow-list, as on the server.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let page = b"<html><head><title>From the CLI</title></head></html>";
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                page.len()
+            );
+            let _ = stream.write_all(page);
+        }
+    });
+    let uri = format!("http://127.0.0.1:{port}/page");
+    let refused = run(binary(&dir)
+        .args(["unfurl", &uri])
+        .env("UNFURL_SECRET_KEY", SECRET));
+    assert!(refused.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(body["operations"][0]["path"][0], "error");
+    assert_eq!(body["operations"][0]["set"]["status"], 403);
+
+    let output = run(binary(&dir)
+        .args(["unfurl", &uri])
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env("UNFURL_FETCH_ALLOW", "127.0.0.1/32"));
+    assert!(output.status.success(), "{output:?}");
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(body["uri"], uri.as_str());
+    let set = body["operations"][0]["set"].as_array().unwrap();
+    assert!(
+        set.iter()
+            .any(|a| a["id"] == "title" && a["inline"]["title"]["value"] == "From the CLI")
+    );
+    assert!(set.iter().any(|a| a["id"] == "dev"));
+    server.join().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_settings_file_is_read_under_the_environment() {
+    let dir = temp_dir();
+    let file = dir.join("unfurl.toml");
+    std::fs::write(
+        &file,
+        "public_url = \"https://from-the-file.example.com\"\ndeveloper_name = \"Acme\"\n",
+    )
+    .unwrap();
+    let config = |command: &mut Command| -> serde_json::Value {
+        let output = run(command);
+        assert!(output.status.success(), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let from_flag = config(
+        binary(&dir)
+            .args(["--config", "unfurl.toml", "notion-config", "--json"])
+            .env("UNFURL_LISTN", "typo"),
+    );
+    assert_eq!(
+        from_flag["unfurl_callback_url"],
+        "https://from-the-file.example.com/unfurl"
+    );
+    let from_variable = config(
+        binary(&dir)
+            .args(["notion-config", "--json"])
+            .env("UNFURL_CONFIG", &file)
+            .env("UNFURL_PUBLIC_URL", "https://from-the-env.example.com"),
+    );
+    assert_eq!(
+        from_variable["unfurl_callback_url"],
+        "https://from-the-env.example.com/unfurl"
+    );
+
+    // A typo in the environment is warned about; one in the file stops start-up.
+    let warned = run(binary(&dir)
+        .args(["--config", "unfurl.toml", "notion-config"])
+        .env("UNFURL_LISTN", "typo"));
+    assert!(warned.status.success());
+    assert!(
+        String::from_utf8_lossy(&warned.stderr)
+            .contains("UNFURL_LISTN is set but is not a setting"),
+        "{warned:?}"
+    );
+    std::fs::write(&file, "listn = \"127.0.0.1:1\"\n").unwrap();
+    let refused = run(binary(&dir).args(["--config", "unfurl.toml", "serve"]));
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("UNFURL_CONFIG") && stderr.contains("`listn`"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

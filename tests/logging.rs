@@ -1,0 +1,252 @@
+//! No token, code or secret ever reaches a log line, at any level, in either format.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+#[path = "api/fakes.rs"]
+mod fakes;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use notion_unfurl::config::{LogFormat, Settings};
+use notion_unfurl::startup::Application;
+use tracing_subscriber::EnvFilter;
+
+const SECRET: &str = "logging-test-secret-key-that-is-long-enough-0123";
+const OAUTH_SECRET: &str = "LOG-OAUTH-CLIENT-SECRET-VALUE";
+const CALLBACK: &str = "https://www.notion.so/externalIntegrationAuthCallback";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut inner) = self.0.lock() {
+            inner.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn tokens_codes_and_secrets_never_reach_the_logs() {
+    let captured = Captured::default();
+    notion_unfurl::telemetry::init_with(
+        LogFormat::Json,
+        // `cookie_store` is the test browser's own cookie jar, not the server.
+        EnvFilter::new("trace,h2=info,hyper=info,rustls=info,cookie_store=info"),
+        captured.clone(),
+    );
+    let notion = fakes::spawn_notion();
+    let data_dir = std::env::temp_dir().join(format!("notion-unfurl-log-{}", uuid::Uuid::new_v4()));
+    let settings = Settings::from_vars(
+        [
+            ("UNFURL_LISTEN", "127.0.0.1:0"),
+            ("UNFURL_SECRET_KEY", SECRET),
+            ("UNFURL_FETCH_ALLOW", "127.0.0.1/32"),
+            ("UNFURL_DATA_DIR", data_dir.to_str().unwrap()),
+            ("UNFURL_OAUTH_CLIENT_ID", "log-client"),
+            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_SECRET),
+            ("UNFURL_NOTION_CLIENT_ID", fakes::NOTION_CLIENT_ID),
+            ("UNFURL_NOTION_CLIENT_SECRET", fakes::NOTION_CLIENT_SECRET),
+            ("UNFURL_NOTION_API_URL", &notion.base),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let port = app.port();
+    let token = notion_unfurl::cli::local_token(app.state(), "local:logging")
+        .await
+        .unwrap();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    // A valid token, a token in the query string, a refused token, an OAuth-looking query.
+    let uri = "http://127.0.0.1:9/page?signature=URI-QUERY-SECRET";
+    client
+        .post(format!("{base}/unfurl"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "uri": uri }))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!(
+            "{base}/unfurl?access_token={token}&code=QUERY-CODE-SECRET"
+        ))
+        .json(&serde_json::json!({ "uri": uri }))
+        .send()
+        .await
+        .unwrap();
+    let forged = format!("{token}x");
+    client
+        .post(format!("{base}/unfurl"))
+        .bearer_auth(&forged)
+        .json(&serde_json::json!({ "uri": uri }))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!(
+            "{base}/oauth/authorize?code=OAUTH-CODE-SECRET&state=STATE-SECRET"
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    // The whole linking flow: Notion's code, our code, tokens, the cookie, the CSRF token.
+    notion
+        .state
+        .valid_codes
+        .lock()
+        .unwrap()
+        .push("NOTION-CODE-SECRET".into());
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", "log-client")
+        .append_pair("redirect_uri", CALLBACK)
+        .append_pair("response_type", "code")
+        .append_pair("code", "NOTION-CODE-SECRET")
+        .append_pair("state", "NOTION-STATE-SECRET")
+        .finish();
+    let page = browser
+        .get(format!("{base}/oauth/authorize?{query}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = regex::Regex::new(r#"name="csrf" value="([^"]+)""#)
+        .unwrap()
+        .captures(&html)
+        .unwrap()[1]
+        .to_owned();
+    let allowed = browser
+        .post(format!("{base}/oauth/authorize"))
+        .form(&[("csrf", csrf.as_str()), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    let back = url::Url::parse(allowed.headers()["location"].to_str().unwrap()).unwrap();
+    let our_code = back
+        .query_pairs()
+        .find(|(n, _)| n == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let issued: serde_json::Value = client
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("log-client", Some(OAUTH_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", our_code.as_str()),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = issued["access_token"].as_str().unwrap().to_owned();
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    // A replayed code, a refresh, then a revocation.
+    client
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("log-client", Some(OAUTH_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", our_code.as_str()),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+            ("client_id", "log-client"),
+            ("client_secret", "WRONG-SECRET-ATTEMPT"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete(format!("{base}/oauth/revoke"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    drop(handle.stop(true));
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.lines().count() > 5,
+        "too few log lines captured:\n{logs}"
+    );
+    for line in logs.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    }
+    let signature = token.rsplit('.').next().unwrap();
+    let notion_token = "secret_notion_token_for_NOTION-CODE-SECRET";
+    for secret in [
+        access.as_str(),
+        refresh.as_str(),
+        our_code.as_str(),
+        cookie.as_str(),
+        csrf.as_str(),
+        notion_token,
+        "NOTION-CODE-SECRET",
+        "NOTION-STATE-SECRET",
+        OAUTH_SECRET,
+        "WRONG-SECRET-ATTEMPT",
+        fakes::NOTION_CLIENT_SECRET,
+        token.as_str(),
+        signature,
+        SECRET,
+        "QUERY-CODE-SECRET",
+        "OAUTH-CODE-SECRET",
+        "STATE-SECRET",
+        "URI-QUERY-SECRET",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} was logged:\n{logs}");
+    }
+    assert!(
+        logs.contains("request_id"),
+        "request spans carry an id:\n{logs}"
+    );
+    assert!(
+        logs.contains("UNFURL_FETCH_ALLOW is set"),
+        "the allow-list warning is logged at start"
+    );
+    let _ = std::fs::remove_dir_all(data_dir);
+}
