@@ -4,8 +4,8 @@
 //! account up in the database each time would put a query on the hot path, so the answer
 //! is cached for [`CONNECTION_TTL`]. A revocation handled by this instance forgets the
 //! entry at once; one handled by another instance (several Fly machines sharing
-//! PostgreSQL) is found by [`RevocationWatch`], which asks the database for recent
-//! revocations every [`REVOCATION_POLL`], one indexed query whatever the traffic.
+//! PostgreSQL) is found by [`crate::watch::Watch`], which calls
+//! [`Connections::sync_revocations`] every second.
 //!
 //! Subscriptions are recorded on unfurl; a recently recorded (connection, uri) pair is
 //! remembered with the cached connection, so repeated unfurls of one link do not write
@@ -26,14 +26,6 @@ use crate::store::{Store, StoreError};
 
 /// How long a connection's state is trusted without asking the database.
 pub const CONNECTION_TTL: Duration = Duration::from_secs(30);
-
-/// How often each instance looks for connections revoked by another instance.
-pub const REVOCATION_POLL: Duration = Duration::from_secs(1);
-
-/// How far back each look reaches (seconds). Revocation times come from other instances'
-/// clocks and may commit a little after they were taken; a wide window forgives both, and
-/// ids already handled are skipped.
-const REVOCATION_WINDOW_SECS: i64 = 120;
 
 /// Where each [`Connections`] starts counting its epoch.
 static EPOCH_BASES: AtomicU64 = AtomicU64::new(0);
@@ -113,7 +105,7 @@ impl Connections {
             seen_revoked: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(
-                    2 * REVOCATION_WINDOW_SECS.unsigned_abs(),
+                    2 * crate::watch::WINDOW_SECS.unsigned_abs(),
                 ))
                 .build(),
             // Each instance counts from its own base, so the per-thread memo of a thread that
@@ -219,40 +211,5 @@ impl Connections {
     ) -> Result<(), StoreError> {
         connection.forget_subscribed(uri);
         self.store.unsubscribe(&connection.id, uri).await
-    }
-}
-
-/// The background task that applies other instances' revocations here (see the module
-/// docs); it stops when dropped.
-#[derive(Debug)]
-pub struct RevocationWatch(tokio::task::JoinHandle<()>);
-
-impl RevocationWatch {
-    pub fn start(connections: &Connections) -> Self {
-        let connections = connections.clone();
-        Self(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(REVOCATION_POLL);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-                match connections
-                    .sync_revocations(now - REVOCATION_WINDOW_SECS)
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(connections = n, "revocations applied"),
-                    Err(e) => tracing::warn!(error = %e, "could not look for revoked connections"),
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for RevocationWatch {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }

@@ -17,7 +17,9 @@
 //! revocation all revoke the whole connection ([`Grants::revoke_connection`]), so its access
 //! tokens die at once too, not only when they expire (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use crate::clock::unix_secs;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
@@ -35,15 +37,8 @@ pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
 /// long a connection Notion stops using keeps a live credential.
 pub const REFRESH_TTL: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn expiry(ttl: Duration) -> i64 {
-    unix_now().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+    unix_secs().saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A fresh single-use authorisation code for `connection_id`, bound to `client_id` and the
@@ -230,7 +225,7 @@ impl<'a> Grants<'a> {
     ) -> Result<IssuedTokens, GrantError> {
         let outcome = self
             .store()
-            .consume_auth_code(&token_hash(code), unix_now())
+            .consume_auth_code(&token_hash(code), unix_secs())
             .await?;
         let connection_id = match outcome {
             CodeOutcome::Fresh {
@@ -286,7 +281,7 @@ impl<'a> Grants<'a> {
             .rotate_refresh_token(
                 &token_hash(refresh_token),
                 &token_hash(&next),
-                unix_now(),
+                unix_secs(),
                 expiry(REFRESH_TTL),
             )
             .await?;
@@ -347,7 +342,7 @@ impl<'a> Grants<'a> {
     /// the family a replay killed).
     async fn refresh_token_connection(&self, token: &str) -> Result<Option<String>, StoreError> {
         self.store()
-            .refresh_token_connection(&token_hash(token), unix_now())
+            .refresh_token_connection(&token_hash(token), unix_secs())
             .await
     }
 

@@ -23,6 +23,7 @@
 pub mod access;
 pub mod cache;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod consent;
@@ -41,3 +42,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tokens;
 pub mod unfurl;
+pub mod watch;

@@ -11,12 +11,13 @@
 //! That is harmless because every push is the complete attribute set.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use notion_unfurl_sdk::Secret;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::clock::unix_ms;
 use crate::config::Settings;
 use crate::notion::NotionError;
 use crate::startup::AppState;
@@ -121,13 +122,6 @@ impl Drop for Worker {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -161,11 +155,15 @@ async fn run(state: AppState, options: OutboxOptions, mut stopped: watch::Receiv
 /// a day ago (kept that long so a late replay is still recognised as one and revokes).
 async fn purge(state: &AppState) {
     let store = state.connections.store();
-    let before = (now_ms() - millis(WEBHOOK_HISTORY)) / 1000;
+    let before = (unix_ms() - millis(WEBHOOK_HISTORY)) / 1000;
     if let Err(e) = store.purge_webhook_history(before).await {
         tracing::warn!(error = %e, "could not purge old webhook deliveries");
     }
-    let expired_before = now_ms() / 1000 - 24 * 60 * 60;
+    let changed_before = unix_ms() / 1000 - 2 * crate::watch::WINDOW_SECS;
+    if let Err(e) = store.purge_link_changes(changed_before).await {
+        tracing::warn!(error = %e, "could not purge old link changes");
+    }
+    let expired_before = unix_ms() / 1000 - 24 * 60 * 60;
     if let Err(e) = store.purge_expired(expired_before).await {
         tracing::warn!(error = %e, "could not purge expired codes and refresh tokens");
     }
@@ -173,7 +171,7 @@ async fn purge(state: &AppState) {
 
 /// Claim and deliver one batch; how many rows were claimed.
 async fn round(state: &AppState, options: &OutboxOptions, batch: usize) -> usize {
-    let now = now_ms();
+    let now = unix_ms();
     let limit = i64::try_from(batch).unwrap_or(i64::MAX);
     let claimed = match state
         .connections
@@ -268,7 +266,7 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
                 "preview update rescheduled"
             );
             store
-                .reschedule_outbox_row(row, now_ms().saturating_add(millis(delay)))
+                .reschedule_outbox_row(row, unix_ms().saturating_add(millis(delay)))
                 .await
         }
     };

@@ -10,7 +10,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::cache::PreviewCache;
 use crate::config::Settings;
-use crate::connections::{Connections, RevocationWatch};
+use crate::connections::Connections;
 use crate::consent::Consent;
 use crate::github_login::GitHubLogin;
 use crate::grants::SignatureCheck;
@@ -240,7 +240,7 @@ impl Application {
     /// Serve until the handle stops it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.announce();
-        let _revocations = RevocationWatch::start(&self.state.connections);
+        let _watch = crate::watch::Watch::start(&self.state);
         let outbox = crate::outbox::Worker::start(&self.state);
         let served = self.server.await;
         outbox.stop(OUTBOX_STOP_GRACE).await;
@@ -259,7 +259,7 @@ impl Application {
             tracing::info!("shutting down");
             handle.stop(true).await;
         });
-        let _revocations = RevocationWatch::start(&self.state.connections);
+        let _watch = crate::watch::Watch::start(&self.state);
         let outbox = crate::outbox::Worker::start(&self.state);
         let served = self.server.await;
         outbox.stop(OUTBOX_STOP_GRACE).await;

@@ -12,7 +12,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 use notion_unfurl::crypto::{Cipher, SecretValue, random_token, token_hash};
-use notion_unfurl::store::{Backend, CodeOutcome, NewConnection, RotateOutcome, Store, StoreError};
+use notion_unfurl::store::{
+    Accepted, Backend, CodeOutcome, NewConnection, RotateOutcome, Store, StoreError,
+    WebhookDelivery,
+};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Row};
 
@@ -532,6 +535,48 @@ async fn story(store: &Store, url: &str) -> Facts {
         1
     );
     assert!(store.spend_step(&hash(), now + 600).await.unwrap());
+
+    // An accepted webhook records which subscribed links went stale, for every instance's
+    // cache; a redelivery records nothing more, and old records are purged.
+    let delivery = WebhookDelivery {
+        id: "delivery-of-the-story",
+        event: "pull_request",
+        canonical_uris: &[PR_CANONICAL.to_owned()],
+        heads: &[],
+        commits: &[],
+        now_ms: now * 1000,
+    };
+    let changed_since = now - 5;
+    assert_eq!(
+        store.accept_webhook(delivery).await.unwrap(),
+        Accepted::Queued { updates: 1 }
+    );
+    assert_eq!(
+        store.accept_webhook(delivery).await.unwrap(),
+        Accepted::Duplicate
+    );
+    let changes = store.link_changes_since(changed_since).await.unwrap();
+    let changed: Vec<&str> = changes.iter().map(|(_, uri)| uri.as_str()).collect();
+    assert_eq!(
+        changed,
+        [PR],
+        "first's one subscription to the pull request"
+    );
+    assert!(
+        store
+            .link_changes_since(now + 3600)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.purge_link_changes(now + 3600).await.unwrap(), 1);
+    assert!(
+        store
+            .link_changes_since(changed_since)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     raw.close().await;
     Facts {

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use url::Url;
 
+use crate::clock::unix_ms;
 use crate::http::{BodyError, read_limited};
 use crate::startup::AppState;
 use crate::store::{Accepted, WebhookDelivery};
@@ -206,7 +207,7 @@ pub async fn github(
             canonical_uris: &canonical_uris,
             heads: &heads,
             commits: &named.commits,
-            now_ms: now_ms(),
+            now_ms: unix_ms(),
         })
         .await
         .map_err(|e| {
@@ -226,13 +227,6 @@ pub async fn github(
             Ok(ack(StatusCode::ACCEPTED, "queued", Some(updates)))
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// The parts of GitHub's event payloads we read; everything else is skipped unparsed.

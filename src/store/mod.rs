@@ -20,8 +20,8 @@
 mod connect;
 mod outbox;
 
+use crate::clock::unix_secs;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -165,13 +165,6 @@ fn row_aad(column: &str, row_key: &str) -> Vec<u8> {
     format!("{column}:{row_key}").into_bytes()
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 impl Store {
     /// Open the database at `url` (`sqlite://PATH`, created when missing, or
     /// `postgres://…`) and apply any migration not yet applied.
@@ -250,7 +243,7 @@ impl Store {
         .bind(name)
         .bind(sealed.as_ref().map(|s| s.bytes.as_slice()))
         .bind(sealed.as_ref().map(|s| i16::from(s.key_id)))
-        .bind(unix_now())
+        .bind(unix_secs())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -290,7 +283,7 @@ impl Store {
             Some(token) => Some(self.seal(token, CONNECTION_TOKEN, &id)?),
             None => None,
         };
-        let created_at = unix_now();
+        let created_at = unix_secs();
         let inserted = sqlx::query(
             "INSERT INTO connections \
                  (id, account_key, bot_id, workspace_id, workspace_name, workspace_icon, \
@@ -383,7 +376,7 @@ impl Store {
     /// account and its upstream token stay: other connections may use them. Idempotent; an
     /// unknown id is not an error.
     pub async fn revoke_connection(&self, id: &str) -> Result<()> {
-        let now = unix_now();
+        let now = unix_secs();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE connections SET revoked_at = COALESCE(revoked_at, $2), \
@@ -629,7 +622,7 @@ impl Store {
     /// Revoke every refresh token of a family. Idempotent.
     pub async fn revoke_family(&self, family_id: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        revoke_family_in(&mut tx, family_id, unix_now()).await?;
+        revoke_family_in(&mut tx, family_id, unix_secs()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -690,7 +683,7 @@ impl Store {
         .bind(connection_id)
         .bind(uri)
         .bind(canonical_uri)
-        .bind(unix_now())
+        .bind(unix_secs())
         .execute(&self.pool)
         .await?;
         Ok(())

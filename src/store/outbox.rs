@@ -12,7 +12,8 @@
 
 use sqlx::Row;
 
-use super::{Backend, Result, Store, unix_now};
+use super::{Backend, Result, Store};
+use crate::clock::unix_secs;
 
 /// One GitHub webhook to record, reduced to what the outbox needs.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +82,7 @@ impl Store {
     /// carries this change. A claimed (in flight) row may have read the old state, so a
     /// new row is queued beside it.
     pub async fn accept_webhook(&self, delivery: WebhookDelivery<'_>) -> Result<Accepted> {
-        let now = unix_now();
+        let now = unix_secs();
         let mut tx = self.pool.begin().await?;
         // The write comes first so SQLite takes its write lock before anything is read.
         let fresh = sqlx::query(
@@ -149,6 +150,16 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // Every instance drops its cached previews of these links (see
+            // `Store::link_changes_since`), whichever instance delivers the updates.
+            sqlx::query(
+                "INSERT INTO link_changes (uri, changed_at) \
+                 SELECT DISTINCT uri, $2 FROM subscriptions WHERE canonical_uri = $1",
+            )
+            .bind(canonical_uri)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Accepted::Queued { updates })
@@ -236,6 +247,29 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Links whose previews webhooks accepted at or after `since` (unix seconds) made
+    /// stale, as `(id, uri)`; a link changed twice appears twice, with two ids.
+    pub async fn link_changes_since(&self, since: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query("SELECT id, uri FROM link_changes WHERE changed_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("uri")?)))
+            .collect()
+    }
+
+    /// Forget link changes recorded before `before` (unix seconds); how many.
+    pub async fn purge_link_changes(&self, before: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM link_changes WHERE changed_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// Forget delivery ids and commit heads older than `before` (unix seconds). GitHub

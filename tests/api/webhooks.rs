@@ -911,6 +911,51 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
 }
 
 #[tokio::test]
+async fn an_instance_that_did_not_take_the_webhook_stops_showing_the_old_preview_within_seconds() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    // Two instances on one database, behind one public URL (one token is good on both).
+    let public = ("UNFURL_PUBLIC_URL", "https://unfurl.example.test");
+    let first = spawn_live(&dir.0, &notion, &[public]).await;
+    // The second instance's worker looks at the outbox only every ten minutes, so the first
+    // one delivers the update and nothing but the shared database tells the second.
+    let idle_worker = ("UNFURL_OUTBOX_POLL_MS", "600000");
+    let second = spawn_live(&dir.0, &notion, &[public, idle_worker]).await;
+    let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
+    let shown = second.subscribe(&token, PR).await;
+    assert_eq!(shown, "Update the README (read 1)");
+
+    first.pulls.retitle("Update the README, rebased");
+    second.pulls.retitle("Update the README, rebased");
+    let (status, ack) = first.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202, "{ack}");
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert!(
+        delivered[0]
+            .title()
+            .starts_with("Update the README, rebased")
+    );
+
+    // Notion revisiting the page asks the second instance, which cached the preview for an
+    // hour: it must read the pull request again instead of undoing the pushed update.
+    let started = Instant::now();
+    loop {
+        let shown = second.subscribe(&token, PR).await;
+        if shown.starts_with("Update the README, rebased") {
+            break;
+        }
+        assert_eq!(shown, "Update the README (read 1)");
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the second instance still shows the old preview"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("forgotten after {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn no_update_is_pushed_after_notion_deletes_the_preview() {
     let body = fixture_or_skip!("pull_request.opened.json");
     let notion = FakeNotion::spawn();

@@ -1,0 +1,103 @@
+//! What one instance learns from the others through the shared database.
+//!
+//! Several instances (Fly machines sharing PostgreSQL, or processes sharing one SQLite
+//! file) each keep their own view in memory: cached connections and cached previews.
+//! Another instance's revocation, or a webhook another instance accepted, makes part of
+//! that view wrong. [`Watch`] asks the database every [`POLL`] what changed lately and
+//! forgets the entries concerned: two indexed queries a second per instance, whatever the
+//! traffic. A change handled by this instance itself is applied at once where it happens;
+//! the watch sees it again a moment later, which costs one needless cache miss at most.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::cache::PreviewCache;
+use crate::clock::unix_secs;
+use crate::connections::Connections;
+use crate::startup::AppState;
+use crate::store::{Store, StoreError};
+
+/// How often each instance looks at what the others changed.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// How far back each look reaches (seconds). Change times come from other instances'
+/// clocks and may commit a little after they were taken; a wide window forgives both, and
+/// changes already applied here are skipped.
+pub const WINDOW_SECS: i64 = 120;
+
+/// The background task; it stops when dropped.
+#[derive(Debug)]
+pub struct Watch(JoinHandle<()>);
+
+impl Watch {
+    pub fn start(state: &AppState) -> Self {
+        let connections = state.connections.clone();
+        let cache = state.unfurler.cache().clone();
+        Self(tokio::spawn(async move {
+            let mut links = LinkChanges::default();
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                look(&connections, &cache, &mut links).await;
+            }
+        }))
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One look at the shared database.
+async fn look(connections: &Connections, cache: &PreviewCache, links: &mut LinkChanges) {
+    let since = unix_secs() - WINDOW_SECS;
+    match connections.sync_revocations(since).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(connections = n, "revocations applied"),
+        Err(e) => tracing::warn!(error = %e, "could not look for revoked connections"),
+    }
+    match links.sync(connections.store(), cache, since).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(links = n, "changed links forgotten"),
+        Err(e) => tracing::warn!(error = %e, "could not look for changed links"),
+    }
+}
+
+/// The link changes (rows of `link_changes`) already applied to this instance's cache.
+#[derive(Debug, Default)]
+pub struct LinkChanges {
+    /// Ids seen in the last look; a change that left the window never comes back, so the
+    /// set holds one window's changes at most.
+    seen: HashSet<i64>,
+}
+
+impl LinkChanges {
+    /// Forget the cached previews of links changed (anywhere) at or after `since`, unix
+    /// seconds, that were not forgotten for that change yet; how many changes were new.
+    pub async fn sync(
+        &mut self,
+        store: &Store,
+        cache: &PreviewCache,
+        since: i64,
+    ) -> Result<usize, StoreError> {
+        let recent = store.link_changes_since(since).await?;
+        let mut seen = HashSet::with_capacity(recent.len());
+        let mut fresh = 0;
+        for (id, uri) in recent {
+            if !self.seen.contains(&id) {
+                if let Err(e) = cache.invalidate_uri(&uri) {
+                    tracing::warn!(error = %e, "could not invalidate a cached preview");
+                }
+                fresh += 1;
+            }
+            seen.insert(id);
+        }
+        self.seen = seen;
+        Ok(fresh)
+    }
+}
