@@ -12,7 +12,7 @@ use std::collections::hash_map::Entry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -144,17 +144,6 @@ impl From<GrantError> for OAuthError {
     }
 }
 
-/// A per-client-IP limit on one endpoint.
-///
-/// Each worker holds its own (the route table is built once per worker), so the effective
-/// limit is this quota times the worker count; that still stops a brute-force run. IPv6
-/// clients are keyed by their /64, which one subscriber usually holds whole. The key map
-/// is pruned of idle entries every `RETAIN_EVERY` checks and never grows past
-/// `MAX_TRACKED`: beyond it new requests are refused until entries go idle, so a flood of
-/// source addresses costs memory only up to that bound.
-///
-/// The key is the TCP peer address: behind a reverse proxy that is the proxy, and every
-/// client shares one budget.
 /// One limiter per rate-limited endpoint, shared by every worker (in [`AppState`]).
 #[derive(Debug)]
 pub struct RateLimits {
@@ -180,13 +169,25 @@ impl Default for RateLimits {
     }
 }
 
+/// A per-client-address limit on one endpoint.
+///
+/// IPv6 clients are keyed by their /64, which one subscriber usually holds whole; the
+/// address is the TCP peer's, or the trusted proxy's header (`UNFURL_CLIENT_IP_HEADER`).
+/// The key map is pruned of idle entries every `RETAIN_EVERY` checks and never grows past
+/// `MAX_TRACKED`: beyond it whatever is counted is refused until entries go idle, so a
+/// flood of source addresses costs memory only up to that bound.
 pub struct RateLimit {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses that ran out of failed attempts ([`RateLimit::failed`]), refused unheard
+    /// until their budget has room again.
+    blocked: moka::sync::Cache<IpAddr, Instant>,
     checks: AtomicU64,
     client_ip_header: Option<header::HeaderName>,
 }
 
 const MAX_TRACKED: usize = 65_536;
+/// The longest a blocked address waits; also how long a full limiter makes everyone wait.
+const MAX_BLOCK: Duration = Duration::from_secs(60);
 const RETAIN_EVERY: u64 = 1024;
 
 impl std::fmt::Debug for RateLimit {
@@ -208,6 +209,10 @@ impl RateLimit {
     pub fn new(quota: Quota) -> Self {
         Self {
             limiter: DefaultKeyedRateLimiter::keyed(quota),
+            blocked: moka::sync::Cache::builder()
+                .max_capacity(MAX_TRACKED as u64)
+                .time_to_live(MAX_BLOCK)
+                .build(),
             checks: AtomicU64::new(0),
             client_ip_header: None,
         }
@@ -218,8 +223,8 @@ impl RateLimit {
         self
     }
 
-    /// `/oauth/token`: Notion exchanges one code per link and refreshes each connection
-    /// hourly, far below 30 a minute, with room for a burst of reconnects.
+    /// `/oauth/token`: failed attempts only (see [`token`]); 30 a minute with a burst of
+    /// 20 leaves a client secret guesser one guess every two seconds.
     pub fn token_endpoint() -> Self {
         Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(20)))
     }
@@ -230,7 +235,45 @@ impl RateLimit {
         Self::new(Quota::per_minute(nonzero(60)).allow_burst(nonzero(30)))
     }
 
+    /// Count one request from `req`'s client; refused with 429 once over the quota.
     fn check(&self, req: &HttpRequest) -> Result<(), OAuthError> {
+        self.take(self.key(req))
+    }
+
+    fn key(&self, req: &HttpRequest) -> IpAddr {
+        client_key(req, self.client_ip_header.as_ref())
+    }
+
+    /// Refuse `key` while it is blocked for too many failed attempts.
+    fn admit(&self, key: IpAddr) -> Result<(), OAuthError> {
+        match self.blocked.get(&key) {
+            Some(until) if until > Instant::now() => {
+                tracing::info!("rate limited");
+                Err(OAuthError::RateLimited {
+                    retry_after: until.saturating_duration_since(Instant::now()),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a failed attempt by `key` that ended in `error`: within the quota the error
+    /// stands; beyond it the answer is 429, and `key` is refused unheard ([`Self::admit`])
+    /// until the quota has room again, so that a guess past the quota is never judged.
+    fn failed(&self, key: IpAddr, error: OAuthError) -> OAuthError {
+        match self.take(key) {
+            Ok(()) => error,
+            Err(limited) => {
+                if let OAuthError::RateLimited { retry_after } = &limited {
+                    let wait = (*retry_after).min(MAX_BLOCK);
+                    self.blocked.insert(key, Instant::now() + wait);
+                }
+                limited
+            }
+        }
+    }
+
+    fn take(&self, key: IpAddr) -> Result<(), OAuthError> {
         if self
             .checks
             .fetch_add(1, Ordering::Relaxed)
@@ -242,17 +285,15 @@ impl RateLimit {
         if self.limiter.len() >= MAX_TRACKED {
             tracing::warn!("rate limiter is full; refusing");
             return Err(OAuthError::RateLimited {
-                retry_after: Duration::from_secs(60),
+                retry_after: MAX_BLOCK,
             });
         }
-        self.limiter
-            .check_key(&client_key(req, self.client_ip_header.as_ref()))
-            .map_err(|not_until| {
-                tracing::info!("rate limited");
-                OAuthError::RateLimited {
-                    retry_after: not_until.wait_time_from(self.limiter.clock().now()),
-                }
-            })
+        self.limiter.check_key(&key).map_err(|not_until| {
+            tracing::info!("rate limited");
+            OAuthError::RateLimited {
+                retry_after: not_until.wait_time_from(self.limiter.clock().now()),
+            }
+        })
     }
 }
 
@@ -433,13 +474,12 @@ fn required<'a>(
         .ok_or(OAuthError::InvalidRequest(missing))
 }
 
-#[tracing::instrument(name = "oauth_token", skip_all, fields(grant_type))]
-pub async fn token(
-    req: HttpRequest,
+/// The form of a token request and the client it authenticates as.
+async fn authenticated_form(
+    req: &HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, OAuthError> {
-    state.rate_limits.token.check(&req)?;
+    settings: &Settings,
+) -> Result<(String, HashMap<String, String>), OAuthError> {
     let form = req.mime_type().ok().flatten().is_some_and(|mime| {
         mime.essence_str() == actix_web::mime::APPLICATION_WWW_FORM_URLENCODED.as_ref()
     });
@@ -448,12 +488,29 @@ pub async fn token(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let body = read_body(&req, payload)
+    let body = read_body(req, payload)
         .await?
         .ok_or(OAuthError::InvalidRequest("the request body is too large"))?;
     let params = parse_form(&body)?;
-    let presented = presented_credentials(&req, &params)?;
-    let client_id = authenticate(&state.settings, &presented)?;
+    let presented = presented_credentials(req, &params)?;
+    let client_id = authenticate(settings, &presented)?;
+    Ok((client_id, params))
+}
+
+#[tracing::instrument(name = "oauth_token", skip_all, fields(grant_type))]
+pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    // Only what fails before the client is authenticated counts against its address: Notion
+    // refreshes every connection from a few addresses, and must never be slowed by this.
+    let limit = &state.rate_limits.token;
+    let address = limit.key(&req);
+    limit.admit(address)?;
+    let (client_id, params) = authenticated_form(&req, payload, &state.settings)
+        .await
+        .map_err(|e| limit.failed(address, e))?;
 
     let grant_type = required(&params, "grant_type", "grant_type is missing")?;
     let grants = Grants::new(&state.connections, &state.tokens);

@@ -700,6 +700,39 @@ async fn many_rapid_bad_token_requests_are_eventually_rate_limited() {
     limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "invalid_request");
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // While the address is over its budget, even the right secret is not judged: a guess
+    // past the limit tells the guesser nothing.
+    let right_secret = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "x"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ]);
+    oauth
+        .post_raw(FORM, right_secret, None)
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "invalid_request");
+}
+
+#[tokio::test]
+async fn an_authenticated_client_is_never_rate_limited() {
+    let oauth = spawn().await;
+    // Notion refreshes every connection from a few addresses: far more requests than the
+    // failure budget, each from the real client, are each judged on their grant.
+    let unknown_grant = form(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "not-one-of-ours"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ]);
+    for _ in 0..80 {
+        oauth
+            .post_raw(FORM, unknown_grant.clone(), None)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    let (_, refresh) = oauth.linked().await;
+    assert_eq!(oauth.refresh(&refresh).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
