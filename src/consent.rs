@@ -24,7 +24,9 @@ pub const PENDING_TTL: Duration = Duration::from_secs(600);
 /// Binds the ciphertext to its use: a sealed value from elsewhere will not open here.
 const AAD: &[u8] = b"notion-unfurl oauth pending v1";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Its `Debug` names the fields and shows only the harmless ones: the codes, state, CSRF
+/// token and PKCE verifier are secrets of the flow.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Pending {
     /// Random id of this pending authorisation (single use of the consent step).
     pub id: String,
@@ -40,6 +42,17 @@ pub struct Pending {
     /// Set once the browser was sent to GitHub.
     pub github_state: Option<String>,
     pub pkce_verifier: Option<String>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("client_id", &self.client_id)
+            .field("expires_at", &self.expires_at)
+            .field("via_github", &self.github_state.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -175,6 +188,30 @@ mod tests {
         let opened = c.open(Some(&cookie)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(opened.state, "st&ate=x");
         assert_eq!(opened.csrf, pending.csrf);
+    }
+
+    #[test]
+    fn debug_output_holds_none_of_the_flow_secrets() {
+        let mut pending = consent().begin(
+            "notion-code-secret",
+            "state-secret",
+            "https://www.notion.so/cb",
+            "client",
+        );
+        pending.github_state = Some("github-state-secret".into());
+        pending.pkce_verifier = Some("pkce-secret".into());
+        let shown = format!("{pending:?}");
+        for secret in [
+            "notion-code-secret",
+            "state-secret",
+            "github-state-secret",
+            "pkce-secret",
+            pending.csrf.as_str(),
+            pending.id.as_str(),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("client"), "{shown}");
     }
 
     #[test]

@@ -36,12 +36,18 @@ pub enum LoginError {
     Client(#[from] TrustedError),
 }
 
-/// Where to send the browser, and what to remember for the callback.
-#[derive(Debug)]
+/// Where to send the browser, and what to remember for the callback. Its `Debug` shows
+/// none of it: the URL carries the state and the PKCE challenge.
 pub struct Started {
     pub url: Url,
     pub state: String,
     pub pkce_verifier: String,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started").finish_non_exhaustive()
+    }
 }
 
 /// The GitHub identity behind a finished sign-in.

@@ -1,7 +1,8 @@
 //! Our access tokens: short-lived HS256 JWTs (RFC 8725 practice).
 //!
 //! The algorithm is pinned, `typ` must be `JWT`, and `iss`, `aud`, `sub`, `exp` are
-//! required. `sub` is the account key the token acts for.
+//! required. `sub` is the id of the connection (one Notion authorisation of an account)
+//! the token acts for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::keys::Keys;
 pub struct Claims {
     pub iss: String,
     pub aud: String,
-    /// The account key (`github:…`, `local:…`).
+    /// The connection id.
     pub sub: String,
     pub exp: u64,
     pub iat: u64,
@@ -92,13 +93,13 @@ impl Tokens {
         self.ttl
     }
 
-    /// A fresh access token for `account`.
-    pub fn issue(&self, account: &str) -> Result<String, TokenError> {
+    /// A fresh access token for the connection `connection`.
+    pub fn issue(&self, connection: &str) -> Result<String, TokenError> {
         let iat = now();
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-            sub: account.to_owned(),
+            sub: connection.to_owned(),
             exp: iat + self.ttl.as_secs(),
             iat,
             jti: uuid::Uuid::new_v4().simple().to_string(),

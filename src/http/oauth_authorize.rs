@@ -170,13 +170,36 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     response
 }
 
+/// The largest consent form read: a CSRF token and a decision take well under 1 KiB.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
 /// `POST /oauth/authorize`: the consent decision.
 #[tracing::instrument(name = "oauth_consent", skip_all)]
 pub async fn decide(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    // The form is a CSRF token and a decision. A compressed body is refused unread: the
+    // only sender is our own page, and inflating a stranger's body costs memory first.
+    if req
+        .headers()
+        .contains_key(actix_web::http::header::CONTENT_ENCODING)
+    {
+        return pages::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "This form was not sent from the consent page.",
+        );
+    }
+    let body = match crate::http::read_limited(&req, payload, MAX_FORM_BYTES).await {
+        Ok(body) => body,
+        Err(crate::http::BodyError::TooLarge) => {
+            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
+        }
+        Err(crate::http::BodyError::Unreadable) => {
+            return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
+        }
+    };
     let Some(form) = unique_pairs(&body) else {
         return pages::error(StatusCode::BAD_REQUEST, "The form repeats a field.");
     };

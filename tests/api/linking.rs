@@ -391,6 +391,38 @@ async fn consent_needs_its_csrf_token_its_cookie_and_happens_once() {
 }
 
 #[tokio::test]
+async fn compressed_or_oversized_consent_forms_are_refused_unread() {
+    let linking = spawn_linking(false).await;
+    let csrf = linking.consent_page("notion-code-z", "s").await;
+    let post = |body: Vec<u8>, encoding: Option<&'static str>| {
+        let mut request = linking
+            .browser
+            .post(format!("{}/oauth/authorize", linking.app.address))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(encoding) = encoding {
+            request = request.header("Content-Encoding", encoding);
+        }
+        request.send()
+    };
+    let form = format!("csrf={csrf}&decision=allow").into_bytes();
+
+    // Inflating a stranger's body would cost memory before any check could run.
+    let compressed = post(form.clone(), Some("gzip")).await.unwrap();
+    assert_eq!(compressed.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let mut padded = form.clone();
+    padded.extend(std::iter::repeat_n(b'x', 20 * 1024));
+    let padded = post(padded, None).await.unwrap();
+    assert_eq!(padded.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+
+    // Neither used up the consent.
+    let plain = post(form, None).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::SEE_OTHER);
+    assert_eq!(linking.notion.state.exchanges.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_consent_taken_on_one_instance_cannot_be_replayed_on_another() {
     let first = spawn_linking(false).await;
     let database = format!("sqlite://{}/notion-unfurl.db", first.app.data_dir.display());
