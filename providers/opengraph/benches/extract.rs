@@ -3,7 +3,7 @@
 //! Two views: the whole page as stored, and the page cut after `</head>`, which is what
 //! the provider really parses (the guarded client stops reading there). Criterion reports
 //! the time for one pass over every page; divide by the page count printed first for the
-//! mean per page.
+//! mean per page. A third case is a hostile page (deeply nested tags) at the fetch cap.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -77,5 +77,27 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The worst page the fetch cap lets in: 2 MiB of nested `<div>`, whose full parse would
+/// take minutes (the tree builder is quadratic in depth); `extract::MAX_TAGS` bounds it.
+fn hostile(c: &mut Criterion) {
+    let url = Url::parse("https://example.com/").unwrap();
+    let mut page = b"<html><head><title>deep</title></head><body>".to_vec();
+    while page.len() < 2 * 1024 * 1024 {
+        page.extend_from_slice(b"<div>");
+    }
+    let mut group = c.benchmark_group("extract_hostile");
+    group.sample_size(10);
+    group.bench_function("nested_divs_2mib", |b| {
+        b.iter(|| {
+            black_box(notion_unfurl_opengraph::extract(
+                black_box(&page),
+                None,
+                &url,
+            ))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, hostile);
 criterion_main!(benches);
