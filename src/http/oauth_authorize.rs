@@ -170,6 +170,21 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     response
 }
 
+/// A 429 page with `Retry-After` when `req`'s address ran out of sign-in steps.
+fn rate_limited(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+    let wait = state.rate_limits.sign_in.wait(req).err()?;
+    let mut page = pages::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many connection attempts came from your network. Please wait a minute and try again.",
+    );
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.max(1).to_string()) {
+        page.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    Some(page)
+}
+
 /// The largest consent form read: a CSRF token and a decision take well under 1 KiB.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
@@ -180,6 +195,9 @@ pub async fn decide(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    if let Some(page) = rate_limited(&req, &state) {
+        return page;
+    }
     // The form is a CSRF token and a decision. A compressed body is refused unread: the
     // only sender is our own page, and inflating a stranger's body costs memory first.
     if req
@@ -272,6 +290,9 @@ async fn allow(state: &AppState, mut pending: Pending) -> HttpResponse {
 /// `GET /oauth/github/callback`: GitHub sent the browser back.
 #[tracing::instrument(name = "oauth_github_callback", skip_all)]
 pub async fn github_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(page) = rate_limited(&req, &state) {
+        return page;
+    }
     let (mut response, finished) = github_callback_inner(&req, &state).await;
     if finished {
         clear_cookie(&state, &mut response);
@@ -354,7 +375,7 @@ async fn github_callback_inner(req: &HttpRequest, state: &AppState) -> (HttpResp
     (link(state, &pending, &key, &name, Some(&token)).await, true)
 }
 
-/// Store the account, trade Notion's code, store the connection, send our code to Notion.
+/// Trade Notion's code, store the account and the connection, send our code to Notion.
 async fn link(
     state: &AppState,
     pending: &Pending,
@@ -369,13 +390,8 @@ async fn link(
             "The server could not save this connection. Please try again.",
         )
     };
-    if let Err(e) = store
-        .upsert_account(account_key, account_name, upstream_token)
-        .await
-    {
-        tracing::error!(error = %e, "could not store the account");
-        return unavailable();
-    }
+    // Notion first: a made-up or spent code must leave nothing behind (no account row, no
+    // upstream token) for a stranger to pile up.
     let grant = match state
         .notion
         .exchange_code(&pending.notion_code, account_key, account_name)
@@ -397,6 +413,13 @@ async fn link(
             );
         }
     };
+    if let Err(e) = store
+        .upsert_account(account_key, account_name, upstream_token)
+        .await
+    {
+        tracing::error!(error = %e, "could not store the account");
+        return unavailable();
+    }
     let connection = match store
         .create_connection(NewConnection {
             account_key: account_key.to_owned(),

@@ -149,6 +149,8 @@ impl From<GrantError> for OAuthError {
 pub struct RateLimits {
     pub token: RateLimit,
     pub revoke: RateLimit,
+    /// The consent decision and the GitHub callback: each may call Notion or GitHub.
+    pub sign_in: RateLimit,
 }
 
 impl RateLimits {
@@ -158,7 +160,8 @@ impl RateLimits {
         let header = client_ip_header.and_then(|h| header::HeaderName::try_from(h).ok());
         Self {
             token: RateLimit::token_endpoint().keyed_by(header.clone()),
-            revoke: RateLimit::revoke_endpoint().keyed_by(header),
+            revoke: RateLimit::revoke_endpoint().keyed_by(header.clone()),
+            sign_in: RateLimit::sign_in_steps().keyed_by(header),
         }
     }
 }
@@ -233,6 +236,22 @@ impl RateLimit {
     /// unauthenticated callers are limited too, more loosely.
     pub fn revoke_endpoint() -> Self {
         Self::new(Quota::per_minute(nonzero(60)).allow_burst(nonzero(30)))
+    }
+
+    /// The consent POST and the GitHub callback: a person links an account in one of
+    /// each, so 30 a minute from one address (an office behind one NAT, say) is generous;
+    /// past it, nobody gets to make us call Notion or GitHub with made-up codes.
+    pub fn sign_in_steps() -> Self {
+        Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(30)))
+    }
+
+    /// Count one request from `req`'s client; `Err` holds how long to wait once over the
+    /// quota.
+    pub fn wait(&self, req: &HttpRequest) -> Result<(), Duration> {
+        match self.check(req) {
+            Err(OAuthError::RateLimited { retry_after }) => Err(retry_after),
+            _ => Ok(()),
+        }
     }
 
     /// Count one request from `req`'s client; refused with 429 once over the quota.

@@ -423,6 +423,58 @@ async fn compressed_or_oversized_consent_forms_are_refused_unread() {
 }
 
 #[tokio::test]
+async fn sign_in_steps_from_one_address_are_rate_limited() {
+    let linking = spawn_linking(true).await;
+    let stranger = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let consent = || {
+        stranger
+            .post(format!("{}/oauth/authorize", linking.app.address))
+            .form(&[("csrf", "made-up"), ("decision", "allow")])
+            .send()
+    };
+    // Far beyond what linking accounts takes; every one is judged until the budget is spent.
+    let mut limited = None;
+    for attempt in 0..100 {
+        let response = consent().await.unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((attempt, response));
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    let (attempt, limited) = limited.unwrap_or_else(|| panic!("100 attempts were never limited"));
+    assert!(attempt >= 30, "limited after {attempt} attempts");
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(
+        limited
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many connection attempts")
+    );
+    // The GitHub callback draws on the same budget.
+    let callback = stranger
+        .get(format!(
+            "{}/oauth/github/callback?code=made-up&state=made-up",
+            linking.app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(callback.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_consent_taken_on_one_instance_cannot_be_replayed_on_another() {
     let first = spawn_linking(false).await;
     let database = format!("sqlite://{}/notion-unfurl.db", first.app.data_dir.display());
@@ -523,6 +575,7 @@ async fn a_forged_or_replayed_github_state_is_refused_and_nothing_is_exchanged()
 #[tokio::test]
 async fn when_notion_refuses_the_code_the_user_sees_a_page_and_notion_gets_no_code() {
     let linking = spawn_linking(false).await;
+    let accounts_before = count_accounts(&linking).await;
     let csrf = linking.consent_page("notion-code-r", "s").await;
     // Notion forgets its code (expired, or already used).
     linking.notion.state.valid_codes.lock().unwrap().clear();
@@ -537,4 +590,22 @@ async fn when_notion_refuses_the_code_the_user_sees_a_page_and_notion_gets_no_co
             .contains("Notion did not accept")
     );
     assert_eq!(*linking.notion.state.refused.lock().unwrap(), 1);
+    // Nothing was saved for a link that did not happen: a made-up code leaves no account.
+    assert_eq!(count_accounts(&linking).await, accounts_before);
+}
+
+/// Accounts in the server's database, read directly.
+async fn count_accounts(linking: &Linking) -> i64 {
+    sqlx::any::install_default_drivers();
+    let database = format!(
+        "sqlite://{}/notion-unfurl.db",
+        linking.app.data_dir.display()
+    );
+    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&database)
+        .await
+        .unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap()
 }
