@@ -248,5 +248,13 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         logs.contains("UNFURL_FETCH_ALLOW is set"),
         "the allow-list warning is logged at start"
     );
+    // The page at port 9 refuses the connection: the operator learns why the user was told
+    // only that the site failed, without the URL's query.
+    let failure = logs
+        .lines()
+        .find(|line| line.contains("guarded fetch failed"))
+        .unwrap_or_else(|| panic!("no fetch failure logged:\n{logs}"));
+    assert!(failure.contains("127.0.0.1"), "{failure}");
+    assert!(failure.to_lowercase().contains("connect"), "{failure}");
     let _ = std::fs::remove_dir_all(data_dir);
 }

@@ -218,6 +218,15 @@ impl GuardedClient {
     pub async fn get(&self, url: &Url, mode: BodyMode) -> Result<Fetched, FetchError> {
         // One timer for the whole exchange: per-hop or per-read timers would restart.
         match tokio::time::timeout(self.policy().total_timeout, self.exchange(url, mode)).await {
+            Ok(Err(
+                e @ (FetchError::Connect(_) | FetchError::Transfer(_) | FetchError::TooLarge),
+            )) => {
+                // The user is told only that the site failed; the operator gets the cause
+                // (refused connection, TLS, reset, oversized body). Never the URL: its
+                // query may hold tokens.
+                tracing::info!(host = url.host_str(), error = %e, "guarded fetch failed");
+                Err(e)
+            }
             Ok(result) => result,
             Err(_) => {
                 tracing::info!(
