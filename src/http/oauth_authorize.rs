@@ -19,11 +19,14 @@ use crate::notion::NotionError;
 use crate::startup::AppState;
 use crate::store::NewConnection;
 
-/// Query or form pairs, refusing a repeated name (security.md: reject repeated parameters).
+/// Query or form pairs, refusing a repeated name (security.md: reject repeated parameters)
+/// and a name or value that is not UTF-8 once decoded: decoding would replace its bytes,
+/// and Notion's `state` must come back byte for byte or not at all.
 fn unique_pairs(encoded: &[u8]) -> Option<Vec<(String, String)>> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (name, value) in url::form_urlencoded::parse(encoded) {
-        if pairs.iter().any(|(seen, _)| *seen == name) {
+        let replaced = |text: &str| text.contains(char::REPLACEMENT_CHARACTER);
+        if replaced(&name) || replaced(&value) || pairs.iter().any(|(seen, _)| *seen == name) {
             return None;
         }
         pairs.push((name.into_owned(), value.into_owned()));
@@ -117,7 +120,10 @@ async fn spend(state: &AppState, step: &str, pending: &Pending) -> Result<bool, 
 #[tracing::instrument(name = "oauth_authorize", skip_all)]
 pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let Some(pairs) = unique_pairs(req.query_string().as_bytes()) else {
-        return pages::error(StatusCode::BAD_REQUEST, "The request repeats a parameter.");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "The request repeats a parameter or holds one that cannot be read.",
+        );
     };
     let settings = &state.settings;
     let Some(expected_client) = settings.oauth_client_id.as_deref() else {
@@ -219,7 +225,10 @@ pub async fn decide(
         }
     };
     let Some(form) = unique_pairs(&body) else {
-        return pages::error(StatusCode::BAD_REQUEST, "The form repeats a field.");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "The form repeats a field or holds one that cannot be read.",
+        );
     };
     let cookie = req.cookie(state.consent.cookie_name());
     let pending = match state.consent.open(cookie.as_ref().map(|c| c.value())) {

@@ -309,6 +309,24 @@ async fn deny_sends_access_denied_with_the_state_and_links_nothing() {
 }
 
 #[tokio::test]
+async fn the_state_comes_back_byte_for_byte_or_not_at_all() {
+    let linking = spawn_linking(true).await;
+    let odd = "a+b&c=d %2B/é😀";
+    let csrf = linking.consent_page("notion-code-s", odd).await;
+    let response = linking.decide(&csrf, "deny").await;
+    let back = url::Url::parse(&location(&response)).unwrap();
+    assert_eq!(query(&back, "state").as_deref(), Some(odd));
+
+    // Bytes that are not UTF-8 could only come back altered: an error page, no redirect.
+    let raw = linking
+        .authorize_url("notion-code-s", "x")
+        .replace("state=x", "state=%FF%FE");
+    let refused = linking.browser.get(raw).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.headers().get(LOCATION).is_none());
+}
+
+#[tokio::test]
 async fn a_wrong_client_or_redirect_uri_gets_an_error_page_and_never_a_redirect() {
     let linking = spawn_linking(true).await;
     let good = linking.authorize_url("c", "s");
