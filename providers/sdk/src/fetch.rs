@@ -187,9 +187,7 @@ impl GuardedClient {
     pub fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        let resolver = GuardedResolver {
-            allow: policy.allow.clone().into(),
-        };
+        let resolver = GuardedResolver::new(policy.allow.clone().into());
         // No `.timeout()`: the total deadline lives in `get`, around redirects too.
         // Cookies stay off because the `cookies` feature is not enabled.
         let client = reqwest::Client::builder()
@@ -497,18 +495,44 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 /// Resolves names for the guarded client and refuses any name with a non-permitted
 /// address. reqwest dials exactly what this returns, so there is no second lookup to
 /// race (DNS rebinding), and it is never consulted for IP literals (see `check_url`).
+///
+/// Lookups go to the system resolver on a blocking thread, which a fetch past its deadline
+/// cannot stop: a name server that never answers would hold one thread per pasted link
+/// until the resolver's own timeout. At most [`MAX_LOOKUPS`] lookups run at once; past
+/// that, fetches wait for a free slot within their deadline and then fail as timeouts,
+/// and the runtime's blocking threads stay free for everything else.
 struct GuardedResolver {
     allow: Arc<[IpNet]>,
+    lookups: Arc<tokio::sync::Semaphore>,
+}
+
+/// Most name lookups in flight at once, per client.
+pub const MAX_LOOKUPS: usize = 32;
+
+impl GuardedResolver {
+    fn new(allow: Arc<[IpNet]>) -> Self {
+        Self {
+            allow,
+            lookups: Arc::new(tokio::sync::Semaphore::new(MAX_LOOKUPS)),
+        }
+    }
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = Arc::clone(&self.allow);
+        let lookups = Arc::clone(&self.lookups);
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            // Port 0: reqwest puts the URL's port in.
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let slot = lookups.acquire_owned().await?;
+            let name = host.clone();
+            let addrs: Vec<SocketAddr> = tokio::task::spawn_blocking(move || {
+                // Held until the system resolver answers, however long after our caller
+                // gave up. Port 0: reqwest puts the URL's port in.
+                let _slot = slot;
+                std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0)).map(Iterator::collect)
+            })
+            .await??;
             if let Some(refused) = addrs.iter().find(|a| !ip::permitted(a.ip(), &allow)) {
                 tracing::warn!(
                     host,
@@ -679,9 +703,7 @@ mod tests {
     }
 
     fn resolve(host: &str, allow: &[IpNet]) -> Result<Vec<SocketAddr>, String> {
-        let resolver = GuardedResolver {
-            allow: allow.to_vec().into(),
-        };
+        let resolver = GuardedResolver::new(allow.to_vec().into());
         let name = host
             .parse::<reqwest::dns::Name>()
             .unwrap_or_else(|e| panic!("{host}: {e:?}"));
@@ -696,6 +718,37 @@ mod tests {
                 .map(Iterator::collect)
                 .map_err(|e| e.to_string())
         })
+    }
+
+    #[test]
+    fn lookups_wait_for_a_free_slot() {
+        let resolver = GuardedResolver::new(vec![net("127.0.0.0/8"), net("::1/128")].into());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(async {
+            let name = || {
+                "localhost"
+                    .parse::<reqwest::dns::Name>()
+                    .unwrap_or_else(|e| panic!("{e:?}"))
+            };
+            // Every slot held, as by lookups stuck on a silent name server.
+            let stuck = Arc::clone(&resolver.lookups)
+                .acquire_many_owned(MAX_LOOKUPS as u32)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let waited =
+                tokio::time::timeout(Duration::from_millis(300), resolver.resolve(name())).await;
+            assert!(waited.is_err(), "a lookup ran with no free slot");
+            drop(stuck);
+            let answered = resolver
+                .resolve(name())
+                .await
+                .map(|addrs| addrs.count())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(answered > 0);
+        });
     }
 
     #[test]
