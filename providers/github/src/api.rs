@@ -243,7 +243,13 @@ impl Api {
                     }
                 }
                 _ => {
-                    return Err(classify(status, response.headers(), Utc::now()));
+                    let failure = classify(status, response.headers(), Utc::now());
+                    return Err(match failure {
+                        Failure::NotVisible if status == 403 && says_rate_limit(response).await => {
+                            secondary_rate_limit(Utc::now())
+                        }
+                        failure => failure,
+                    });
                 }
             }
         }
@@ -286,15 +292,20 @@ fn transport(error: reqwest::Error) -> Failure {
 /// allow-list), and GitHub answers 404 rather than 403 for private repositories the
 /// token cannot see, so both read as "not visible to you".
 pub fn classify(status: u16, headers: &HeaderMap, now: DateTime<Utc>) -> Failure {
+    // (A 403 with neither header may still be a secondary limit: see `says_rate_limit`.)
     let value = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    let retry_after = value("retry-after")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after_header = value("retry-after");
+    // A date instead of seconds (RFC 9110 allows both) still says "rate limited": wait the
+    // minute GitHub asks for when it gives no time.
+    let retry_after = retry_after_header.map(|v| {
+        v.parse::<u64>()
+            .map_or(SECONDARY_LIMIT_WAIT, Duration::from_secs)
+    });
     let exhausted = value("x-ratelimit-remaining") == Some("0");
     let reset = value("x-ratelimit-reset")
         .and_then(|v| v.parse::<i64>().ok())
@@ -321,10 +332,63 @@ pub fn classify(status: u16, headers: &HeaderMap, now: DateTime<Utc>) -> Failure
     }
 }
 
+/// How long to wait after a secondary rate limit that names no time: GitHub's docs ask
+/// for at least a minute.
+pub const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether a 403's body says it is a rate limit ("You have exceeded a secondary rate
+/// limit…"): GitHub may send a secondary limit with neither `Retry-After` nor
+/// `X-RateLimit-Remaining: 0`. Reads at most 4 KiB of the body.
+async fn says_rate_limit(mut response: reqwest::Response) -> bool {
+    const MAX: usize = 4096;
+    let mut body = Vec::new();
+    while body.len() < MAX {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX - body.len())]),
+            _ => break,
+        }
+    }
+    mentions_rate_limit(&body)
+}
+
+fn mentions_rate_limit(body: &[u8]) -> bool {
+    String::from_utf8_lossy(body)
+        .to_ascii_lowercase()
+        .contains("rate limit")
+}
+
+fn secondary_rate_limit(now: DateTime<Utc>) -> Failure {
+    Failure::RateLimited {
+        retry_after: Some(SECONDARY_LIMIT_WAIT),
+        resume_at: chrono::Duration::from_std(SECONDARY_LIMIT_WAIT)
+            .ok()
+            .and_then(|wait| now.checked_add_signed(wait)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn a_retry_after_date_and_a_rate_limit_body_both_read_as_rate_limits() {
+        let now = at(1_700_000_000);
+        assert_eq!(
+            classify(
+                403,
+                &headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]),
+                now
+            ),
+            secondary_rate_limit(now)
+        );
+        assert!(mentions_rate_limit(
+            br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#
+        ));
+        assert!(!mentions_rate_limit(
+            br#"{"message":"Resource not accessible by integration"}"#
+        ));
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

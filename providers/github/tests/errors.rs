@@ -225,6 +225,34 @@ async fn a_secondary_rate_limit_honours_retry_after() {
 }
 
 #[tokio::test]
+async fn a_secondary_rate_limit_without_headers_is_a_rate_limit_not_lost_access() {
+    let fake = start(|_| {}).await;
+    // GitHub may send its secondary limit as a bare 403: only the message says so.
+    answer(
+        &fake,
+        ResponseTemplate::new(403)
+            .insert_header("X-RateLimit-Remaining", "4990")
+            .set_body_json(serde_json::json!({
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+            })),
+    )
+    .await;
+    let error = fake
+        .unfurl(PR_URL, &context(Some(TOKEN)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            ProviderError::RateLimited { retry_after: Some(d), hint: Some(h) }
+                if *d == Duration::from_secs(60) && h.contains("previews resume at")
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_github_outage_is_an_upstream_error() {
     let fake = start(|_| {}).await;
     answer(&fake, ResponseTemplate::new(502)).await;
