@@ -267,21 +267,29 @@ impl GitHub {
             self.api.pulls.forget(who.identity(), &path);
             return Err(Failure::NotVisible);
         }
-        let (checks, reviews) = if pr.state.is_open() {
+        let extras = if pr.state.is_open() {
             self.extras(&who, target, &pr).await
         } else {
             // A merged or closed PR's CI and reviews are history: not worth the calls.
-            (None, None)
+            Extras::default()
         };
+        // A passing outage left a line out: show the rest, read it again soon, and do not
+        // let it replace a complete preview in Notion (the update waits) or in `recent`.
+        let incomplete = extras.interrupted;
         Ok(Preview {
-            attributes: attributes::attributes(&pr, checks.as_ref(), reviews.as_deref(), dev),
+            attributes: attributes::attributes(
+                &pr,
+                extras.checks.as_ref(),
+                extras.reviews.as_deref(),
+                dev,
+            ),
             scope: if pr.private {
                 CacheScope::Account
             } else {
                 CacheScope::Public
             },
-            ttl: CACHE_TTL,
-            stale: false,
+            ttl: if incomplete { STALE_TTL } else { CACHE_TTL },
+            stale: incomplete,
         })
     }
 
@@ -291,12 +299,7 @@ impl GitHub {
     ///
     /// No read fails the preview. A failed checks read leaves the other one counted, so
     /// `checks` is left out only when both fail; failed reviews leave `review` out.
-    async fn extras(
-        &self,
-        who: &Credential<'_>,
-        target: &Target,
-        pr: &PullSummary,
-    ) -> (Option<CheckSummary>, Option<Arc<ReviewSummary>>) {
+    async fn extras(&self, who: &Credential<'_>, target: &Target, pr: &PullSummary) -> Extras {
         // The repository as GitHub names it now, which survives renames; checked because
         // it becomes part of a path.
         let full_name = if is_full_name(&pr.full_name) {
@@ -311,17 +314,17 @@ impl GitHub {
         .then(|| format!("/repos/{full_name}/commits/{}", pr.head_sha));
         let check_runs = async {
             let path = format!("{}/check-runs?per_page=100", commit.as_deref()?);
-            soft(
+            Some(soft(
                 "check runs",
                 self.api.get(&self.api.checks, who, &path).await,
-            )
+            ))
         };
         let statuses = async {
             let path = format!("{}/status?per_page=100", commit.as_deref()?);
-            soft(
+            Some(soft(
                 "commit statuses",
                 self.api.get(&self.api.statuses, who, &path).await,
-            )
+            ))
         };
         let reviews = async {
             let path = format!(
@@ -331,12 +334,44 @@ impl GitHub {
             soft("reviews", self.api.get(&self.api.reviews, who, &path).await)
         };
         let (check_runs, statuses, reviews) = tokio::join!(check_runs, statuses, reviews);
+        let (check_runs, statuses) = (check_runs.unwrap_or_default(), statuses.unwrap_or_default());
+        let interrupted = check_runs.interrupted || statuses.interrupted || reviews.interrupted;
         let checks = check_runs
+            .value
             .into_iter()
-            .chain(statuses)
+            .chain(statuses.value)
             .map(|summary| *summary)
             .reduce(|a, b| a.plus(&b));
-        (checks, reviews)
+        Extras {
+            checks,
+            reviews: reviews.value,
+            interrupted,
+        }
+    }
+}
+
+/// The lines of a preview beyond the pull request itself.
+#[derive(Default)]
+struct Extras {
+    checks: Option<CheckSummary>,
+    reviews: Option<Arc<ReviewSummary>>,
+    /// A read failed for a passing reason (rate limit, outage, timeout): its line is left
+    /// out for now, not for good.
+    interrupted: bool,
+}
+
+/// One side read's outcome.
+struct Soft<T> {
+    value: Option<Arc<T>>,
+    interrupted: bool,
+}
+
+impl<T> Default for Soft<T> {
+    fn default() -> Self {
+        Self {
+            value: None,
+            interrupted: false,
+        }
     }
 }
 
@@ -353,12 +388,20 @@ fn is_full_name(name: &str) -> bool {
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
-fn soft<T>(what: &'static str, result: Result<Arc<T>, Failure>) -> Option<Arc<T>> {
+/// A side read's value, or `None` when it failed; whether that failure may pass. A
+/// refusal (the token may not read checks, say) leaves the line out for good.
+fn soft<T>(what: &'static str, result: Result<Arc<T>, Failure>) -> Soft<T> {
     match result {
-        Ok(value) => Some(value),
+        Ok(value) => Soft {
+            value: Some(value),
+            interrupted: false,
+        },
         Err(failure) => {
             tracing::debug!(what, failure = ?failure, "left out of the preview");
-            None
+            Soft {
+                value: None,
+                interrupted: failure.is_transient(),
+            }
         }
     }
 }
@@ -489,7 +532,9 @@ impl GitHub {
         );
         match self.build(target, caller, ctx.dev_attribute()).await {
             Ok(preview) => {
-                self.recent.insert(key, Arc::new(preview.clone()));
+                if !preview.stale {
+                    self.recent.insert(key, Arc::new(preview.clone()));
+                }
                 Ok(preview)
             }
             Err(failure) if failure.is_transient() => match self

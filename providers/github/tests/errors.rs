@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
 use fake_github::*;
-use notion_unfurl_github::STALE_TTL;
+use notion_unfurl_github::{CACHE_TTL, STALE_TTL};
 use notion_unfurl_sdk::{CacheScope, ProviderError};
 use serde_json::Value;
 use wiremock::matchers::{method, path};
@@ -324,6 +324,30 @@ async fn failing_checks_or_reviews_calls_only_leave_their_attribute_out() {
         ids.contains(&"state") && ids.contains(&"description"),
         "{ids:?}"
     );
+    // Those lines are missing for a passing reason: the preview is shown but read again
+    // soon, and never pushed to Notion over a complete one.
+    assert!(preview.stale);
+    assert_eq!(preview.ttl, STALE_TTL);
+}
+
+#[tokio::test]
+async fn a_check_read_the_token_may_not_make_leaves_checks_out_for_good() {
+    let pr = require!(pull("pull_request.opened"));
+    let fake = start(|_| {}).await;
+    answer(&fake, ResponseTemplate::new(200).set_body_json(&pr)).await;
+    for refused in [CHECKS_PATH, STATUS_PATH] {
+        Mock::given(method("GET"))
+            .and(path(refused))
+            .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+                "message": "Resource not accessible by personal access token"
+            })))
+            .mount(&fake.server)
+            .await;
+    }
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
+    assert!(!ids(&preview.attributes).contains(&"checks"));
+    assert!(!preview.stale, "a refusal is not a passing failure");
+    assert_eq!(preview.ttl, CACHE_TTL);
 }
 
 /// An open PR whose check runs answer `runs` and whose commit statuses answer `statuses`.

@@ -57,8 +57,9 @@ pub struct Preview {
     pub attributes: Vec<Attribute>,
     pub scope: CacheScope,
     pub ttl: Duration,
-    /// An earlier read, served because the upstream failed just now (rate limit, outage).
-    /// Fine to show; not a fresh view, so it is not pushed to Notion as an update.
+    /// Not a full fresh view: an earlier read served because the upstream failed just now
+    /// (rate limit, outage), or a fresh read with parts left out for the same reason.
+    /// Fine to show; not pushed to Notion as an update, which waits for a full read.
     pub stale: bool,
 }
 
