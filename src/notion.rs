@@ -77,16 +77,21 @@ struct ErrorResponse {
     error: Option<String>,
 }
 
+/// `Retry-After` in seconds or as an HTTP date (RFC 9110 §10.2.3).
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
+    let value = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+        .trim();
+    match value.parse::<u64>() {
+        Ok(seconds) => Some(Duration::from_secs(seconds)),
+        Err(_) => httpdate::parse_http_date(value).ok().map(|at| {
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or_default()
+        }),
+    }
 }
 
 impl NotionClient {
@@ -103,7 +108,8 @@ impl NotionClient {
 
     async fn classify(response: reqwest::Response) -> NotionError {
         let status = response.status().as_u16();
-        if status == 429 || status >= 500 {
+        // 409 is Notion's `conflict_error`: "try again".
+        if status == 409 || status == 429 || status >= 500 {
             return NotionError::Unavailable {
                 status: Some(status),
                 retry_after: retry_after(&response),
@@ -188,5 +194,37 @@ impl NotionClient {
         } else {
             Err(Self::classify(response).await)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_retry_after(value: &str) -> reqwest::Response {
+        let response = http::Response::builder()
+            .status(503)
+            .header("Retry-After", value)
+            .body("")
+            .unwrap_or_else(|e| panic!("{e}"));
+        reqwest::Response::from(response)
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date() {
+        assert_eq!(
+            retry_after(&with_retry_after("120")),
+            Some(Duration::from_secs(120))
+        );
+        let in_a_minute =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(90));
+        let wait = retry_after(&with_retry_after(&in_a_minute)).unwrap_or_default();
+        assert!(
+            (Duration::from_secs(85)..=Duration::from_secs(90)).contains(&wait),
+            "{wait:?}"
+        );
+        let past = retry_after(&with_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(past, Some(Duration::ZERO));
+        assert_eq!(retry_after(&with_retry_after("soon")), None);
     }
 }

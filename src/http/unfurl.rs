@@ -117,6 +117,13 @@ async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, 
 
 /// The `uri` field of a `{"uri": ...}` body, as sent.
 fn uri_of(body: &[u8]) -> Result<Cow<'_, str>, UnfurlHttpError> {
+    // serde reads a struct from a JSON array too (`["https://…"]`): only an object is a
+    // request.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(UnfurlHttpError::BadRequest(
+            "the body must be a JSON object like {\"uri\": \"https://…\"}".into(),
+        ));
+    }
     // The usual body borrows its string straight from the request bytes; anything else is
     // parsed again, loosely, only to say what is wrong with it.
     #[derive(serde::Deserialize)]

@@ -11,6 +11,11 @@ async fn malformed_bodies_get_400_with_a_json_error() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"{not json".to_vec(), "malformed JSON"),
         (b"[]".to_vec(), "an array"),
+        (
+            br#"["https://example.com/"]"#.to_vec(),
+            "an array holding a uri",
+        ),
+        (br#" "https://example.com/""#.to_vec(), "a bare string"),
         (b"{}".to_vec(), "missing uri"),
         (br#"{"uri": 42}"#.to_vec(), "non-string uri"),
         (br#"{"uri": null}"#.to_vec(), "null uri"),

@@ -1008,10 +1008,11 @@ async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
 }
 
 #[tokio::test]
-async fn notion_503s_are_retried_until_the_update_is_delivered_once() {
+async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_once() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
     let notion = FakeNotion::spawn();
-    notion.script(&[Reply::Status(503), Reply::Status(503)]);
+    // Notion's 409 `conflict_error` asks the caller to try again, like a 503.
+    notion.script(&[Reply::Status(503), Reply::Status(409), Reply::Status(503)]);
     let dir = DataDir::new();
     let app = spawn_live(&dir.0, &notion, &[]).await;
     let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
@@ -1026,7 +1027,7 @@ async fn notion_503s_are_retried_until_the_update_is_delivered_once() {
     app.wait_until_outbox_is_empty().await;
     let patches = notion.patches();
     let answers: Vec<u16> = patches.iter().map(|p| p.answered).collect();
-    assert_eq!(answers, [503, 503, 200]);
+    assert_eq!(answers, [503, 409, 503, 200]);
     assert!(patches.iter().all(|p| p.title().starts_with("Retried")));
 }
 
