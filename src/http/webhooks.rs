@@ -284,6 +284,46 @@ struct Check {
 #[serde(default)]
 struct CheckPull {
     number: Option<u64>,
+    /// The pull request's API URL (`…/repos/{owner}/{repo}/pulls/{number}`). It names the
+    /// repository the pull request belongs to, which for a check run in a fork is not the
+    /// payload's repository.
+    url: Option<String>,
+}
+
+impl CheckPull {
+    /// The pull request's page on the web host of `repository`: from its API URL when
+    /// that reads right, else the number in `repository`.
+    fn page(&self, repository: &Url) -> Option<Url> {
+        if let Some((owner, repo, number)) = self.url.as_deref().and_then(api_pull_path) {
+            let root = repository.join("/").ok()?;
+            return pull_url(
+                root.join(&format!("{owner}/{repo}/pull/{number}"))
+                    .ok()?
+                    .as_str(),
+            );
+        }
+        let number = self.number?;
+        pull_url(&format!(
+            "{}/pull/{number}",
+            repository.as_str().trim_end_matches('/')
+        ))
+    }
+}
+
+/// `(owner, repo, number)` of a pull request's API URL, under any API prefix (GitHub
+/// Enterprise serves `/api/v3/repos/…`).
+fn api_pull_path(url: &str) -> Option<(String, String, u64)> {
+    let url = Url::parse(url).ok()?;
+    let segments: Vec<&str> = url.path_segments()?.collect();
+    let at = segments.iter().position(|s| *s == "repos")?;
+    match segments.get(at + 1..)? {
+        [owner, repo, "pulls", number] if !owner.is_empty() && !repo.is_empty() => Some((
+            (*owner).to_owned(),
+            (*repo).to_owned(),
+            number.parse().ok()?,
+        )),
+        _ => None,
+    }
 }
 
 /// The pull requests and commits one event is about.
@@ -325,18 +365,12 @@ fn pulls_named(event: &str, payload: &Payload, github_web_url: &Url) -> Option<N
                 .as_ref()
                 .and_then(|r| repository_url(r, github_web_url))
             {
-                for number in check
+                for url in check
                     .pull_requests
                     .iter()
-                    .filter_map(|p| p.number)
                     .take(MAX_PULLS_PER_EVENT)
+                    .filter_map(|p| p.page(&repository))
                 {
-                    let Some(url) = pull_url(&format!(
-                        "{}/pull/{number}",
-                        repository.as_str().trim_end_matches('/')
-                    )) else {
-                        continue;
-                    };
                     if let Some(sha) = &sha {
                         named.heads.push((sha.clone(), url.clone()));
                     }
@@ -502,6 +536,37 @@ mod tests {
         }));
         let named = pulls_named("check_suite", &without_html, &web()).unwrap_or_default();
         assert_eq!(named.pulls[0].as_str(), "https://github.com/o/r/pull/9");
+    }
+
+    #[test]
+    fn a_check_in_a_fork_names_the_pull_request_of_the_repository_it_belongs_to() {
+        // The check ran in the fork; the pull request lives in the parent repository.
+        let payload = parse(serde_json::json!({
+            "repository": {"full_name": "forker/Hello-World",
+                           "html_url": "https://github.com/forker/Hello-World"},
+            "check_run": {"head_sha": SHA, "pull_requests": [{
+                "number": 2,
+                "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"
+            }]}
+        }));
+        let named = pulls_named("check_run", &payload, &web()).unwrap_or_default();
+        let shown: Vec<&str> = named.pulls.iter().map(Url::as_str).collect();
+        assert_eq!(shown, ["https://github.com/Codertocat/Hello-World/pull/2"]);
+        assert_eq!(named.heads[0].1.as_str(), shown[0]);
+
+        // GitHub Enterprise: an API prefix, and the web host of the repository.
+        let enterprise = parse(serde_json::json!({
+            "repository": {"html_url": "https://git.example.com/team/app"},
+            "check_suite": {"head_sha": SHA, "pull_requests": [{
+                "number": 7,
+                "url": "https://git.example.com/api/v3/repos/team/app/pulls/7"
+            }]}
+        }));
+        let named = pulls_named("check_suite", &enterprise, &web()).unwrap_or_default();
+        assert_eq!(
+            named.pulls[0].as_str(),
+            "https://git.example.com/team/app/pull/7"
+        );
     }
 
     #[test]
