@@ -54,6 +54,19 @@ const FLIGHT_COPY_TTL: Duration = Duration::from_secs(1);
 
 struct PerEntryTtl;
 
+impl PerEntryTtl {
+    fn ttl(key: &Key, value: &Entry) -> Duration {
+        if value.public && key.scope != Scope::Public {
+            FLIGHT_COPY_TTL.min(value.ttl)
+        } else {
+            value.ttl
+        }
+    }
+}
+
+// A replaced entry lives as long as its own TTL says, counted from its replacement: moka
+// would otherwise keep the expiry of the entry it replaced (a stale preview put over a
+// five-minute one would then live five minutes, not one).
 impl Expiry<Key, Arc<Entry>> for PerEntryTtl {
     fn expire_after_create(
         &self,
@@ -61,11 +74,17 @@ impl Expiry<Key, Arc<Entry>> for PerEntryTtl {
         value: &Arc<Entry>,
         _created_at: Instant,
     ) -> Option<Duration> {
-        if value.public && key.scope != Scope::Public {
-            Some(FLIGHT_COPY_TTL.min(value.ttl))
-        } else {
-            Some(value.ttl)
-        }
+        Some(Self::ttl(key, value))
+    }
+
+    fn expire_after_update(
+        &self,
+        key: &Key,
+        value: &Arc<Entry>,
+        _updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(Self::ttl(key, value))
     }
 }
 
@@ -302,6 +321,33 @@ mod tests {
             })
             .await;
         assert_eq!(fresh.body, "new");
+    }
+
+    #[tokio::test]
+    async fn a_put_entry_expires_after_its_own_ttl_not_the_one_it_replaced() {
+        let cache = PreviewCache::new(1 << 20);
+        let scope = || Scope::Anonymous;
+        cache
+            .get_or_fetch("p", scope(), "u".into(), async {
+                entry("long", false, Duration::from_secs(3600))
+            })
+            .await;
+        cache
+            .put(
+                "p",
+                scope(),
+                "u".into(),
+                Arc::new(entry("short", false, Duration::from_millis(50))),
+            )
+            .await;
+        // Past the memo's second, so the answer comes from moka.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let after = cache
+            .get_or_fetch("p", scope(), "u".into(), async {
+                entry("refetched", false, Duration::from_secs(60))
+            })
+            .await;
+        assert_eq!(after.body, "refetched");
     }
 
     #[tokio::test]
