@@ -23,19 +23,26 @@ pub struct Gathered {
     pub warnings: Vec<String>,
 }
 
+/// Prefixes of `UNFURL_*` variables that belong to the tests and benchmarks
+/// (`UNFURL_TEST_POSTGRES_URL`, `UNFURL_BENCH_TOKEN`), not to the server.
+const TOOLING_PREFIXES: [&str; 2] = ["UNFURL_TEST_", "UNFURL_BENCH_"];
+
 /// The `UNFURL_*` variables to build [`super::Settings`] from: those of the settings file
 /// (`file`, else the one `UNFURL_CONFIG` names, if any) overridden by `env`.
 pub fn gather(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Gathered, ConfigError> {
+    // An empty variable counts as unset, here as in `Settings`: it leaves the file's value.
     let env: HashMap<String, String> = env
         .into_iter()
-        .filter(|(k, _)| k.starts_with("UNFURL_"))
+        .filter(|(k, v)| k.starts_with("UNFURL_") && !v.is_empty())
         .collect();
     let mut gathered = Gathered::default();
     for name in env.keys() {
-        if name != CONFIG_VARIABLE && !VARIABLES.contains(&name.as_str()) {
+        // The test suite's and the benchmark's own variables are not typos.
+        let tooling = TOOLING_PREFIXES.iter().any(|p| name.starts_with(p));
+        if name != CONFIG_VARIABLE && !tooling && !VARIABLES.contains(&name.as_str()) {
             gathered.warnings.push(format!(
                 "{name} is set but is not a setting of this server; it is ignored"
             ));
@@ -258,10 +265,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_variable_leaves_the_files_value() {
+        let file = TempFile::with("listen = \"127.0.0.1:7\"\n");
+        let gathered =
+            gather(Some(&file.0), env(&[("UNFURL_LISTEN", "")])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            gathered.vars.get("UNFURL_LISTEN").map(String::as_str),
+            Some("127.0.0.1:7")
+        );
+    }
+
+    #[test]
     fn unknown_variables_and_exposed_secrets_are_warned_about() {
         let gathered = gather(
             None,
-            env(&[("UNFURL_LISTN", "x"), ("UNFURL_LISTEN", "127.0.0.1:1")]),
+            env(&[
+                ("UNFURL_LISTN", "x"),
+                ("UNFURL_LISTEN", "127.0.0.1:1"),
+                ("UNFURL_TEST_POSTGRES_URL", "postgres://x"),
+                ("UNFURL_BENCH_TOKEN", "t"),
+            ]),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
