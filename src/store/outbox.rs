@@ -53,6 +53,11 @@ pub struct OutboxRow {
     pub lease_ms: i64,
 }
 
+// Only the oldest row of a subscription may be claimed: a newer one (queued while the
+// older was in flight) waits until the older is gone, so two instances never push one
+// link to one connection at once, and a later state can never land before an earlier
+// one.
+//
 // SQLite runs one writer at a time, so one `UPDATE … WHERE id IN (SELECT … LIMIT n)` is
 // atomic across instances sharing the file (RETURNING needs SQLite 3.35; sqlx bundles a
 // newer one).
@@ -60,6 +65,9 @@ const CLAIM_SQLITE: &str = "UPDATE outbox SET locked_until_ms = $2 \
      WHERE id IN ( \
          SELECT id FROM outbox \
          WHERE next_attempt_at_ms <= $1 AND (locked_until_ms IS NULL OR locked_until_ms <= $1) \
+           AND NOT EXISTS (SELECT 1 FROM outbox older \
+               WHERE older.connection_id = outbox.connection_id AND older.uri = outbox.uri \
+                 AND older.id < outbox.id) \
          ORDER BY next_attempt_at_ms, id LIMIT $3) \
      RETURNING id, connection_id, uri, attempts";
 
@@ -70,6 +78,9 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET locked_until_ms = $2 \
      WHERE id IN ( \
          SELECT id FROM outbox \
          WHERE next_attempt_at_ms <= $1 AND (locked_until_ms IS NULL OR locked_until_ms <= $1) \
+           AND NOT EXISTS (SELECT 1 FROM outbox older \
+               WHERE older.connection_id = outbox.connection_id AND older.uri = outbox.uri \
+                 AND older.id < outbox.id) \
          ORDER BY next_attempt_at_ms, id LIMIT $3 \
          FOR UPDATE SKIP LOCKED) \
      RETURNING id, connection_id, uri, attempts";
