@@ -34,6 +34,9 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// together.
 const JITTER: f64 = 0.2;
 
+/// The least wait before an update whose upstream answered 429 is tried again.
+const UPSTREAM_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
 /// How long webhook delivery ids and learnt commit heads are kept.
 const WEBHOOK_HISTORY: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -308,12 +311,18 @@ async fn attempt(state: &AppState, row: &OutboxRow) -> Result<Outcome, StoreErro
             retry_after: None,
         });
     }
-    if !entry.ok && error_status(&entry.body).is_some_and(is_transient) {
+    let status = if entry.ok {
+        None
+    } else {
+        error_status(&entry.body)
+    };
+    if status.is_some_and(is_transient) {
         // Pushing "could not be reached" would replace a good preview with an error over a
-        // passing upstream hiccup; a permanent error (lost access, deleted) is pushed.
+        // passing upstream hiccup; a permanent error (lost access, deleted) is pushed. A
+        // rate-limited upstream is not asked again within the minute GitHub asks for.
         return Ok(Outcome::Retry {
             reason: "upstream unavailable",
-            retry_after: None,
+            retry_after: (status == Some(429)).then_some(UPSTREAM_RATE_LIMIT_WAIT),
         });
     }
     let token = Secret::new(notion_token.expose());

@@ -10,7 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -100,6 +100,8 @@ struct FakePulls {
     reads: AtomicUsize,
     /// How many coming reads answer with a stale earlier read (an upstream outage).
     stale_reads: AtomicUsize,
+    /// How many coming reads the upstream refuses with a rate limit.
+    rate_limited_reads: AtomicUsize,
 }
 
 impl FakePulls {
@@ -117,6 +119,7 @@ impl FakePulls {
             title: Mutex::new("Update the README".into()),
             reads: AtomicUsize::new(0),
             stale_reads: AtomicUsize::new(0),
+            rate_limited_reads: AtomicUsize::new(0),
         })
     }
 
@@ -142,6 +145,16 @@ impl Provider for FakePulls {
         _ctx: &Context,
     ) -> Result<Preview, ProviderError> {
         let read = self.reads.fetch_add(1, Ordering::SeqCst) + 1;
+        if self
+            .rate_limited_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(ProviderError::RateLimited {
+                retry_after: None,
+                hint: None,
+            });
+        }
         let stale = self
             .stale_reads
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -1054,6 +1067,56 @@ async fn a_stale_preview_is_not_pushed_and_the_update_waits_for_a_fresh_read() {
         delivered[0].title().starts_with("Fresh after the outage"),
         "{}",
         delivered[0].title()
+    );
+}
+
+#[tokio::test]
+async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+
+    app.pulls.rate_limited_reads.store(1, Ordering::SeqCst);
+    let reads_before = app.pulls.reads.load(Ordering::SeqCst);
+    let queued_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    // The one attempt met the rate limit; with a 20 ms backoff it would be retried at
+    // once, but GitHub asks for a minute.
+    let deadline = Instant::now() + PATIENCE;
+    while app.pulls.reads.load(Ordering::SeqCst) == reads_before {
+        assert!(Instant::now() < deadline, "the update was never tried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.pulls.reads.load(Ordering::SeqCst), reads_before + 1);
+    assert!(
+        notion.patches().is_empty(),
+        "no rate-limit error was pushed"
+    );
+    let database = format!("sqlite://{}/notion-unfurl.db", dir.0.display());
+    sqlx::any::install_default_drivers();
+    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&database)
+        .await
+        .unwrap();
+    let (attempts, next_at): (i64, i64) =
+        sqlx::query_as("SELECT attempts, next_attempt_at_ms FROM outbox")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert!(
+        next_at >= queued_at + 59_000,
+        "retried {} ms after queueing",
+        next_at - queued_at
     );
 }
 
