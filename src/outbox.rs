@@ -34,6 +34,10 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// together.
 const JITTER: f64 = 0.2;
 
+/// Attempts before an update is given up: the backoff reaches its hourly cap after about
+/// a dozen, so this is a little over a day of failures.
+pub const MAX_ATTEMPTS: i64 = 36;
+
 /// The least wait before an update whose upstream answered 429 is tried again.
 const UPSTREAM_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
@@ -252,6 +256,16 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
             crate::grants::Grants::new(&state.connections, &state.tokens)
                 .revoke_connection(&row.connection_id)
                 .await
+        }
+        Outcome::Retry { reason, .. } if row.attempts + 1 >= MAX_ATTEMPTS => {
+            // A day and more of failures: the cause is not passing. The next change (or
+            // Notion's next visit) brings the preview up to date.
+            tracing::warn!(
+                reason,
+                attempts = row.attempts + 1,
+                "preview update given up"
+            );
+            store.delete_outbox_row(row.id).await
         }
         Outcome::Retry {
             reason,

@@ -21,7 +21,7 @@ use notion_unfurl::crypto::SecretValue;
 use notion_unfurl::notion::NOTION_VERSION;
 use notion_unfurl::registry::Registry;
 use notion_unfurl::startup::{AppState, Application};
-use notion_unfurl::store::NewConnection;
+use notion_unfurl::store::{NewConnection, WebhookDelivery};
 use notion_unfurl_sdk::{
     Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest,
 };
@@ -1121,6 +1121,53 @@ async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
 }
 
 #[tokio::test]
+async fn an_update_failing_for_a_day_is_given_up() {
+    let notion = FakeNotion::spawn();
+    notion.answer_always(Some(503));
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    // An update queued to run far in the future, then made due with all its attempts but
+    // one already spent.
+    let store = app.state.connections.store();
+    let canonical = "https://github.com/codertocat/hello-world/pull/2".to_owned();
+    let accepted = store
+        .accept_webhook(WebhookDelivery {
+            id: "long-failing",
+            event: "pull_request",
+            canonical_uris: std::slice::from_ref(&canonical),
+            heads: &[],
+            commits: &[],
+            now_ms: i64::MAX / 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        accepted,
+        notion_unfurl::store::Accepted::Queued { updates: 1 }
+    );
+    let database = format!("sqlite://{}/notion-unfurl.db", dir.0.display());
+    sqlx::any::install_default_drivers();
+    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&database)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outbox SET attempts = $1, next_attempt_at_ms = 0")
+        .bind(notion_unfurl::outbox::MAX_ATTEMPTS - 1)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+
+    app.wait_until_outbox_is_empty().await;
+    let answers: Vec<u16> = notion.patches().iter().map(|p| p.answered).collect();
+    assert_eq!(
+        answers,
+        [503],
+        "one last attempt, then the update is dropped"
+    );
+}
+
+#[tokio::test]
 async fn retry_after_from_notion_is_honoured() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
     let notion = FakeNotion::spawn();
@@ -1400,7 +1447,7 @@ impl TestPostgres {
 /// threads so their claims overlap: every row is claimed exactly once.
 async fn concurrent_claims_never_overlap(url: &str) {
     use notion_unfurl::crypto::Cipher;
-    use notion_unfurl::store::{Store, WebhookDelivery};
+    use notion_unfurl::store::Store;
 
     const ROWS: usize = 120;
     let cipher = || Cipher::from_root(b"webhook-test-root-secret-long-enough", 1);
