@@ -308,3 +308,13 @@ pub fn error_op(body: &serde_json::Value) -> Option<&serde_json::Value> {
         .find(|op| op["path"][0] == "error")
         .map(|op| &op["set"])
 }
+
+/// A direct connection to the SQLite database of a server whose data directory is
+/// `data_dir`, to look at rows no endpoint shows.
+pub async fn raw_database(data_dir: &std::path::Path) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}/notion-unfurl.db", data_dir.display());
+    <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}

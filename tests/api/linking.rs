@@ -614,14 +614,7 @@ async fn when_notion_refuses_the_code_the_user_sees_a_page_and_notion_gets_no_co
 
 /// Accounts in the server's database, read directly.
 async fn count_accounts(linking: &Linking) -> i64 {
-    sqlx::any::install_default_drivers();
-    let database = format!(
-        "sqlite://{}/notion-unfurl.db",
-        linking.app.data_dir.display()
-    );
-    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&database)
-        .await
-        .unwrap();
+    let mut raw = crate::helpers::raw_database(&linking.app.data_dir).await;
     sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
         .fetch_one(&mut raw)
         .await

@@ -548,6 +548,28 @@ impl LiveApp {
     }
 }
 
+/// Fake Notion, a server, and alice's connection showing [`PR`]: where most tests start.
+struct Alice {
+    notion: FakeNotion,
+    dir: DataDir,
+    app: LiveApp,
+    token: String,
+}
+
+async fn alice_showing_pr() -> Alice {
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    Alice {
+        notion,
+        dir,
+        app,
+        token,
+    }
+}
+
 /// The `set` of the `attributes` operation: what Notion would show.
 fn attributes_op(body: &Value) -> &Value {
     body["operations"]
@@ -644,11 +666,12 @@ async fn a_sub_page_subscription_is_updated_through_its_pull_request() {
 #[tokio::test]
 async fn bad_or_missing_signatures_are_refused_and_record_nothing() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
     let delivery = delivery_id();
 
     let mut tampered = body.clone();
@@ -703,11 +726,12 @@ async fn webhooks_are_refused_when_no_secret_is_configured() {
 #[tokio::test]
 async fn a_redelivered_webhook_pushes_nothing_more() {
     let body = fixture_or_skip!("pull_request.closed.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
     let delivery = delivery_id();
 
     assert_eq!(app.webhook("pull_request", &delivery, &body).await.0, 202);
@@ -729,11 +753,12 @@ async fn a_redelivered_webhook_pushes_nothing_more() {
 async fn ping_is_answered_and_other_events_are_ignored() {
     let ping = fixture_or_skip!("ping.json");
     let comment_on_issue = fixture_or_skip!("issue_comment.created.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
 
     let (status, ack) = app.webhook("ping", &delivery_id(), &ping).await;
     assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
@@ -781,11 +806,12 @@ async fn comments_reviews_checks_and_statuses_on_a_pull_request_update_it() {
     let Some(status_on_head) = edited("status.json", |json| json["sha"] = HEAD_SHA.into()) else {
         return;
     };
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
 
     let events: [(&str, &[u8]); 4] = [
         ("issue_comment", &comment),
@@ -971,11 +997,12 @@ async fn an_instance_that_did_not_take_the_webhook_stops_showing_the_old_preview
 #[tokio::test]
 async fn no_update_is_pushed_after_notion_deletes_the_preview() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token,
+    } = alice_showing_pr().await;
     let deleted = app
         .client
         .delete(format!("{}/unfurl", app.address))
@@ -994,12 +1021,13 @@ async fn no_update_is_pushed_after_notion_deletes_the_preview() {
 #[tokio::test]
 async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let notion = FakeNotion::spawn();
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token,
+    } = alice_showing_pr().await;
     notion.answer_always(Some(503));
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
     assert_eq!(
         app.webhook("pull_request", &delivery_id(), &body).await.0,
         202
@@ -1047,11 +1075,12 @@ async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_onc
 #[tokio::test]
 async fn a_stale_preview_is_not_pushed_and_the_update_waits_for_a_fresh_read() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
 
     // The upstream fails twice: the provider can only offer its earlier read.
     app.pulls.stale_reads.store(2, Ordering::SeqCst);
@@ -1073,11 +1102,12 @@ async fn a_stale_preview_is_not_pushed_and_the_update_waits_for_a_fresh_read() {
 #[tokio::test]
 async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
+    let Alice {
+        notion,
+        dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
 
     app.pulls.rate_limited_reads.store(1, Ordering::SeqCst);
     let reads_before = app.pulls.reads.load(Ordering::SeqCst);
@@ -1102,11 +1132,7 @@ async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
         notion.patches().is_empty(),
         "no rate-limit error was pushed"
     );
-    let database = format!("sqlite://{}/notion-unfurl.db", dir.0.display());
-    sqlx::any::install_default_drivers();
-    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&database)
-        .await
-        .unwrap();
+    let mut raw = crate::helpers::raw_database(&dir.0).await;
     let (attempts, next_at): (i64, i64) =
         sqlx::query_as("SELECT attempts, next_attempt_at_ms FROM outbox")
             .fetch_one(&mut raw)
@@ -1122,12 +1148,13 @@ async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
 
 #[tokio::test]
 async fn an_update_failing_for_a_day_is_given_up() {
-    let notion = FakeNotion::spawn();
+    let Alice {
+        notion,
+        dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
     notion.answer_always(Some(503));
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
     // An update queued to run far in the future, then made due with all its attempts but
     // one already spent.
     let store = app.state.connections.store();
@@ -1147,11 +1174,7 @@ async fn an_update_failing_for_a_day_is_given_up() {
         accepted,
         notion_unfurl::store::Accepted::Queued { updates: 1 }
     );
-    let database = format!("sqlite://{}/notion-unfurl.db", dir.0.display());
-    sqlx::any::install_default_drivers();
-    let mut raw = <sqlx::AnyConnection as sqlx::Connection>::connect(&database)
-        .await
-        .unwrap();
+    let mut raw = crate::helpers::raw_database(&dir.0).await;
     sqlx::query("UPDATE outbox SET attempts = $1, next_attempt_at_ms = 0")
         .bind(notion_unfurl::outbox::MAX_ATTEMPTS - 1)
         .execute(&mut raw)
@@ -1170,12 +1193,13 @@ async fn an_update_failing_for_a_day_is_given_up() {
 #[tokio::test]
 async fn retry_after_from_notion_is_honoured() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let notion = FakeNotion::spawn();
+    let Alice {
+        notion,
+        dir: _dir,
+        app,
+        token: _,
+    } = alice_showing_pr().await;
     notion.script(&[Reply::RetryAfter(1)]);
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR).await;
 
     assert_eq!(
         app.webhook("pull_request", &delivery_id(), &body).await.0,
