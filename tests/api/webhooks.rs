@@ -666,12 +666,8 @@ async fn a_sub_page_subscription_is_updated_through_its_pull_request() {
 #[tokio::test]
 async fn bad_or_missing_signatures_are_refused_and_record_nothing() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
     let delivery = delivery_id();
 
     let mut tampered = body.clone();
@@ -726,12 +722,8 @@ async fn webhooks_are_refused_when_no_secret_is_configured() {
 #[tokio::test]
 async fn a_redelivered_webhook_pushes_nothing_more() {
     let body = fixture_or_skip!("pull_request.closed.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
     let delivery = delivery_id();
 
     assert_eq!(app.webhook("pull_request", &delivery, &body).await.0, 202);
@@ -753,12 +745,8 @@ async fn a_redelivered_webhook_pushes_nothing_more() {
 async fn ping_is_answered_and_other_events_are_ignored() {
     let ping = fixture_or_skip!("ping.json");
     let comment_on_issue = fixture_or_skip!("issue_comment.created.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
 
     let (status, ack) = app.webhook("ping", &delivery_id(), &ping).await;
     assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
@@ -806,12 +794,8 @@ async fn comments_reviews_checks_and_statuses_on_a_pull_request_update_it() {
     let Some(status_on_head) = edited("status.json", |json| json["sha"] = HEAD_SHA.into()) else {
         return;
     };
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
 
     let events: [(&str, &[u8]); 4] = [
         ("issue_comment", &comment),
@@ -997,16 +981,12 @@ async fn an_instance_that_did_not_take_the_webhook_stops_showing_the_old_preview
 #[tokio::test]
 async fn no_update_is_pushed_after_notion_deletes_the_preview() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app, token) = (&alice.notion, &alice.app, alice.token.as_str());
     let deleted = app
         .client
         .delete(format!("{}/unfurl", app.address))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&serde_json::json!({ "uri": PR }))
         .send()
         .await
@@ -1021,12 +1001,8 @@ async fn no_update_is_pushed_after_notion_deletes_the_preview() {
 #[tokio::test]
 async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app, token) = (&alice.notion, &alice.app, alice.token.as_str());
     notion.answer_always(Some(503));
     assert_eq!(
         app.webhook("pull_request", &delivery_id(), &body).await.0,
@@ -1037,7 +1013,7 @@ async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
     let deleted = app
         .client
         .delete(format!("{}/unfurl", app.address))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&serde_json::json!({ "uri": PR }))
         .send()
         .await
@@ -1075,12 +1051,8 @@ async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_onc
 #[tokio::test]
 async fn a_stale_preview_is_not_pushed_and_the_update_waits_for_a_fresh_read() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
 
     // The upstream fails twice: the provider can only offer its earlier read.
     app.pulls.stale_reads.store(2, Ordering::SeqCst);
@@ -1102,12 +1074,8 @@ async fn a_stale_preview_is_not_pushed_and_the_update_waits_for_a_fresh_read() {
 #[tokio::test]
 async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let Alice {
-        notion,
-        dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, dir, app) = (&alice.notion, &alice.dir, &alice.app);
 
     app.pulls.rate_limited_reads.store(1, Ordering::SeqCst);
     let reads_before = app.pulls.reads.load(Ordering::SeqCst);
@@ -1148,12 +1116,8 @@ async fn an_update_whose_upstream_is_rate_limited_waits_a_minute() {
 
 #[tokio::test]
 async fn an_update_failing_for_a_day_is_given_up() {
-    let Alice {
-        notion,
-        dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, dir, app) = (&alice.notion, &alice.dir, &alice.app);
     notion.answer_always(Some(503));
     // An update queued to run far in the future, then made due with all its attempts but
     // one already spent.
@@ -1193,12 +1157,8 @@ async fn an_update_failing_for_a_day_is_given_up() {
 #[tokio::test]
 async fn retry_after_from_notion_is_honoured() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let Alice {
-        notion,
-        dir: _dir,
-        app,
-        token: _,
-    } = alice_showing_pr().await;
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
     notion.script(&[Reply::RetryAfter(1)]);
 
     assert_eq!(
