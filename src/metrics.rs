@@ -29,8 +29,24 @@ pub enum UnfurlOutcome {
     Invalid,
 }
 
+/// How one attempt at a queued preview update ended.
+#[derive(Debug, Clone, Copy)]
+pub enum DeliveryOutcome {
+    /// Notion accepted it.
+    Delivered,
+    /// Tried again later (Notion or the upstream was unavailable).
+    Retried,
+    /// Nothing to deliver any more, or Notion refused it for good.
+    Dropped,
+    /// Notion refused the connection's token: the connection was revoked.
+    Revoked,
+    /// Failed for over a day: given up.
+    GivenUp,
+}
+
 pub struct Metrics {
     registry: Registry,
+    deliveries: Family<Outcome, Counter>,
     preview: Counter,
     error_operation: Counter,
     unauthorized: Counter,
@@ -73,6 +89,12 @@ impl Metrics {
             "Previews held in the in-memory cache",
             cache_entries.clone(),
         );
+        let deliveries = Family::<Outcome, Counter>::default();
+        registry.register(
+            "outbox_deliveries",
+            "Attempts at pushing a preview update to Notion, by how they ended",
+            deliveries.clone(),
+        );
         let outbox_pending = Gauge::default();
         registry.register(
             "outbox_pending",
@@ -81,6 +103,7 @@ impl Metrics {
         );
         Self {
             registry,
+            deliveries,
             preview,
             error_operation,
             unauthorized,
@@ -97,6 +120,17 @@ impl Metrics {
             UnfurlOutcome::Unauthorized => self.unauthorized.inc(),
             UnfurlOutcome::Invalid => self.invalid.inc(),
         };
+    }
+
+    pub fn count_delivery(&self, outcome: DeliveryOutcome) {
+        let outcome = match outcome {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Retried => "retried",
+            DeliveryOutcome::Dropped => "dropped",
+            DeliveryOutcome::Revoked => "revoked",
+            DeliveryOutcome::GivenUp => "given_up",
+        };
+        self.deliveries.get_or_create(&Outcome { outcome }).inc();
     }
 
     /// The exposition text, with the state gauges set to the values given.
@@ -124,7 +158,13 @@ mod tests {
         metrics.count_unfurl(UnfurlOutcome::Preview);
         metrics.count_unfurl(UnfurlOutcome::Preview);
         metrics.count_unfurl(UnfurlOutcome::Unauthorized);
+        metrics.count_delivery(DeliveryOutcome::Retried);
+        metrics.count_delivery(DeliveryOutcome::Delivered);
         let text = metrics.render(7, Some(3));
+        assert!(
+            text.contains(r#"notion_unfurl_outbox_deliveries_total{outcome="retried"} 1"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"notion_unfurl_unfurl_requests_total{outcome="preview"} 2"#),
             "{text}"

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::unix_ms;
 use crate::config::Settings;
+use crate::metrics::DeliveryOutcome;
 use crate::notion::NotionError;
 use crate::startup::AppState;
 use crate::store::{OutboxRow, StoreError};
@@ -240,6 +241,14 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
         }
     };
     let store = state.connections.store();
+    let given_up = row.attempts + 1 >= MAX_ATTEMPTS;
+    state.metrics.count_delivery(match &outcome {
+        Outcome::Delivered => DeliveryOutcome::Delivered,
+        Outcome::Dropped(_) => DeliveryOutcome::Dropped,
+        Outcome::Revoked => DeliveryOutcome::Revoked,
+        Outcome::Retry { .. } if given_up => DeliveryOutcome::GivenUp,
+        Outcome::Retry { .. } => DeliveryOutcome::Retried,
+    });
     let applied = match outcome {
         Outcome::Delivered => {
             tracing::info!("preview update delivered to Notion");
@@ -257,7 +266,7 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
                 .revoke_connection(&row.connection_id)
                 .await
         }
-        Outcome::Retry { reason, .. } if row.attempts + 1 >= MAX_ATTEMPTS => {
+        Outcome::Retry { reason, .. } if given_up => {
             // A day and more of failures: the cause is not passing. The next change (or
             // Notion's next visit) brings the preview up to date.
             tracing::warn!(

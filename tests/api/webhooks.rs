@@ -1046,6 +1046,22 @@ async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_onc
     let answers: Vec<u16> = patches.iter().map(|p| p.answered).collect();
     assert_eq!(answers, [503, 409, 503, 200]);
     assert!(patches.iter().all(|p| p.title().starts_with("Retried")));
+    // Operators see the same story in /metrics.
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"notion_unfurl_outbox_deliveries_total{outcome="retried"} 3"#,
+        r#"notion_unfurl_outbox_deliveries_total{outcome="delivered"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
 }
 
 #[tokio::test]
