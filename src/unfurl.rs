@@ -273,6 +273,7 @@ impl Unfurler {
         let Some((provider, pattern)) = route else {
             return Arc::new(no_provider(&uri));
         };
+        let requester = requester.filter(|_| provider.reads_account());
         // Everything a miss needs is built inside the future, which a hit never polls.
         let fetch = self.fetch(provider, pattern, uri.clone(), url, requester);
         self.cache
@@ -287,6 +288,7 @@ impl Unfurler {
         let Some((provider, pattern)) = self.registry.route(url) else {
             return Arc::new(no_provider(uri));
         };
+        let requester = requester.filter(|_| provider.reads_account());
         let uri_owned: Arc<str> = Arc::from(uri);
         let entry = Arc::new(
             self.fetch(provider, pattern, uri_owned.clone(), url, requester)

@@ -267,11 +267,19 @@ async fn a_stalled_origin_does_not_hold_up_other_requests_and_times_out() {
 async fn concurrent_unfurls_of_one_url_make_one_origin_request_and_then_hit_the_cache() {
     let app = spawn_app().await;
     let uri = app.origin_url("/slow/once");
+    // Two accounts at once: a public page looks the same to both, so they share the fetch.
+    let second_account = notion_unfurl::cli::local_token(&app.app_state, "local:second")
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
-    for _ in 0..16 {
+    for n in 0..16 {
         let client = app.client.clone();
         let url = app.unfurl_url();
-        let token = app.token.clone();
+        let token = if n % 2 == 0 {
+            app.token.clone()
+        } else {
+            second_account.clone()
+        };
         let uri = uri.clone();
         tasks.push(tokio::spawn(async move {
             client

@@ -69,6 +69,11 @@ impl Provider for OpenGraph {
         &self.patterns
     }
 
+    /// A public page looks the same to every account.
+    fn reads_account(&self) -> bool {
+        false
+    }
+
     // Dead links and refusing sites are everyday events for this provider, not faults.
     #[tracing::instrument(skip_all, fields(host = request.url.host_str()), err(level = "warn"))]
     async fn unfurl(

@@ -165,4 +165,12 @@ pub trait Provider: Send + Sync {
     fn canonical_uri(&self, url: &Url) -> String {
         url.to_string()
     }
+
+    /// Whether a result may depend on the account asking (its credentials). `true` by
+    /// default. A provider that never reads `ctx.account` says `false`: the server then
+    /// gives it no account, and every account's request for one link shares one fetch and
+    /// one cached answer, failures included.
+    fn reads_account(&self) -> bool {
+        true
+    }
 }
