@@ -167,6 +167,13 @@ async fn a_private_address_pasted_directly_is_refused() {
         Some(403.into())
     );
     assert_eq!(private.log.total(), 0);
+    // An IPv6 literal is routed like any host, then refused by the fetch policy.
+    let body = app.unfurl("http://[::1]/").await;
+    assert_eq!(
+        error_op(&body).map(|e| e["status"].clone()),
+        Some(403.into()),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -18,8 +18,10 @@ use crate::media::{self, Resource};
 /// How long a preview may be served from the cache: pages change, but not by the minute.
 pub const CACHE_TTL: Duration = Duration::from_secs(60 * 60);
 
-/// Any http(s) URL; the host and the rest are named for Notion's placeholder.
-pub const URL_PATTERN: &str = r"^https?://(?<host>[^/?#:@]+)(?::\d+)?(?<path>[/?#].*)?$";
+/// Any http(s) URL without userinfo, the host a name or an IP address (IPv6 in brackets);
+/// the host and the rest are named for Notion's placeholder.
+pub const URL_PATTERN: &str =
+    r"^https?://(?<host>\[[0-9A-Fa-f:.]+\]|[^/?#:@\[\]]+)(?::\d+)?(?<path>[/?#].*)?$";
 
 /// Title when a URL somehow has no host; Notion requires some title.
 const UNTITLED: &str = "Untitled page";
@@ -261,6 +263,10 @@ mod tests {
         );
         assert_eq!(caps.get("path").map(String::as_str), Some("/a/b?c=d#e"));
         assert!(pattern.captures("http://example.com").is_some());
+        let v6 = pattern
+            .captures("http://[2001:db8::1]:8080/x")
+            .unwrap_or_default();
+        assert_eq!(v6.get("host").map(String::as_str), Some("[2001:db8::1]"));
         for sample in &pattern.samples {
             assert!(pattern.captures(sample).is_some(), "{sample}");
         }
