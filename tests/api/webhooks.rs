@@ -1580,42 +1580,12 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
 
     let notion = FakeNotion::spawn();
     let dir = DataDir::new();
-    let mut vars: Vec<(&str, &str)> = vec![
-        ("UNFURL_NOTION_API_URL", notion.base.as_str()),
-        ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
-    ];
-    vars.extend(FAST);
-    let github_uri = github.uri();
-    vars.push(("UNFURL_GITHUB_API_URL", &github_uri));
-    let app = Application::build(test_settings(&dir.0, &vars))
-        .await
-        .unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
-    let handle = app.handle();
-    let task = tokio::spawn(app.run_until_stopped());
-
-    let store = state.connections.store();
-    store
-        .upsert_account(
-            "github:9",
-            "GitHub - sub",
-            Some(&SecretValue::new("gho_subscriber")),
-        )
-        .await
-        .unwrap();
-    let connection = store
-        .create_connection(NewConnection {
-            account_key: "github:9".into(),
-            bot_id: "bot".into(),
-            workspace_id: "ws".into(),
-            workspace_name: None,
-            workspace_icon: None,
-            notion_token: Some(SecretValue::new("secret_notion_sub")),
-        })
-        .await
-        .unwrap();
-    let token = state.tokens.issue(&connection.id).unwrap();
+    let server = GitHubServer::start(&dir.0, &notion, &github).await;
+    let (address, state) = (&server.address, &server.state);
+    let connection = server
+        .connect("github:9", "gho_subscriber", "secret_notion_sub")
+        .await;
+    let token = state.tokens.issue(&connection).unwrap();
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let shown: Value = client
         .post(format!("{address}/unfurl"))
@@ -1656,7 +1626,197 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
         delivered[0].body
     );
     assert!(delivered[0].title().starts_with("Update the README"));
+}
 
-    task.abort();
-    handle.stop(false).await;
+/// The server with the real GitHub provider reading from `github`, stopped when dropped.
+struct GitHubServer {
+    address: String,
+    state: AppState,
+    handle: ServerHandle,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl GitHubServer {
+    async fn start(data_dir: &Path, notion: &FakeNotion, github: &wiremock::MockServer) -> Self {
+        let github_uri = github.uri();
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("UNFURL_NOTION_API_URL", notion.base.as_str()),
+            ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("UNFURL_GITHUB_API_URL", &github_uri),
+        ];
+        vars.extend(FAST);
+        let app = Application::build(test_settings(data_dir, &vars))
+            .await
+            .unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let handle = app.handle();
+        let task = tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            state,
+            handle,
+            task,
+        }
+    }
+
+    /// A GitHub account holding `github_token`, connected to Notion with `notion_token`;
+    /// the connection id.
+    async fn connect(&self, account: &str, github_token: &str, notion_token: &str) -> String {
+        let store = self.state.connections.store();
+        store
+            .upsert_account(account, account, Some(&SecretValue::new(github_token)))
+            .await
+            .unwrap();
+        store
+            .create_connection(NewConnection {
+                account_key: account.into(),
+                bot_id: format!("bot-{account}"),
+                workspace_id: format!("ws-{account}"),
+                workspace_name: None,
+                workspace_icon: None,
+                notion_token: Some(SecretValue::new(notion_token)),
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn unfurl(&self, connection: &str, uri: &str) -> Value {
+        let token = self.state.tokens.issue(connection).unwrap();
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{}/unfurl", self.address))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for GitHubServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Fake GitHub's private pull request: the current state, to the tokens allowed to see it.
+struct GuardedPull {
+    pull: Arc<Mutex<Value>>,
+    allowed: Arc<Mutex<Vec<String>>>,
+}
+
+impl wiremock::Respond for GuardedPull {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let bearer = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .to_owned();
+        if self.allowed.lock().unwrap().contains(&bearer) {
+            wiremock::ResponseTemplate::new(200).set_body_json(self.pull.lock().unwrap().clone())
+        } else {
+            wiremock::ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"message": "Not Found"}))
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_subscriber_is_updated_with_its_own_access_to_a_private_pull_request() {
+    let opened = fixture_or_skip!("pull_request.opened.json");
+    let closed = fixture_or_skip!("pull_request.closed.json");
+    let private = |payload: &[u8]| {
+        let payload: Value = serde_json::from_slice(payload).unwrap();
+        let mut pull = payload["pull_request"].clone();
+        pull["base"]["repo"]["private"] = true.into();
+        pull
+    };
+    let pull = Arc::new(Mutex::new(private(&opened)));
+    let allowed = Arc::new(Mutex::new(vec![
+        "gho_insider".to_owned(),
+        "gho_leaver".to_owned(),
+    ]));
+    let github = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/Codertocat/Hello-World/pulls/2",
+        ))
+        .respond_with(GuardedPull {
+            pull: pull.clone(),
+            allowed: allowed.clone(),
+        })
+        .mount(&github)
+        .await;
+    let notion = FakeNotion::spawn();
+    let dir = DataDir::new();
+    let server = GitHubServer::start(&dir.0, &notion, &github).await;
+    let insider = server
+        .connect("github:21", "gho_insider", "secret_notion_insider")
+        .await;
+    let leaver = server
+        .connect("github:22", "gho_leaver", "secret_notion_leaver")
+        .await;
+    // Both could see the private pull request when they pasted it.
+    for connection in [&insider, &leaver] {
+        let shown = server.unfurl(connection, PR).await;
+        assert!(
+            crate::helpers::title(&shown).is_some_and(|t| t.starts_with("Update the README")),
+            "{shown}"
+        );
+    }
+
+    // The second account loses access; then the pull request is closed.
+    allowed
+        .lock()
+        .unwrap()
+        .retain(|token| token == "gho_insider");
+    *pull.lock().unwrap() = private(&closed);
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{}/webhooks/github", server.address))
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", delivery_id())
+        .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, &closed))
+        .body(closed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+
+    let delivered = notion.wait_for_deliveries(2).await;
+    let to = |bearer: &str| {
+        delivered
+            .iter()
+            .find(|p| p.authorization == bearer)
+            .unwrap_or_else(|| panic!("nothing pushed with {bearer}"))
+    };
+    let insider_update = to("Bearer secret_notion_insider");
+    assert_eq!(
+        crate::helpers::attribute(&insider_update.body, "state")
+            .map(|a| a["inline"]["enum"]["value"].clone()),
+        Some("Closed".into())
+    );
+    // The leaver's preview is replaced by "not found", read with its own token: nothing of
+    // the private pull request, and nothing from the insider's read.
+    let leaver_update = to("Bearer secret_notion_leaver");
+    let error = crate::helpers::error_op(&leaver_update.body)
+        .unwrap_or_else(|| panic!("{:?}", leaver_update.body));
+    assert_eq!(error["status"], 404);
+    let text = leaver_update.body.to_string();
+    assert!(
+        !text.contains("README") && !text.contains("Closed"),
+        "{text}"
+    );
 }
