@@ -134,20 +134,15 @@ fn uri_of(body: &[u8]) -> Result<Cow<'_, str>, UnfurlHttpError> {
     if let Ok(usual) = serde_json::from_slice::<Usual<'_>>(body) {
         return Ok(usual.uri);
     }
-    #[derive(serde::Deserialize)]
-    struct Loose {
-        uri: Option<serde_json::Value>,
-    }
-    let parsed: Loose = serde_json::from_slice(body).map_err(|_| {
-        UnfurlHttpError::BadRequest(
-            "the body must be a JSON object like {\"uri\": \"https://…\"}".into(),
-        )
-    })?;
-    match parsed.uri {
-        Some(serde_json::Value::String(uri)) => Ok(Cow::Owned(uri)),
-        Some(_) => Err(UnfurlHttpError::BadRequest("uri must be a string".into())),
-        None => Err(UnfurlHttpError::BadRequest("uri is missing".into())),
-    }
+    let shape = || "the body must be a JSON object like {\"uri\": \"https://…\"}".to_owned();
+    let parsed: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| UnfurlHttpError::BadRequest(shape()))?;
+    Err(UnfurlHttpError::BadRequest(match parsed.get("uri") {
+        None => "uri is missing".to_owned(),
+        // A string the strict read refused: `uri` given twice, say.
+        Some(serde_json::Value::String(_)) => shape(),
+        Some(_) => "uri must be a string".to_owned(),
+    }))
 }
 
 fn checked_uri(body: &[u8]) -> Result<(String, url::Url), UnfurlHttpError> {

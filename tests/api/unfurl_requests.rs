@@ -52,6 +52,30 @@ async fn malformed_bodies_get_400_with_a_json_error() {
             "{what}"
         );
     }
+    // The message says what is wrong.
+    for (body, says) in [
+        (r#"{}"#, "uri is missing"),
+        (r#"{"uri": null}"#, "uri must be a string"),
+        (r#"{"uri": 42}"#, "uri must be a string"),
+        (
+            r#"{"uri": "https://a.test/", "uri": "https://b.test/"}"#,
+            "must be a JSON object",
+        ),
+    ] {
+        let response = app
+            .client
+            .post(app.unfurl_url())
+            .bearer_auth(&app.token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let json: serde_json::Value = response.json().await.unwrap();
+        let message = json["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{body}: {message}");
+    }
     assert_eq!(app.origin.log.total(), 0);
 }
 
