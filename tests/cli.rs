@@ -9,10 +9,27 @@ use std::time::Duration;
 
 const SECRET: &str = "cli-test-secret-key-that-is-long-enough-0123456789";
 
-fn temp_dir() -> PathBuf {
+/// A fresh directory, removed when dropped (also when the test fails).
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir() -> TempDir {
     let dir = std::env::temp_dir().join(format!("notion-unfurl-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// The binary with a clean environment: no UNFURL_* from the caller leaks in.
@@ -112,7 +129,6 @@ fn a_bad_setting_exits_non_zero_with_one_line_naming_it() {
             "secret echoed: {stderr}"
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -135,7 +151,6 @@ fn serve_stops_gracefully_on_sigterm_and_exits_zero() {
     let (mut child, _, _lines) = start_server(command);
     let status = signal(&mut child, "-INT");
     assert!(status.success(), "{status:?}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -162,7 +177,6 @@ fn with_no_configuration_serve_uses_port_8080_and_generates_a_secret_once() {
     assert!(terminate(&mut child).success());
     assert_eq!(std::fs::read(dir.join("data/secret.key")).unwrap(), before);
     assert!(!lines.try_iter().any(|l| l.contains("generated a secret")));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -216,7 +230,6 @@ fn token_issue_prints_a_token_the_server_accepts() {
         .env("UNFURL_SECRET_KEY", SECRET)
         .env("UNFURL_PUBLIC_URL", "http://127.0.0.1:9"));
     assert!(again.status.success(), "{again:?}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -311,7 +324,6 @@ fn unfurl_command_prints_the_response_body_and_refuses_bad_urls() {
     );
     assert!(set.iter().any(|a| a["id"] == "dev"));
     server.join().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -367,5 +379,4 @@ fn a_settings_file_is_read_under_the_environment() {
         stderr.contains("UNFURL_CONFIG") && stderr.contains("`listn`"),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
