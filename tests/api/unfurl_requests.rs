@@ -2,7 +2,22 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
+
+/// POST `body` as JSON with the app's token; the status and the JSON answer.
+async fn post_body(app: &TestApp, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    let response = app
+        .client
+        .post(app.unfurl_url())
+        .bearer_auth(&app.token)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or_default())
+}
 
 #[tokio::test]
 async fn malformed_bodies_get_400_with_a_json_error() {
@@ -35,17 +50,8 @@ async fn malformed_bodies_get_400_with_a_json_error() {
         ),
     ];
     for (body, what) in cases {
-        let response = app
-            .client
-            .post(app.unfurl_url())
-            .bearer_auth(&app.token)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
-        let json: serde_json::Value = response.json().await.unwrap();
+        let (status, json) = post_body(&app, body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}");
         assert_eq!(json["error"], "invalid_request", "{what}");
         assert!(
             json["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -62,17 +68,8 @@ async fn malformed_bodies_get_400_with_a_json_error() {
             "must be a JSON object",
         ),
     ] {
-        let response = app
-            .client
-            .post(app.unfurl_url())
-            .bearer_auth(&app.token)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
-        let json: serde_json::Value = response.json().await.unwrap();
+        let (status, json) = post_body(&app, body.as_bytes().to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         let message = json["message"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{body}: {message}");
     }

@@ -1605,16 +1605,7 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
     // GitHub closes it and tells us.
     let closed_payload: Value = serde_json::from_slice(&closed).unwrap();
     *current.lock().unwrap() = closed_payload["pull_request"].clone();
-    let response = client
-        .post(format!("{address}/webhooks/github"))
-        .header("X-GitHub-Event", "pull_request")
-        .header("X-GitHub-Delivery", delivery_id())
-        .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, &closed))
-        .body(closed.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(server.pull_request_event(&closed).await, 202);
 
     let delivered = notion.wait_for_deliveries(1).await;
     assert_eq!(delivered[0].uri(), PR_FILES);
@@ -1680,6 +1671,24 @@ impl GitHubServer {
             .await
             .unwrap()
             .id
+    }
+
+    /// A correctly signed `pull_request` webhook; the answer's status.
+    async fn pull_request_event(&self, body: &[u8]) -> u16 {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{}/webhooks/github", self.address))
+            .header("X-GitHub-Event", "pull_request")
+            .header("X-GitHub-Delivery", delivery_id())
+            .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     async fn unfurl(&self, connection: &str, uri: &str) -> Value {
@@ -1781,19 +1790,7 @@ async fn each_subscriber_is_updated_with_its_own_access_to_a_private_pull_reques
         .unwrap()
         .retain(|token| token == "gho_insider");
     *pull.lock().unwrap() = private(&closed);
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(format!("{}/webhooks/github", server.address))
-        .header("X-GitHub-Event", "pull_request")
-        .header("X-GitHub-Delivery", delivery_id())
-        .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, &closed))
-        .body(closed.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(server.pull_request_event(&closed).await, 202);
 
     let delivered = notion.wait_for_deliveries(2).await;
     let to = |bearer: &str| {
