@@ -1,0 +1,325 @@
+//! schema.org JSON-LD: parsed leniently (hand-written blocks are often slightly broken)
+//! and flattened into typed nodes, so lookups need not care how a site nests its graph.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset};
+use scraper::ElementRef;
+use serde_json::Value;
+
+use super::author::{Candidate, CandidateKind, push_name};
+use super::date::parse_date;
+use super::text::clean_text;
+
+/// JSON-LD blocks larger than this are skipped: metadata is small, data dumps are not.
+pub const JSON_LD_MAX_BYTES: usize = 256 * 1024;
+
+/// How deep typed nodes are looked for; schema.org pages nest the article at most a
+/// few levels down (`@graph` > `WebPage` > `mainEntity`).
+const JSON_LD_MAX_DEPTH: usize = 6;
+
+pub(super) fn parse_json_ld(script: &ElementRef<'_>) -> Option<Value> {
+    let text: String = script.text().collect();
+    if text.len() > JSON_LD_MAX_BYTES {
+        return None;
+    }
+    let body = text
+        .trim()
+        .trim_start_matches("//<![CDATA[")
+        .trim_start_matches("<![CDATA[")
+        .trim_end_matches("//]]>")
+        .trim_end_matches("]]>")
+        .trim()
+        .trim_end_matches(';');
+    serde_json::from_str(body).ok().or_else(|| {
+        // Raw line breaks inside strings are the commonest hand-written JSON-LD error;
+        // outside strings they are whitespace either way.
+        let flattened: String = body
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        serde_json::from_str(&flattened).ok()
+    })
+}
+
+type Node = serde_json::Map<String, Value>;
+
+/// The typed JSON-LD nodes of a page, in document order, wherever they are nested
+/// (top-level objects, arrays, `@graph`, `mainEntity`…).
+pub(super) struct JsonLd<'a> {
+    nodes: Vec<&'a Node>,
+    by_id: HashMap<&'a str, &'a Node>,
+}
+
+impl<'a> JsonLd<'a> {
+    pub(super) fn new(blocks: &'a [Value]) -> Self {
+        let mut nodes = Vec::new();
+        for block in blocks {
+            flatten(block, &mut nodes, 0);
+        }
+        let by_id = nodes
+            .iter()
+            .filter_map(|n| Some((n.get("@id")?.as_str()?, *n)))
+            .collect();
+        Self { nodes, by_id }
+    }
+
+    /// Nodes that describe the page: articles first, then web pages.
+    fn page_nodes(&self) -> impl Iterator<Item = &'a Node> + '_ {
+        let articles = self
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| types(n).any(is_article_type));
+        let pages =
+            self.nodes.iter().copied().filter(|n| {
+                !types(n).any(is_article_type) && types(n).any(|t| t.ends_with("WebPage"))
+            });
+        articles.chain(pages)
+    }
+
+    pub(super) fn article_text(&self, key: &str) -> Option<String> {
+        self.nodes
+            .iter()
+            .filter(|n| types(n).any(is_article_type))
+            .find_map(|n| n.get(key)?.as_str().and_then(clean_text))
+    }
+
+    /// Each page node's image URL as written (the first of a list, an `ImageObject`'s
+    /// `url` or `contentUrl`), unresolved: the caller owns the base URL.
+    pub(super) fn image_urls(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.page_nodes().filter_map(|n| {
+            let image = n.get("image")?;
+            let first = match image {
+                Value::Array(items) => items.first()?,
+                other => other,
+            };
+            let raw = match first {
+                Value::String(s) => s.as_str(),
+                Value::Object(o) => o.get("url").or_else(|| o.get("contentUrl"))?.as_str()?,
+                _ => return None,
+            };
+            Some(raw)
+        })
+    }
+
+    pub(super) fn date_published(&self) -> Option<DateTime<FixedOffset>> {
+        self.page_nodes()
+            .find_map(|n| parse_date(n.get("datePublished")?.as_str()?))
+    }
+
+    pub(super) fn publisher_names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let publishers = self.page_nodes().filter_map(|n| {
+            let publisher = self.deref(n.get("publisher")?)?;
+            publisher.get("name")?.as_str()
+        });
+        let sites = self
+            .nodes
+            .iter()
+            .filter(|n| types(n).any(|t| t == "WebSite" || t == "NewsMediaOrganization"))
+            .filter_map(|n| n.get("name")?.as_str());
+        publishers.chain(sites)
+    }
+
+    /// One candidate per page node that has `key` (`author`, `creator`).
+    pub(super) fn author_candidates(&self, key: &str) -> Vec<Candidate> {
+        self.page_nodes()
+            .filter_map(|n| {
+                let mut names = Vec::new();
+                let mut kind = CandidateKind::Organisation;
+                self.collect_names(n.get(key)?, &mut names, &mut kind, 0);
+                Candidate::new(names, kind)
+            })
+            .collect()
+    }
+
+    /// An object, or the node a `{"@id": …}` reference points to.
+    fn deref(&self, value: &'a Value) -> Option<&'a Node> {
+        let object = value.as_object()?;
+        if object.contains_key("name") {
+            return Some(object);
+        }
+        let referenced = object
+            .get("@id")
+            .and_then(Value::as_str)
+            .and_then(|id| self.by_id.get(id));
+        Some(referenced.copied().unwrap_or(object))
+    }
+
+    fn collect_names(
+        &self,
+        value: &'a Value,
+        names: &mut Vec<String>,
+        kind: &mut CandidateKind,
+        depth: usize,
+    ) {
+        if depth > 3 {
+            return;
+        }
+        match value {
+            Value::String(s) => {
+                if *kind == CandidateKind::Organisation {
+                    *kind = CandidateKind::Unknown;
+                }
+                push_name(names, s);
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.collect_names(item, names, kind, depth + 1);
+                }
+            }
+            Value::Object(_) => {
+                let Some(node) = self.deref(value) else {
+                    return;
+                };
+                if types(node).any(|t| t == "Person") {
+                    *kind = CandidateKind::People;
+                } else if *kind == CandidateKind::Organisation
+                    && !types(node).any(|t| t.ends_with("Organization"))
+                {
+                    *kind = CandidateKind::Unknown;
+                }
+                match node.get("name") {
+                    Some(Value::String(name)) => push_name(names, name),
+                    _ => {
+                        let part = |k: &str| node.get(k).and_then(Value::as_str).unwrap_or("");
+                        push_name(
+                            names,
+                            &format!("{} {}", part("givenName"), part("familyName")),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn flatten<'a>(value: &'a Value, nodes: &mut Vec<&'a Node>, depth: usize) {
+    if depth > JSON_LD_MAX_DEPTH {
+        return;
+    }
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                flatten(item, nodes, depth + 1);
+            }
+        }
+        Value::Object(object) => {
+            if object.contains_key("@type") {
+                nodes.push(object);
+            }
+            for (key, child) in object {
+                // Authors and publishers are read through their parent, not as pages.
+                if !matches!(key.as_str(), "author" | "creator" | "publisher")
+                    && (child.is_object() || child.is_array())
+                {
+                    flatten(child, nodes, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn types(node: &Node) -> impl Iterator<Item = &str> {
+    let (one, many) = match node.get("@type") {
+        Some(Value::String(t)) => (Some(t.as_str()), None),
+        Some(Value::Array(ts)) => (None, Some(ts.iter().filter_map(Value::as_str))),
+        _ => (None, None),
+    };
+    one.into_iter().chain(many.into_iter().flatten())
+}
+
+fn is_article_type(t: &str) -> bool {
+    t.ends_with("Article") || t.ends_with("Posting") || t == "Report"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::test_support::extract;
+
+    #[test]
+    fn json_ld_object_gives_author_and_date() {
+        let meta = extract(
+            r#"<script type="application/ld+json">
+            {"@context":"https://schema.org","@type":"NewsArticle",
+             "author":{"@type":"Person","name":"Ada Lovelace"},
+             "datePublished":"2024-03-09T10:00:00+01:00"}</script>"#,
+        );
+        assert_eq!(meta.author.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-03-09T10:00:00+01:00")
+        );
+    }
+
+    #[test]
+    fn json_ld_top_level_array_with_author_array_of_objects() {
+        let meta = extract(
+            r#"<script type="application/ld+json">
+            [{"@type":"BreadcrumbList","itemListElement":[]},
+             {"@type":["Article","NewsArticle"],"datePublished":"2023-04-28",
+              "author":[{"@type":"Person","name":"A. One"},{"@type":"Person","name":" B.\n Two "},
+                        "C. Three", {"@type":"Person","name":"A. One"}]}]
+            </script>"#,
+        );
+        assert_eq!(meta.author.as_deref(), Some("A. One, B. Two, C. Three"));
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-04-28T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn json_ld_graph_resolves_author_references() {
+        let meta = extract(
+            r##"<script type="application/ld+json">
+            {"@context":"https://schema.org","@graph":[
+              {"@type":"WebPage","@id":"https://x/#page","datePublished":"2020-01-01T00:00:00Z"},
+              {"@type":"Article","@id":"https://x/#article","author":{"@id":"https://x/#/person/1"},
+               "datePublished":"2021-02-03T04:05:06+00:00"},
+              {"@type":"Person","@id":"https://x/#/person/1","name":"Grace Hopper"}]}
+            </script>"##,
+        );
+        assert_eq!(meta.author.as_deref(), Some("Grace Hopper"));
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2021-02-03T04:05:06+00:00")
+        );
+    }
+
+    #[test]
+    fn broken_or_oversized_json_ld_is_skipped() {
+        let big = format!(
+            r#"<script type="application/ld+json">{{"@type":"Article","author":"Big","x":"{}"}}</script>"#,
+            "a".repeat(JSON_LD_MAX_BYTES)
+        );
+        assert_eq!(extract(&big).author, None);
+        let broken = r#"<script type="application/ld+json">{"@type":"Article",</script>
+                        <meta name="author" content="Meta Author">"#;
+        assert_eq!(extract(broken).author.as_deref(), Some("Meta Author"));
+        let newline = "<script type=\"application/ld+json\">\
+                       {\"@type\":\"Article\",\"author\":\"Line\nBreak\"}</script>";
+        assert_eq!(extract(newline).author.as_deref(), Some("Line Break"));
+    }
+
+    #[test]
+    fn json_ld_nested_under_main_entity_with_split_names() {
+        let meta = extract(
+            r#"<script type="application/ld+json">
+            {"@type":"WebPage","mainEntity":{"@type":"NewsArticle","datePublished":"2025-11-03",
+              "author":[{"@type":"Person","givenName":"Anna Giulia","familyName":"Fink"},
+                        {"@type":"Person","name":"By Jan Marchart"}]}}</script>"#,
+        );
+        assert_eq!(
+            meta.author.as_deref(),
+            Some("Anna Giulia Fink, Jan Marchart")
+        );
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2025-11-03T00:00:00+00:00")
+        );
+    }
+}

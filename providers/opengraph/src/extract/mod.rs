@@ -1,0 +1,290 @@
+//! HTML text to [`PageMetadata`]: pure, no I/O.
+//!
+//! [`from_html`] parses the document once (up to [`MAX_TAGS`] tags) and then fills each
+//! field from the first source that has a usable value. The child modules gather and
+//! clean; which source comes before which is decided here, in one function, so the table
+//! below can be checked against it. The key lists inside one step live with their
+//! lookups in `document`.
+//!
+//! - `document`: the one walk over the HTML, `<meta>`/`<link>` lookups, image and icon
+//!   ranking, URL resolution.
+//! - `json_ld`: schema.org blocks, parsed and flattened into typed nodes.
+//! - `author`: author names, and the rule that picks people over the publisher.
+//! - `date`: the many ways pages write a date.
+//! - `text`: whitespace and length rules.
+//!
+//! # Which source fills which field
+//!
+//! Numbers are the order in which sources are tried for a field; the first that yields a
+//! value wins (author excepted, see below). Empty cells are sources never read for it.
+//!
+//! | field | OpenGraph | Twitter | other `<meta>` | JSON-LD | `<link rel>` | HTML elements | heuristic |
+//! |---|---|---|---|---|---|---|---|
+//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | |
+//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | |
+//! | site_name | 1 `og:site_name` | | 2 `application-name` | | | | |
+//! | image | 1 `og:image`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>` | |
+//! | icon | | | | | 1 icons, best ranked [^icon] | | 2 `/favicon.ico` on the page's origin |
+//! | url | 1 `og:url` | | | | 2 `canonical` | | |
+//! | author | 2 `article:author` [^author] | 2 `twitter:data1` [^author] | 2 `author`… [^author] | 1 `author` (page); 4 `creator` (page) | | 3 `<a rel=author>` texts | |
+//! | published | 1 `article:published_time`… [^published] | | 3 `datePublished`, `date`… [^published] | 2 `datePublished` (page) | | 4 `<time datetime>` [^time] | 5 `/YYYY/MM/DD/` in `url`'s path; 6 in the page URL's path |
+//! | host | | | | | | | the page URL's host without `www.` |
+//!
+//! [^image]: Step 1 is one pool, in this order: `og:image`, `og:image:url`,
+//!     `og:image:secure_url`, `twitter:image`, `twitter:image:src`, `image`,
+//!     `<link rel=image_src>`. Its first `https` URL wins, else its first URL: Notion
+//!     shows no other images.
+//! [^icon]: `<link rel>` `icon`, `apple-touch-icon` or `apple-touch-icon-precomposed`.
+//!     A known format (PNG, ICO or SVG, by `type` or extension) ranks first, then the
+//!     largest `sizes` (`any` counts as 256; undeclared or unreadable, touch icons count as
+//!     180, SVG as 144, others as 32); among equals the first declared. `mask-icon` is not one.
+//! [^author]: Step 2 reads these keys in this order, each key one candidate with all its
+//!     values: `author`, `article:author`, `parsely-author`, `sailthru.author`,
+//!     `cxenseparse:author`, `dcsext.author`, `byl`, `dc.creator`, `dcterms.creator`,
+//!     `citation_author` (these last three "Last, First" turned around), `twitter:data1`
+//!     (only when a `twitter:label1` says "written by" or "author").
+//! [^published]: Step 1: `article:published_time`, `article:published:time`,
+//!     `og:published_time`, `og:article:published_time`. Step 3: `datePublished`,
+//!     `date`, `pubdate`, `publishdate`, `publish-date`, `publish_date`, `dc.date.issued`,
+//!     `dcterms.issued`, `dc.date`, `dcterms.date`, `sailthru.date`, `parsely-pub-date`,
+//!     `article.published`, `citation_publication_date`, `cxenseparse:recs:publishtime`.
+//!     Only values [`parse_date`] reads count; the others are passed over.
+//! [^time]: Those with `itemprop=datePublished` or a `pubdate` attribute first, then the
+//!     rest, in document order.
+//!
+//! Reading the table:
+//!
+//! - `<meta>` keys match `property`, `name` and `itemprop` alike (lower-cased; the value
+//!   from `content`, else `value`), so the three `<meta>` columns sort keys by the
+//!   vocabulary they belong to, not by attribute. Microdata is read only that way and
+//!   through `<time itemprop=datePublished>`; no `itemscope` is followed.
+//! - JSON-LD "article" nodes have a type ending in `Article` or `Posting`, or `Report`;
+//!   "page" nodes are the article nodes, then those typed `…WebPage`. Nodes are found
+//!   inside arrays, `@graph` and properties such as `mainEntity`, a few levels deep, but
+//!   never inside `author`, `creator` or `publisher`.
+//! - Author: every source is a candidate, in the order of the table. The first that
+//!   names people rather than the publisher (the site name, JSON-LD `publisher` and
+//!   `WebSite` names, the host) wins; when all name the publisher, the first.
+//! - Title: news sites often give `og:title` a different wording from the article's
+//!   headline; it is the one they chose for shared links, which is what a preview is.
+//! - Published: never the modification date, since a preview says when the page
+//!   appeared.
+//! - Text is whitespace-collapsed and blank values are skipped. Title and description
+//!   are cut to [`TITLE_MAX_CHARS`] and [`DESCRIPTION_MAX_CHARS`], the site name to
+//!   [`SITE_NAME_MAX_CHARS`], the author to [`AUTHOR_MAX_CHARS`].
+//! - URLs are resolved against `<base href>` (itself resolved against the page's URL)
+//!   or the page's URL; a result that is not `http`/`https` or is longer than
+//!   [`URL_MAX_BYTES`] is passed over like a missing one.
+
+mod author;
+mod date;
+mod document;
+mod json_ld;
+mod text;
+
+use chrono::{DateTime, FixedOffset};
+use scraper::Html;
+use url::Url;
+
+pub(crate) use author::name_key;
+pub use author::{AUTHOR_MAX_CHARS, MAX_AUTHOR_NAMES};
+use author::{Publishers, choose_author};
+use date::date_in_path;
+pub use date::parse_date;
+use document::{Found, favicon, resolve, up_to_tag};
+pub use document::{MAX_TAGS, URL_MAX_BYTES};
+pub use json_ld::JSON_LD_MAX_BYTES;
+use json_ld::JsonLd;
+use text::{clean_text, truncate};
+
+/// Longest description kept, in characters; previews show two or three lines of it.
+pub const DESCRIPTION_MAX_CHARS: usize = 300;
+/// Longest title kept, in characters; a defence against pages that put an article there.
+pub const TITLE_MAX_CHARS: usize = 300;
+/// Longest site name kept, in characters.
+pub const SITE_NAME_MAX_CHARS: usize = 100;
+
+/// What a page says about itself. Every field is optional; URLs are absolute.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageMetadata {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// The site's own name (`og:site_name`, `application-name`).
+    pub site_name: Option<String>,
+    pub image: Option<Url>,
+    pub icon: Option<Url>,
+    /// One name, or several joined with ", ".
+    pub author: Option<String>,
+    pub published: Option<DateTime<FixedOffset>>,
+    /// The canonical URL the page declares (`og:url`, `<link rel=canonical>`).
+    pub url: Option<Url>,
+    /// The host of the URL the page was read from, without a leading `www.`: the
+    /// fallback for the title and the site name.
+    pub host: Option<String>,
+}
+
+/// Read the metadata of an HTML document fetched from `final_url`.
+pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
+    let document = Html::parse_document(up_to_tag(html, MAX_TAGS));
+    let found = Found::collect(&document);
+    let base = found
+        .base_href
+        .and_then(|href| resolve(final_url, href))
+        .unwrap_or_else(|| final_url.clone());
+    let ld = JsonLd::new(&found.json_ld);
+    let host = final_url
+        .host_str()
+        .map(|h| h.strip_prefix("www.").unwrap_or(h).to_owned());
+
+    let title = found
+        .meta_text(&["og:title", "twitter:title"])
+        .or_else(|| found.title.as_deref().and_then(clean_text))
+        .or_else(|| ld.article_text("headline"))
+        .or_else(|| found.h1.as_deref().and_then(clean_text))
+        .map(|t| truncate(&t, TITLE_MAX_CHARS));
+    let description = found
+        .meta_text(&["og:description", "twitter:description", "description"])
+        .or_else(|| ld.article_text("description"))
+        .map(|d| truncate(&d, DESCRIPTION_MAX_CHARS));
+    let site_name = found
+        .meta_text(&["og:site_name", "application-name"])
+        .map(|s| truncate(&s, SITE_NAME_MAX_CHARS));
+    let image = found
+        .image(&base)
+        .or_else(|| ld.image_urls().find_map(|raw| resolve(&base, raw)))
+        .or_else(|| found.video_poster.and_then(|p| resolve(&base, p)));
+    let icon = found.icon(&base).or_else(|| favicon(final_url));
+    let url = found
+        .meta_content(&["og:url"])
+        .and_then(|u| resolve(&base, u))
+        .or_else(|| found.link_href("canonical", &base));
+    let publishers = Publishers::new(site_name.as_deref(), ld.publisher_names(), host.as_deref());
+    let author = choose_author(
+        ld.author_candidates("author")
+            .into_iter()
+            .chain(found.author_candidates())
+            .chain(ld.author_candidates("creator")),
+        &publishers,
+    );
+    let published = found
+        .published(&ld)
+        .or_else(|| url.as_ref().and_then(date_in_path))
+        .or_else(|| date_in_path(final_url));
+
+    PageMetadata {
+        title,
+        description,
+        site_name,
+        image,
+        icon,
+        author,
+        published,
+        url,
+        host,
+    }
+}
+
+/// Page builders shared by the tests of every child module.
+#[cfg(test)]
+mod test_support {
+    use url::Url;
+
+    use super::{PageMetadata, from_html};
+
+    pub(super) fn url(s: &str) -> Url {
+        Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    pub(super) fn extract(head: &str) -> PageMetadata {
+        let html = format!("<!doctype html><html><head>{head}</head><body></body></html>");
+        from_html(
+            &html,
+            &url("https://www.example.com/news/2024/story.html?ref=x"),
+        )
+    }
+
+    pub(super) fn extract_body(body: &str) -> PageMetadata {
+        let html = format!("<!doctype html><html><head></head><body>{body}</body></html>");
+        from_html(&html, &url("https://www.example.com/news/2024/story.html"))
+    }
+
+    pub(super) fn s(v: &Option<Url>) -> Option<&str> {
+        v.as_ref().map(Url::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_support::{extract, s};
+
+    #[test]
+    fn site_author_and_urls_are_bounded() {
+        let long_name = "N".repeat(5000);
+        let authors: String = (0..50)
+            .map(|i| format!(r#"<meta name="author" content="Person Number{i}">"#))
+            .collect();
+        let long_image = format!("https://img.example.com/{}.png", "x".repeat(5000));
+        let page = extract(&format!(
+            r#"<meta property="og:site_name" content="{long_name}">{authors}
+               <meta property="og:image" content="{long_image}">"#
+        ));
+        let site = page.site_name.unwrap_or_default();
+        assert!(site.chars().count() <= SITE_NAME_MAX_CHARS + 1, "{site}");
+        let author = page.author.unwrap_or_default();
+        assert!(
+            author.starts_with("Person Number0, Person Number1"),
+            "{author}"
+        );
+        assert!(
+            author.matches("Person").count() <= MAX_AUTHOR_NAMES,
+            "{author}"
+        );
+        assert!(author.chars().count() <= AUTHOR_MAX_CHARS + 1, "{author}");
+        assert_eq!(page.image, None, "a 5 KB image URL is dropped");
+    }
+
+    #[test]
+    fn title_prefers_opengraph_then_twitter_then_title_tag() {
+        let all = r#"<title>Tag</title><meta name="twitter:title" content="Twitter">
+                     <meta property="og:title" content="OG">"#;
+        assert_eq!(extract(all).title.as_deref(), Some("OG"));
+        let no_og = r#"<title>Tag</title><meta name="twitter:title" content="Twitter">
+                       <meta property="og:title" content="  ">"#;
+        assert_eq!(extract(no_og).title.as_deref(), Some("Twitter"));
+        assert_eq!(extract("<title>Tag</title>").title.as_deref(), Some("Tag"));
+        let ld = r#"<script type="application/ld+json">
+            {"@type":"NewsArticle","headline":"From JSON-LD"}</script>"#;
+        assert_eq!(extract(ld).title.as_deref(), Some("From JSON-LD"));
+        assert_eq!(extract("").title, None);
+        assert_eq!(extract("").host.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn base_href_changes_the_base_and_is_itself_resolved() {
+        let meta = extract(
+            r#"<base href="/static/v2/"><meta property="og:image" content="a.jpg">
+               <link rel="icon" href="//cdn.example.net/i.ico">"#,
+        );
+        assert_eq!(
+            s(&meta.image),
+            Some("https://www.example.com/static/v2/a.jpg")
+        );
+        assert_eq!(s(&meta.icon), Some("https://cdn.example.net/i.ico"));
+        let meta = extract(
+            r#"<base href="https://media.example.org/root/"><meta name="twitter:image" content="../x.png">"#,
+        );
+        assert_eq!(s(&meta.image), Some("https://media.example.org/x.png"));
+    }
+
+    #[test]
+    fn site_name_and_canonical_url() {
+        let meta = extract(
+            r#"<meta name="application-name" content="App">
+               <meta property="og:site_name" content=" The Site ">
+               <meta property="og:url" content="https://example.com/canonical/">"#,
+        );
+        assert_eq!(meta.site_name.as_deref(), Some("The Site"));
+        assert_eq!(s(&meta.url), Some("https://example.com/canonical/"));
+    }
+}
