@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::config::Settings;
-use crate::registry::Registry;
-use crate::startup::{AppState, Application};
+use crate::platform::config::Settings;
+use crate::startup::Application;
+use crate::state::AppState;
+use crate::unfurl::registry::Registry;
 use crate::unfurl::validate_uri;
 
 #[derive(Debug, Parser)]
@@ -109,9 +110,7 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
         Some(key) => match state.connections.store().account(&key).await {
             Ok(found) => Some(notion_unfurl_sdk::Account {
                 key,
-                upstream_token: found
-                    .and_then(|a| a.upstream_token)
-                    .map(|t| notion_unfurl_sdk::Secret::new(t.expose())),
+                upstream_token: found.and_then(|a| a.upstream_token),
             }),
             Err(e) => return fail(e),
         },
@@ -130,7 +129,7 @@ pub enum LocalTokenError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
-    Token(#[from] crate::tokens::TokenError),
+    Token(#[from] crate::oauth::tokens::TokenError),
 }
 
 /// An access token for `account_key` without Notion: the account is created when missing
@@ -184,7 +183,7 @@ async fn issue_token(settings: Settings, account: &str) -> ExitCode {
 /// The dashboard settings as JSON: endpoints, then one entry per provider pattern.
 pub fn notion_config_json(
     settings: &Settings,
-) -> Result<serde_json::Value, crate::registry::RegistryError> {
+) -> Result<serde_json::Value, crate::unfurl::registry::RegistryError> {
     let base = settings.public_url.as_str().trim_end_matches('/');
     let registry = Registry::from_settings(settings)?;
     let providers: Vec<_> = registry

@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use notion_unfurl::cli::{Cli, Command, run};
-use notion_unfurl::config::{self, Settings};
-use notion_unfurl::telemetry;
+use notion_unfurl::platform::config::{self, Settings};
+use notion_unfurl::platform::telemetry;
 
 #[actix_web::main]
 async fn main() -> ExitCode {

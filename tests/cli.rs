@@ -193,7 +193,7 @@ fn token_issue_prints_a_token_the_server_accepts() {
     assert_eq!(token.split('.').count(), 3);
 
     // The same secret, public URL and database verify it and know its account.
-    let settings = notion_unfurl::config::Settings::from_vars([
+    let settings = notion_unfurl::platform::config::Settings::from_vars([
         ("UNFURL_SECRET_KEY".to_owned(), SECRET.to_owned()),
         (
             "UNFURL_PUBLIC_URL".to_owned(),
@@ -207,9 +207,9 @@ fn token_issue_prints_a_token_the_server_accepts() {
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let account = runtime.block_on(async {
-        let state = notion_unfurl::startup::AppState::from_settings(
+        let state = notion_unfurl::state::AppState::from_settings(
             settings,
-            notion_unfurl::registry::Registry::default(),
+            notion_unfurl::unfurl::registry::Registry::default(),
         )
         .await
         .unwrap();

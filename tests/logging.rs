@@ -8,7 +8,7 @@ mod fakes;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use notion_unfurl::config::{LogFormat, Settings};
+use notion_unfurl::platform::config::{LogFormat, Settings};
 use notion_unfurl::startup::Application;
 use tracing_subscriber::EnvFilter;
 
@@ -43,7 +43,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn tokens_codes_and_secrets_never_reach_the_logs() {
     let captured = Captured::default();
-    notion_unfurl::telemetry::init_with(
+    notion_unfurl::platform::telemetry::init_with(
         LogFormat::Json,
         // `cookie_store` is the test browser's own cookie jar, not the server.
         EnvFilter::new("trace,h2=info,hyper=info,rustls=info,cookie_store=info"),

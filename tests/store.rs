@@ -11,11 +11,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 use futures_util::future::join_all;
-use notion_unfurl::crypto::{Cipher, SecretValue, random_token, token_hash};
+use notion_unfurl::platform::crypto::cipher::Cipher;
+use notion_unfurl::platform::crypto::{random_token, token_hash};
 use notion_unfurl::store::{
     Accepted, Backend, CodeOutcome, NewConnection, RotateOutcome, Store, StoreError,
     WebhookDelivery,
 };
+use notion_unfurl_sdk::Secret;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Row};
 
@@ -78,7 +80,7 @@ fn new_connection(account_key: &str, token: &str) -> NewConnection {
         workspace_id: "ws-1".to_owned(),
         workspace_name: Some("Acme".to_owned()),
         workspace_icon: None,
-        notion_token: Some(SecretValue::new(token)),
+        notion_token: Some(Secret::new(token)),
     }
 }
 
@@ -89,11 +91,7 @@ async fn story(store: &Store, url: &str) -> Facts {
 
     // Accounts: the key is stable, the name and the token follow the latest sign-in.
     store
-        .upsert_account(
-            "github:1",
-            "GitHub - old",
-            Some(&SecretValue::new("gho_first")),
-        )
+        .upsert_account("github:1", "GitHub - old", Some(&Secret::new("gho_first")))
         .await
         .unwrap();
     let before = store.account("github:1").await.unwrap().unwrap();
@@ -102,7 +100,7 @@ async fn story(store: &Store, url: &str) -> Facts {
         .upsert_account(
             "github:1",
             "GitHub - octo",
-            Some(&SecretValue::new("gho_second")),
+            Some(&Secret::new("gho_second")),
         )
         .await
         .unwrap();
@@ -736,7 +734,7 @@ async fn a_store_opened_with_a_rotated_key_still_reads_old_rows() {
     let dir = std::env::temp_dir().join(format!("nu-store-{}", uuid::Uuid::new_v4()));
     let url = format!("sqlite://{}/rotate.db", dir.display());
     let old = Store::connect(&url, cipher()).await.unwrap();
-    old.upsert_account("local:k", "Local", Some(&SecretValue::new("tok_old")))
+    old.upsert_account("local:k", "Local", Some(&Secret::new("tok_old")))
         .await
         .unwrap();
     old.close().await;

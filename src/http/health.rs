@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The process is up and serving.
 pub async fn healthz() -> HttpResponse {
@@ -13,7 +13,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Ready for traffic: the database answers.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.connections.store().ping().await {
+    match state.store.ping().await {
         Ok(()) => healthz().await,
         Err(e) => {
             tracing::error!(error = %e, "database unreachable");
@@ -28,7 +28,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let cache = state.unfurler.cache();
     cache.run_pending_tasks().await;
-    let pending = match state.connections.store().outbox_len().await {
+    let pending = match state.store.outbox_len().await {
         Ok(pending) => Some(pending),
         Err(e) => {
             tracing::warn!(error = %e, "could not count the outbox");

@@ -1,67 +1,18 @@
-//! HTTP routes, one module per route group.
+//! The HTTP surface, and only that: each handler parses its request, calls one service,
+//! and renders one error type.
+//!
+//! May import: `state` and everything below it; never `startup`.
 
 pub mod health;
+pub mod limits;
 pub mod oauth_authorize;
 pub mod oauth_token;
 pub mod pages;
+pub mod request;
 pub mod unfurl;
 pub mod webhooks;
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, web};
-use futures_util::StreamExt;
-
-/// The token of an `Authorization: Bearer …` header (scheme case-insensitive). Tokens are
-/// read from this header only, never from the query string.
-pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    // Bytes rather than `HeaderValue::to_str`, which checks a JWT's few hundred characters
-    // one at a time on every request; a token that is not UTF-8 is refused just the same.
-    let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
-    let value = value.trim_ascii();
-    let space = value.iter().position(|b| *b == b' ')?;
-    let (scheme, token) = value.split_at(space);
-    let token = token.trim_ascii();
-    if !scheme.eq_ignore_ascii_case(b"bearer") || token.is_empty() {
-        return None;
-    }
-    std::str::from_utf8(token).ok()
-}
-
-/// Why a request body was not read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyError {
-    /// Declared or found to be over the limit (reading stops there).
-    TooLarge,
-    /// The connection failed while the body was read.
-    Unreadable,
-}
-
-/// The request body, read as a stream and refused as soon as it passes `limit` bytes.
-pub async fn read_limited(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Vec<u8>, BodyError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge);
-    }
-    // Reserve for what is declared only up to a small bound: an unauthenticated caller
-    // must send the bytes before it can make us hold them.
-    let mut body = Vec::with_capacity(declared.unwrap_or(256).min(limit).min(64 * 1024));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
+use actix_web::web;
 
 /// Every route of the server.
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -12,11 +12,12 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use url::Url;
 
-use crate::consent::{self, Pending, same_secret};
-use crate::crypto::random_token;
+use crate::clients::notion::NotionError;
+use crate::http::limits::{Limits, retry_after_secs};
 use crate::http::pages;
-use crate::notion::NotionError;
-use crate::startup::AppState;
+use crate::oauth::consent::{self, Pending, same_secret};
+use crate::platform::crypto::random_token;
+use crate::state::AppState;
 use crate::store::NewConnection;
 
 /// Query or form pairs, refusing a repeated name (security.md: reject repeated parameters)
@@ -84,7 +85,7 @@ fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
         .secure(state.consent.secure())
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::seconds(
-            crate::consent::PENDING_TTL.as_secs() as i64,
+            crate::oauth::consent::PENDING_TTL.as_secs() as i64,
         ))
         .finish()
 }
@@ -105,7 +106,7 @@ fn expired_page() -> HttpResponse {
 /// Take a single-use step of `pending`: `Ok(false)` if it was taken before (on any
 /// instance), `Err` with the page to show if the database could not say.
 async fn spend(state: &AppState, step: &str, pending: &Pending) -> Result<bool, HttpResponse> {
-    consent::spend(state.connections.store(), step, pending)
+    consent::spend(&state.store, step, pending)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not record a single-use sign-in step");
@@ -177,17 +178,16 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
 }
 
 /// A 429 page with `Retry-After` when `req`'s address ran out of sign-in steps.
-fn rate_limited(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
-    let wait = state.rate_limits.sign_in.wait(req).err()?;
+fn rate_limited(req: &HttpRequest, limits: &Limits) -> Option<HttpResponse> {
+    let wait = limits.sign_in.check(req).err()?;
     let mut page = pages::error(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many connection attempts came from your network. Please wait a minute and try again.",
     );
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.max(1).to_string()) {
-        page.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, value);
-    }
+    page.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        retry_after_secs(wait).into(),
+    );
     Some(page)
 }
 
@@ -200,8 +200,9 @@ pub async fn decide(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    limits: web::Data<Limits>,
 ) -> HttpResponse {
-    if let Some(page) = rate_limited(&req, &state) {
+    if let Some(page) = rate_limited(&req, &limits) {
         return page;
     }
     // The form is a CSRF token and a decision. A compressed body is refused unread: the
@@ -215,12 +216,12 @@ pub async fn decide(
             "This form was not sent from the consent page.",
         );
     }
-    let body = match crate::http::read_limited(&req, payload, MAX_FORM_BYTES).await {
+    let body = match crate::http::request::read_limited(&req, payload, MAX_FORM_BYTES).await {
         Ok(body) => body,
-        Err(crate::http::BodyError::TooLarge) => {
+        Err(crate::http::request::BodyError::TooLarge) => {
             return pages::error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
         }
-        Err(crate::http::BodyError::Unreadable) => {
+        Err(crate::http::request::BodyError::Unreadable) => {
             return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
         }
     };
@@ -298,8 +299,12 @@ async fn allow(state: &AppState, mut pending: Pending) -> HttpResponse {
 
 /// `GET /oauth/github/callback`: GitHub sent the browser back.
 #[tracing::instrument(name = "oauth_github_callback", skip_all)]
-pub async fn github_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(page) = rate_limited(&req, &state) {
+pub async fn github_callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    limits: web::Data<Limits>,
+) -> HttpResponse {
+    if let Some(page) = rate_limited(&req, &limits) {
         return page;
     }
     let (mut response, finished) = github_callback_inner(&req, &state).await;
@@ -380,8 +385,10 @@ async fn github_callback_inner(req: &HttpRequest, state: &AppState) -> (HttpResp
     };
     let key = format!("github:{}", user.id);
     let name = format!("GitHub - {}", user.login);
-    let token = crate::crypto::SecretValue::new(user.token.expose());
-    (link(state, &pending, &key, &name, Some(&token)).await, true)
+    (
+        link(state, &pending, &key, &name, Some(&user.token)).await,
+        true,
+    )
 }
 
 /// Trade Notion's code, store the account and the connection, send our code to Notion.
@@ -390,9 +397,9 @@ async fn link(
     pending: &Pending,
     account_key: &str,
     account_name: &str,
-    upstream_token: Option<&crate::crypto::SecretValue>,
+    upstream_token: Option<&notion_unfurl_sdk::Secret>,
 ) -> HttpResponse {
-    let store = state.connections.store();
+    let store = &state.store;
     let unavailable = || {
         pages::error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -436,7 +443,7 @@ async fn link(
             workspace_id: grant.workspace_id,
             workspace_name: grant.workspace_name,
             workspace_icon: grant.workspace_icon,
-            notion_token: Some(crate::crypto::SecretValue::new(grant.access_token.expose())),
+            notion_token: Some(grant.access_token),
         })
         .await
     {
@@ -446,7 +453,7 @@ async fn link(
             return unavailable();
         }
     };
-    let code = match crate::grants::mint_code(
+    let code = match crate::oauth::grants::mint_code(
         store,
         &connection.id,
         &pending.client_id,

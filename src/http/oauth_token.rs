@@ -1,6 +1,6 @@
 //! `POST /oauth/token` (Notion's OAuth Token URL) and `DELETE /oauth/revoke` (its Deleted
 //! Token Callback): protocol.md §1 steps 6–7 and §4. The grants themselves are
-//! [`crate::grants`]; this module parses, authenticates the client and answers.
+//! [`crate::oauth::grants`]; this module parses, authenticates the client and answers.
 //!
 //! Every answer, success or error, is built by `oauth_response`, so each carries
 //! `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1), and every error is one
@@ -9,25 +9,21 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use base64::Engine;
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota};
 use serde::Serialize;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::config::Settings;
-use crate::crypto::token_hash;
-use crate::grants::{GrantError, Grants, IssuedTokens, Revocation};
-use crate::http::{BodyError, bearer_token, read_limited};
-use crate::startup::AppState;
+use crate::http::limits::{Limits, retry_after_secs};
+use crate::http::request::{BodyError, bearer_token, read_limited};
+use crate::oauth::grants::{GrantError, Grants, IssuedTokens, Revocation};
+use crate::platform::config::Settings;
+use crate::platform::crypto::token_hash;
+use crate::state::AppState;
 
 /// Largest request body accepted on either endpoint; Notion's are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -75,6 +71,10 @@ fn oauth_response(status: StatusCode) -> HttpResponseBuilder {
 }
 
 impl OAuthError {
+    fn rate_limited(retry_after: Duration) -> Self {
+        Self::RateLimited { retry_after }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) | Self::MethodNotAllowed { .. } | Self::RateLimited { .. } => {
@@ -110,8 +110,7 @@ impl ResponseError for OAuthError {
                 response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static(REALM)));
             }
             Self::RateLimited { retry_after } => {
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                response.insert_header((header::RETRY_AFTER, seconds.max(1)));
+                response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
@@ -141,196 +140,6 @@ impl From<GrantError> for OAuthError {
                 Self::Unavailable
             }
         }
-    }
-}
-
-/// One limiter per rate-limited endpoint, shared by every worker (in [`AppState`]).
-#[derive(Debug)]
-pub struct RateLimits {
-    pub token: RateLimit,
-    pub revoke: RateLimit,
-    /// The consent decision and the GitHub callback: each may call Notion or GitHub.
-    pub sign_in: RateLimit,
-}
-
-impl RateLimits {
-    /// `client_ip_header`: the header a trusted proxy puts the client's address in
-    /// (`UNFURL_CLIENT_IP_HEADER`); without it the TCP peer is the client.
-    pub fn new(client_ip_header: Option<&str>) -> Self {
-        let header = client_ip_header.and_then(|h| header::HeaderName::try_from(h).ok());
-        Self {
-            token: RateLimit::token_endpoint().keyed_by(header.clone()),
-            revoke: RateLimit::revoke_endpoint().keyed_by(header.clone()),
-            sign_in: RateLimit::sign_in_steps().keyed_by(header),
-        }
-    }
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self::new(None)
-    }
-}
-
-/// A per-client-address limit on one endpoint.
-///
-/// IPv6 clients are keyed by their /64, which one subscriber usually holds whole; the
-/// address is the TCP peer's, or the trusted proxy's header (`UNFURL_CLIENT_IP_HEADER`).
-/// The key map is pruned of idle entries every `RETAIN_EVERY` checks and never grows past
-/// `MAX_TRACKED`: beyond it whatever is counted is refused until entries go idle, so a
-/// flood of source addresses costs memory only up to that bound.
-pub struct RateLimit {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    /// Addresses that ran out of failed attempts ([`RateLimit::failed`]), refused unheard
-    /// until their budget has room again.
-    blocked: moka::sync::Cache<IpAddr, Instant>,
-    checks: AtomicU64,
-    client_ip_header: Option<header::HeaderName>,
-}
-
-const MAX_TRACKED: usize = 65_536;
-/// The longest a blocked address waits; also how long a full limiter makes everyone wait.
-const MAX_BLOCK: Duration = Duration::from_secs(60);
-const RETAIN_EVERY: u64 = 1024;
-
-impl std::fmt::Debug for RateLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimit")
-            .field("tracked", &self.limiter.len())
-            .finish()
-    }
-}
-
-const fn nonzero(n: u32) -> NonZeroU32 {
-    match NonZeroU32::new(n) {
-        Some(n) => n,
-        None => NonZeroU32::MIN,
-    }
-}
-
-impl RateLimit {
-    pub fn new(quota: Quota) -> Self {
-        Self {
-            limiter: DefaultKeyedRateLimiter::keyed(quota),
-            blocked: moka::sync::Cache::builder()
-                .max_capacity(MAX_TRACKED as u64)
-                .time_to_live(MAX_BLOCK)
-                .build(),
-            checks: AtomicU64::new(0),
-            client_ip_header: None,
-        }
-    }
-
-    fn keyed_by(mut self, client_ip_header: Option<header::HeaderName>) -> Self {
-        self.client_ip_header = client_ip_header;
-        self
-    }
-
-    /// `/oauth/token`: failed attempts only (see [`token`]); 30 a minute with a burst of
-    /// 20 leaves a client secret guesser one guess every two seconds.
-    pub fn token_endpoint() -> Self {
-        Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(20)))
-    }
-
-    /// `/oauth/revoke`: a refresh token presented there costs a database write, so
-    /// unauthenticated callers are limited too, more loosely.
-    pub fn revoke_endpoint() -> Self {
-        Self::new(Quota::per_minute(nonzero(60)).allow_burst(nonzero(30)))
-    }
-
-    /// The consent POST and the GitHub callback: a person links an account in one of
-    /// each, so 30 a minute from one address (an office behind one NAT, say) is generous;
-    /// past it, nobody gets to make us call Notion or GitHub with made-up codes.
-    pub fn sign_in_steps() -> Self {
-        Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(30)))
-    }
-
-    /// Count one request from `req`'s client; `Err` holds how long to wait once over the
-    /// quota.
-    pub fn wait(&self, req: &HttpRequest) -> Result<(), Duration> {
-        match self.check(req) {
-            Err(OAuthError::RateLimited { retry_after }) => Err(retry_after),
-            _ => Ok(()),
-        }
-    }
-
-    /// Count one request from `req`'s client; refused with 429 once over the quota.
-    fn check(&self, req: &HttpRequest) -> Result<(), OAuthError> {
-        self.take(self.key(req))
-    }
-
-    fn key(&self, req: &HttpRequest) -> IpAddr {
-        client_key(req, self.client_ip_header.as_ref())
-    }
-
-    /// Refuse `key` while it is blocked for too many failed attempts.
-    fn admit(&self, key: IpAddr) -> Result<(), OAuthError> {
-        match self.blocked.get(&key) {
-            Some(until) if until > Instant::now() => {
-                tracing::info!("rate limited");
-                Err(OAuthError::RateLimited {
-                    retry_after: until.saturating_duration_since(Instant::now()),
-                })
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Count a failed attempt by `key` that ended in `error`: within the quota the error
-    /// stands; beyond it the answer is 429, and `key` is refused unheard ([`Self::admit`])
-    /// until the quota has room again, so that a guess past the quota is never judged.
-    fn failed(&self, key: IpAddr, error: OAuthError) -> OAuthError {
-        match self.take(key) {
-            Ok(()) => error,
-            Err(limited) => {
-                if let OAuthError::RateLimited { retry_after } = &limited {
-                    let wait = (*retry_after).min(MAX_BLOCK);
-                    self.blocked.insert(key, Instant::now() + wait);
-                }
-                limited
-            }
-        }
-    }
-
-    fn take(&self, key: IpAddr) -> Result<(), OAuthError> {
-        if self
-            .checks
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(RETAIN_EVERY)
-        {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-        }
-        if self.limiter.len() >= MAX_TRACKED {
-            tracing::warn!("rate limiter is full; refusing");
-            return Err(OAuthError::RateLimited {
-                retry_after: MAX_BLOCK,
-            });
-        }
-        self.limiter.check_key(&key).map_err(|not_until| {
-            tracing::info!("rate limited");
-            OAuthError::RateLimited {
-                retry_after: not_until.wait_time_from(self.limiter.clock().now()),
-            }
-        })
-    }
-}
-
-/// The client's address: from the trusted proxy's header when one is configured, else the
-/// TCP peer. Of a list (`X-Forwarded-For`) the last address is taken: the one our proxy
-/// appended; earlier ones are whatever the caller sent. IPv6 clients are keyed by their
-/// /64, which one subscriber usually holds whole.
-fn client_key(req: &HttpRequest, proxy_header: Option<&header::HeaderName>) -> IpAddr {
-    let forwarded = proxy_header
-        .and_then(|name| req.headers().get(name))
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.rsplit(',').next())
-        .and_then(|first| first.trim().parse::<IpAddr>().ok());
-    let peer = forwarded.or_else(|| req.peer_addr().map(|addr| addr.ip()));
-    match peer.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V6(v6)) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
-        Some(v4) => v4,
-        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     }
 }
 
@@ -521,15 +330,19 @@ pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    limits: web::Data<Limits>,
 ) -> Result<HttpResponse, OAuthError> {
     // Only what fails before the client is authenticated counts against its address: Notion
     // refreshes every connection from a few addresses, and must never be slowed by this.
-    let limit = &state.rate_limits.token;
+    let limit = &limits.token;
     let address = limit.key(&req);
-    limit.admit(address)?;
+    limit.admit(address).map_err(OAuthError::rate_limited)?;
     let (client_id, params) = authenticated_form(&req, payload, &state.settings)
         .await
-        .map_err(|e| limit.failed(address, e))?;
+        .map_err(|e| match limit.failed(address) {
+            Ok(()) => e,
+            Err(retry_after) => OAuthError::rate_limited(retry_after),
+        })?;
 
     let grant_type = required(&params, "grant_type", "grant_type is missing")?;
     let grants = Grants::new(&state.connections, &state.tokens);
@@ -570,6 +383,7 @@ pub async fn revoke(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    limits: web::Data<Limits>,
 ) -> Result<HttpResponse, OAuthError> {
     let mut presented: Vec<String> = bearer_token(&req).map(str::to_owned).into_iter().collect();
     // A body that is absent, unreadable, too large or not the JSON we expect adds no
@@ -587,7 +401,10 @@ pub async fn revoke(
         .iter()
         .any(|token| state.signature.subject(token.trim()).is_some());
     if !authentic {
-        state.rate_limits.revoke.check(&req)?;
+        limits
+            .revoke
+            .check(&req)
+            .map_err(OAuthError::rate_limited)?;
     }
 
     if !presented.is_empty() {
@@ -669,42 +486,5 @@ mod tests {
                 .map(HeaderValue::as_bytes),
             Some(&b"2"[..])
         );
-    }
-
-    #[test]
-    fn a_configured_proxy_header_names_the_client() {
-        let name = header::HeaderName::from_static("fly-client-ip");
-        let req = actix_web::test::TestRequest::default()
-            .peer_addr(std::net::SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-                1,
-            ))
-            .insert_header(("Fly-Client-IP", "203.0.113.7"))
-            .to_http_request();
-        assert_eq!(
-            client_key(&req, Some(&name)),
-            IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7))
-        );
-        // Without the setting the header is not trusted.
-        assert_eq!(
-            client_key(&req, None),
-            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))
-        );
-    }
-
-    #[test]
-    fn ipv6_clients_share_a_key_per_64() {
-        let key = |ip: &str| {
-            let req = actix_web::test::TestRequest::default()
-                .peer_addr(std::net::SocketAddr::new(
-                    ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-                    1,
-                ))
-                .to_http_request();
-            client_key(&req, None)
-        };
-        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
     }
 }

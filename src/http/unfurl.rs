@@ -12,11 +12,11 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 
-use crate::access::{self, AccessError};
-use crate::connections::ActiveConnection;
-use crate::http::{BodyError, bearer_token, read_limited};
-use crate::metrics::UnfurlOutcome;
-use crate::startup::AppState;
+use crate::http::request::{BodyError, bearer_token, read_limited};
+use crate::oauth::access::{self, AccessError};
+use crate::oauth::connections::ActiveConnection;
+use crate::platform::metrics::UnfurlOutcome;
+use crate::state::AppState;
 use crate::unfurl::{UriError, validate_uri};
 
 /// Largest request body accepted.

@@ -6,7 +6,7 @@
 //! constant time with `X-Hub-Signature-256`, and only then are the headers and the JSON
 //! looked at. An accepted event is only recorded (delivery id and one outbox row per
 //! subscription, one transaction) and acknowledged with 202; the outbox worker
-//! (crate::outbox) re-reads the pull requests and pushes them to Notion.
+//! (crate::live::outbox) re-reads the pull requests and pushes them to Notion.
 //!
 //! Which pull requests an event names:
 //! - `pull_request`, `pull_request_review`: `pull_request.html_url`;
@@ -24,9 +24,10 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use url::Url;
 
-use crate::clock::unix_ms;
-use crate::http::{BodyError, read_limited};
-use crate::startup::AppState;
+use crate::http::limits::Limits;
+use crate::http::request::{BodyError, read_limited};
+use crate::platform::clock::unix_ms;
+use crate::state::AppState;
 use crate::store::{Accepted, WebhookDelivery};
 
 /// GitHub caps webhook payloads at 25 MB; larger ones are never sent.
@@ -134,6 +135,7 @@ pub async fn github(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    limits: web::Data<Limits>,
 ) -> Result<HttpResponse, WebhookError> {
     let Some(secret) = state.settings.github_webhook_secret.as_ref() else {
         tracing::warn!("webhook refused: UNFURL_GITHUB_WEBHOOK_SECRET is not set");
@@ -148,7 +150,7 @@ pub async fn github(
     // A delivery waits up to a third of the read deadline for a slot, then its body gets the
     // whole deadline (`UNFURL_WEBHOOK_READ_TIMEOUT_SECS`).
     let deadline = state.settings.webhook_read_timeout;
-    let Ok(Ok(_reading)) = tokio::time::timeout(deadline / 3, state.webhook_reads.acquire()).await
+    let Ok(Ok(_reading)) = tokio::time::timeout(deadline / 3, limits.webhook_reads.acquire()).await
     else {
         tracing::warn!("webhook refused: too many bodies being read");
         return Err(WebhookError::Unavailable);

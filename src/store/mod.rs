@@ -11,7 +11,7 @@
 //! Every SQL statement of the server lives in this module. Access tokens are sealed with the
 //! [`Cipher`] before they reach a query and opened after, with associated data naming their
 //! row, so a copy of the database alone reveals none; codes and refresh tokens arrive here
-//! already hashed ([`crate::crypto::token_hash`]).
+//! already hashed ([`crate::platform::crypto::token_hash`]).
 //!
 //! Single use is enforced by the database, not by a read followed by a write: consuming a
 //! code or rotating a refresh token is one conditional `UPDATE … WHERE used_at IS NULL`, so
@@ -20,7 +20,7 @@
 mod connect;
 mod outbox;
 
-use crate::clock::unix_secs;
+use crate::platform::clock::unix_secs;
 use std::sync::Arc;
 
 use sqlx::AnyPool;
@@ -28,10 +28,18 @@ use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind;
 use sqlx::{Any, Row, Transaction};
 
-use crate::crypto::{Cipher, CryptoError, Sealed, SecretValue, random_id};
+use notion_unfurl_sdk::Secret;
+
+use crate::platform::crypto::cipher::{Cipher, CryptoError, Sealed};
+use crate::platform::crypto::random_id;
 
 pub use connect::Backend;
 pub use outbox::{Accepted, OutboxRow, WebhookDelivery};
+
+/// How far back a look at other instances' changes (revocations, changed links) reaches,
+/// in seconds. Change times come from other instances' clocks and may commit a little after
+/// they were taken; a wide window forgives both, and changes already applied are skipped.
+pub const CHANGE_WINDOW_SECS: i64 = 120;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -67,7 +75,7 @@ pub struct Account {
     pub key: String,
     pub name: String,
     /// The upstream (GitHub) access token, when the account linked one.
-    pub upstream_token: Option<SecretValue>,
+    pub upstream_token: Option<Secret>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -81,7 +89,7 @@ pub struct NewConnection {
     pub workspace_name: Option<String>,
     pub workspace_icon: Option<String>,
     /// `None` for a connection made without Notion (`token issue` for local testing).
-    pub notion_token: Option<SecretValue>,
+    pub notion_token: Option<Secret>,
 }
 
 /// One Notion authorisation of an account; our access tokens are issued per connection.
@@ -94,7 +102,7 @@ pub struct Connection {
     pub workspace_name: Option<String>,
     pub workspace_icon: Option<String>,
     /// `None` once the connection is revoked: revocation deletes the ciphertext.
-    pub notion_token: Option<SecretValue>,
+    pub notion_token: Option<Secret>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
@@ -193,7 +201,7 @@ impl Store {
         Ok(())
     }
 
-    fn seal(&self, secret: &SecretValue, column: &str, row_key: &str) -> Result<Sealed> {
+    fn seal(&self, secret: &Secret, column: &str, row_key: &str) -> Result<Sealed> {
         Ok(self.cipher.seal_secret(secret, &row_aad(column, row_key))?)
     }
 
@@ -203,7 +211,7 @@ impl Store {
         key_id: Option<i16>,
         column: &'static str,
         row_key: &str,
-    ) -> Result<Option<SecretValue>> {
+    ) -> Result<Option<Secret>> {
         let sealed = match (bytes, key_id) {
             (None, None) => return Ok(None),
             (Some(bytes), Some(key_id)) => Sealed {
@@ -224,7 +232,7 @@ impl Store {
         &self,
         key: &str,
         name: &str,
-        upstream_token: Option<&SecretValue>,
+        upstream_token: Option<&Secret>,
     ) -> Result<()> {
         let sealed = upstream_token
             .map(|token| self.seal(token, ACCOUNT_TOKEN, key))

@@ -13,7 +13,7 @@
 use sqlx::Row;
 
 use super::{Backend, Result, Store};
-use crate::clock::unix_secs;
+use crate::platform::clock::unix_secs;
 
 /// One GitHub webhook to record, reduced to what the outbox needs.
 #[derive(Debug, Clone, Copy)]

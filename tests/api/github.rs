@@ -23,7 +23,7 @@ async fn account_token(app: &crate::helpers::TestApp, key: &str, github_token: &
         .upsert_account(
             key,
             key,
-            Some(&notion_unfurl::crypto::SecretValue::new(github_token)),
+            Some(&notion_unfurl_sdk::Secret::new(github_token)),
         )
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
-use notion_unfurl::config::Settings;
+use notion_unfurl::platform::config::Settings;
 use notion_unfurl::startup::Application;
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
@@ -191,7 +191,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub origin: Origin,
     pub token: String,
-    pub app_state: notion_unfurl::startup::AppState,
+    pub app_state: notion_unfurl::state::AppState,
     pub data_dir: PathBuf,
     handle: ServerHandle,
 }

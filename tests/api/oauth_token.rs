@@ -3,11 +3,12 @@
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use notion_unfurl::crypto::{SecretValue, token_hash};
-use notion_unfurl::grants;
-use notion_unfurl::keys::Keys;
+use notion_unfurl::oauth::grants;
+use notion_unfurl::oauth::tokens::Claims;
+use notion_unfurl::platform::crypto::keys::Keys;
+use notion_unfurl::platform::crypto::token_hash;
 use notion_unfurl::store::{NewConnection, Store};
-use notion_unfurl::tokens::Claims;
+use notion_unfurl_sdk::Secret;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -33,11 +34,7 @@ async fn spawn() -> OAuthApp {
     .await;
     let store = app.app_state.connections.store();
     store
-        .upsert_account(
-            ACCOUNT,
-            "GitHub - octo",
-            Some(&SecretValue::new(UPSTREAM_TOKEN)),
-        )
+        .upsert_account(ACCOUNT, "GitHub - octo", Some(&Secret::new(UPSTREAM_TOKEN)))
         .await
         .unwrap();
     let connection = store
@@ -47,7 +44,7 @@ async fn spawn() -> OAuthApp {
             workspace_id: "workspace-1".into(),
             workspace_name: Some("Acme".into()),
             workspace_icon: None,
-            notion_token: Some(SecretValue::new("secret_notion-token")),
+            notion_token: Some(Secret::new("secret_notion-token")),
         })
         .await
         .unwrap()

@@ -182,12 +182,12 @@ async fn links_tokens_and_subscriptions_survive_kill_9_and_restart() {
     assert_eq!(refreshed.status(), StatusCode::OK);
 
     // The subscription recorded before the kill is in the database.
-    let settings = notion_unfurl::config::Settings::from_vars([(
+    let settings = notion_unfurl::platform::config::Settings::from_vars([(
         "UNFURL_DATA_DIR".to_owned(),
         data_dir.display().to_string(),
     )])
     .unwrap();
-    let (keys, _) = notion_unfurl::keys::Keys::load(&settings).unwrap();
+    let (keys, _) = notion_unfurl::platform::crypto::keys::Keys::load(&settings).unwrap();
     let store = notion_unfurl::store::Store::connect(&settings.database_url, keys.cipher)
         .await
         .unwrap();

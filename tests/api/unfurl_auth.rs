@@ -1,8 +1,8 @@
 //! `/unfurl` refuses every request without a valid access token, before any provider runs.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use notion_unfurl::keys::Keys;
-use notion_unfurl::tokens::Claims;
+use notion_unfurl::oauth::tokens::Claims;
+use notion_unfurl::platform::crypto::keys::Keys;
 use reqwest::StatusCode;
 
 use crate::helpers::{SECRET, TestApp, spawn_app, spawn_app_with};

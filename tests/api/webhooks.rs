@@ -17,11 +17,13 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use async_trait::async_trait;
 use futures_util::FutureExt;
 use hmac::{Hmac, Mac};
-use notion_unfurl::crypto::SecretValue;
-use notion_unfurl::notion::NOTION_VERSION;
-use notion_unfurl::registry::Registry;
-use notion_unfurl::startup::{AppState, Application};
+use notion_unfurl::clients::notion::NOTION_VERSION;
+use notion_unfurl::http::limits::Limits;
+use notion_unfurl::startup::Application;
+use notion_unfurl::state::AppState;
 use notion_unfurl::store::{NewConnection, WebhookDelivery};
+use notion_unfurl::unfurl::registry::Registry;
+use notion_unfurl_sdk::Secret;
 use notion_unfurl_sdk::{
     Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest,
 };
@@ -393,6 +395,7 @@ struct LiveApp {
     address: String,
     client: reqwest::Client,
     state: AppState,
+    limits: Arc<Limits>,
     pulls: Arc<FakePulls>,
     handle: ServerHandle,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -429,12 +432,14 @@ async fn spawn_live(data_dir: &Path, notion: &FakeNotion, extra: &[(&str, &str)]
         .unwrap_or_else(|e| panic!("app: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
+    let limits = app.limits();
     let handle = app.handle();
     let task = tokio::spawn(app.run_until_stopped());
     LiveApp {
         address,
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
         state,
+        limits,
         pulls,
         handle,
         task: Some(task),
@@ -453,7 +458,7 @@ impl LiveApp {
                 workspace_id: format!("ws-{account}"),
                 workspace_name: Some("Acme".into()),
                 workspace_icon: None,
-                notion_token: Some(SecretValue::new(notion_token)),
+                notion_token: Some(Secret::new(notion_token)),
             })
             .await
             .unwrap();
@@ -890,7 +895,7 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
         stalled.push(stream);
     }
     let deadline = Instant::now() + PATIENCE;
-    while app.state.webhook_reads.available_permits() > 0 {
+    while app.limits.webhook_reads.available_permits() > 0 {
         assert!(
             Instant::now() < deadline,
             "the stalled senders never got a slot"
@@ -922,7 +927,7 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     }
     let deadline = Instant::now() + PATIENCE;
-    while app.state.webhook_reads.available_permits() < 8 {
+    while app.limits.webhook_reads.available_permits() < 8 {
         assert!(
             Instant::now() < deadline,
             "reading slots were not given back"
@@ -1156,7 +1161,7 @@ async fn an_update_failing_for_a_day_is_given_up() {
     );
     let mut raw = crate::helpers::raw_database(&dir.0).await;
     sqlx::query("UPDATE outbox SET attempts = $1, next_attempt_at_ms = 0")
-        .bind(notion_unfurl::outbox::MAX_ATTEMPTS - 1)
+        .bind(notion_unfurl::live::outbox::MAX_ATTEMPTS - 1)
         .execute(&mut raw)
         .await
         .unwrap();
@@ -1446,7 +1451,7 @@ impl TestPostgres {
 /// Claimers on separate pools (as on separate instances) racing for one outbox, on several
 /// threads so their claims overlap: every row is claimed exactly once.
 async fn concurrent_claims_never_overlap(url: &str) {
-    use notion_unfurl::crypto::Cipher;
+    use notion_unfurl::platform::crypto::cipher::Cipher;
     use notion_unfurl::store::Store;
 
     const ROWS: usize = 120;
@@ -1460,7 +1465,7 @@ async fn concurrent_claims_never_overlap(url: &str) {
             workspace_id: "ws".into(),
             workspace_name: None,
             workspace_icon: None,
-            notion_token: Some(SecretValue::new("secret_notion")),
+            notion_token: Some(Secret::new("secret_notion")),
         })
         .await
         .unwrap();
@@ -1656,7 +1661,7 @@ impl GitHubServer {
     async fn connect(&self, account: &str, github_token: &str, notion_token: &str) -> String {
         let store = self.state.connections.store();
         store
-            .upsert_account(account, account, Some(&SecretValue::new(github_token)))
+            .upsert_account(account, account, Some(&Secret::new(github_token)))
             .await
             .unwrap();
         store
@@ -1666,7 +1671,7 @@ impl GitHubServer {
                 workspace_id: format!("ws-{account}"),
                 workspace_name: None,
                 workspace_icon: None,
-                notion_token: Some(SecretValue::new(notion_token)),
+                notion_token: Some(Secret::new(notion_token)),
             })
             .await
             .unwrap()

@@ -4,7 +4,7 @@
 //! authenticates the client, then calls these.
 //!
 //! Codes and refresh tokens are 256 random bits, handed out once and stored only as their
-//! SHA-256 ([`crate::crypto::token_hash`]); the store spends them with one conditional
+//! SHA-256 ([`crate::platform::crypto::token_hash`]); the store spends them with one conditional
 //! update, so of two concurrent presentations exactly one wins.
 //!
 //! There is one configured OAuth client (Notion). Codes keep the client id they were minted
@@ -19,15 +19,17 @@
 
 use std::time::Duration;
 
-use crate::clock::unix_secs;
+use crate::platform::clock::unix_secs;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use crate::connections::Connections;
-use crate::crypto::{SecretValue, random_id, random_token, token_hash};
-use crate::keys::Keys;
+use crate::oauth::connections::Connections;
+use crate::oauth::tokens::{Claims, TokenError, Tokens};
+use crate::platform::crypto::keys::Keys;
+use notion_unfurl_sdk::Secret;
+
+use crate::platform::crypto::{random_id, random_token, token_hash};
 use crate::store::{CodeOutcome, RotateOutcome, Store, StoreError};
-use crate::tokens::{Claims, TokenError, Tokens};
 
 /// How long an authorisation code can be exchanged (RFC 6749 §4.1.2 recommends at most 10
 /// minutes).
@@ -66,8 +68,8 @@ pub async fn mint_code(
 
 /// What a successful grant hands to the client.
 pub struct IssuedTokens {
-    pub access_token: SecretValue,
-    pub refresh_token: SecretValue,
+    pub access_token: Secret,
+    pub refresh_token: Secret,
     /// Lifetime of the access token.
     pub expires_in: Duration,
 }
@@ -306,8 +308,8 @@ impl<'a> Grants<'a> {
         refresh_token: String,
     ) -> Result<IssuedTokens, GrantError> {
         Ok(IssuedTokens {
-            access_token: SecretValue::new(self.tokens.issue(connection_id)?),
-            refresh_token: SecretValue::new(refresh_token),
+            access_token: Secret::new(self.tokens.issue(connection_id)?),
+            refresh_token: Secret::new(refresh_token),
             expires_in: self.tokens.ttl(),
         })
     }
@@ -382,7 +384,7 @@ impl<'a> Grants<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::Cipher;
+    use crate::platform::crypto::cipher::Cipher;
     use crate::store::NewConnection;
 
     const ROOT: &[u8] = b"a root secret of at least thirty-two bytes";
@@ -442,7 +444,7 @@ mod tests {
                 .is_none()
             {
                 self.store()
-                    .upsert_account(account, account, Some(&SecretValue::new("gho_upstream")))
+                    .upsert_account(account, account, Some(&Secret::new("gho_upstream")))
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
             }
@@ -453,7 +455,7 @@ mod tests {
                     workspace_id: "ws".into(),
                     workspace_name: None,
                     workspace_icon: None,
-                    notion_token: Some(SecretValue::new("secret_notion")),
+                    notion_token: Some(Secret::new("secret_notion")),
                 })
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))

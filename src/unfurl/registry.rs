@@ -9,7 +9,7 @@ use std::sync::Arc;
 use notion_unfurl_sdk::{Pattern, Provider};
 use url::Url;
 
-use crate::config::Settings;
+use crate::platform::config::Settings;
 
 /// A provider could not be configured from the settings.
 #[derive(Debug, thiserror::Error)]
@@ -28,13 +28,10 @@ fn github(settings: &Settings) -> Result<notion_unfurl_github::GitHub, RegistryE
     };
     let mut config = notion_unfurl_github::GitHubConfig::new(
         settings.github_api_url.clone(),
-        crate::startup::fetch_policy(settings).user_agent,
+        settings.fetch_policy().user_agent,
     );
     config.web_host = web_host;
-    config.fallback_token = settings
-        .github_token
-        .as_ref()
-        .map(|token| notion_unfurl_sdk::Secret::new(token.expose()));
+    config.fallback_token = settings.github_token.clone();
     notion_unfurl_github::GitHub::new(config).map_err(|e| RegistryError::GitHub(e.to_string()))
 }
 

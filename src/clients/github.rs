@@ -16,7 +16,7 @@ use oauth2::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{SecretString, Settings};
+use crate::platform::config::Settings;
 
 /// Scopes we ask for: `repo` lets previews read the private pull requests the user can see.
 const SCOPES: &[&str] = &["repo", "read:user"];
@@ -61,7 +61,7 @@ pub struct GitHubUser {
 #[derive(Debug, Clone)]
 pub struct GitHubLogin {
     client_id: String,
-    client_secret: SecretString,
+    client_secret: Secret,
     web_url: Url,
     redirect_url: Url,
     api: TrustedClient,

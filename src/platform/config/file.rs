@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{ConfigError, VARIABLES, problem};
+use super::variables::{ConfigError, VARIABLES, problem};
 
 /// The variable naming the file when `--config` is not given.
 pub const CONFIG_VARIABLE: &str = "UNFURL_CONFIG";
@@ -162,7 +162,7 @@ fn exposure_warning(_: &Path, _: &HashMap<String, String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
+    use crate::platform::config::Settings;
 
     struct TempFile(PathBuf);
 

@@ -4,7 +4,7 @@
 //! account up in the database each time would put a query on the hot path, so the answer
 //! is cached for [`CONNECTION_TTL`]. A revocation handled by this instance forgets the
 //! entry at once; one handled by another instance (several Fly machines sharing
-//! PostgreSQL) is found by [`crate::watch::Watch`], which calls
+//! PostgreSQL) is found by [`crate::live::watch::Watch`], which calls
 //! [`Connections::sync_revocations`] every second.
 //!
 //! Subscriptions are recorded on unfurl; a recently recorded (connection, uri) pair is
@@ -18,11 +18,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use notion_unfurl_sdk::{Account, Secret};
+use notion_unfurl_sdk::Account;
 
 use crate::unfurl::Requester;
 
-use crate::store::{Store, StoreError};
+use crate::store::{CHANGE_WINDOW_SECS, Store, StoreError};
 
 /// How long a connection's state is trusted without asking the database.
 pub const CONNECTION_TTL: Duration = Duration::from_secs(30);
@@ -78,7 +78,7 @@ pub struct Connections {
     /// Revocations already handled here, so each poll forgets only new ones.
     seen_revoked: moka::sync::Cache<String, ()>,
     /// Moved by every [`Connections::forget`]; copies of cached state made under an older
-    /// value (the per-thread memo of [`crate::access`]) are stale.
+    /// value (the per-thread memo of [`crate::oauth::access`]) are stale.
     epoch: Arc<AtomicU64>,
 }
 
@@ -104,9 +104,7 @@ impl Connections {
                 .build(),
             seen_revoked: moka::sync::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(
-                    2 * crate::watch::WINDOW_SECS.unsigned_abs(),
-                ))
+                .time_to_live(Duration::from_secs(2 * CHANGE_WINDOW_SECS.unsigned_abs()))
                 .build(),
             // Each instance counts from its own base, so the per-thread memo of a thread that
             // served another instance (tests run several in one process) never matches.
@@ -146,8 +144,7 @@ impl Connections {
             .store
             .account(&connection.account_key)
             .await?
-            .and_then(|account| account.upstream_token)
-            .map(|token| Secret::new(token.expose()));
+            .and_then(|account| account.upstream_token);
         Ok(Some(Arc::new(ActiveConnection {
             id: connection.id,
             requester: Requester::new(Account {

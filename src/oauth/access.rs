@@ -16,10 +16,10 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::connections::{ActiveConnection, CONNECTION_TTL, Connections};
-use crate::memo::EpochMemo;
+use crate::oauth::connections::{ActiveConnection, CONNECTION_TTL, Connections};
+use crate::oauth::tokens::{TokenError, Tokens};
+use crate::platform::memo::EpochMemo;
 use crate::store::StoreError;
-use crate::tokens::{TokenError, Tokens};
 
 /// Tokens remembered per worker thread before the memo starts over.
 pub const MEMO_ENTRIES: usize = 4096;

@@ -11,8 +11,8 @@ use std::path::Path;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::config::{MIN_SECRET_BYTES, Settings};
-use crate::crypto::Cipher;
+use crate::platform::config::{MIN_SECRET_BYTES, Settings};
+use crate::platform::crypto::cipher::Cipher;
 
 /// The id stored beside every ciphertext made with the current root secret.
 pub const CURRENT_KEY_ID: u8 = 1;

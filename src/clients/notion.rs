@@ -9,8 +9,6 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::SecretString;
-
 /// The API version we speak (sent as `Notion-Version`).
 pub const NOTION_VERSION: &str = "2022-06-28";
 
@@ -46,7 +44,7 @@ pub enum NotionError {
 #[derive(Debug, Clone)]
 pub struct NotionClient {
     http: TrustedClient,
-    credentials: Option<(String, SecretString)>,
+    credentials: Option<(String, Secret)>,
 }
 
 #[derive(Serialize)]
@@ -97,7 +95,7 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 impl NotionClient {
     pub fn new(
         api_url: Url,
-        credentials: Option<(String, SecretString)>,
+        credentials: Option<(String, Secret)>,
         user_agent: &str,
     ) -> Result<Self, NotionError> {
         Ok(Self {

@@ -13,35 +13,40 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::cache::PreviewCache;
-use crate::clock::unix_secs;
-use crate::connections::Connections;
-use crate::startup::AppState;
-use crate::store::{Store, StoreError};
+use crate::oauth::connections::Connections;
+use crate::platform::clock::unix_secs;
+use crate::store::{CHANGE_WINDOW_SECS, Store, StoreError};
+use crate::unfurl::cache::PreviewCache;
 
 /// How often each instance looks at what the others changed.
 pub const POLL: Duration = Duration::from_secs(1);
 
-/// How far back each look reaches (seconds). Change times come from other instances'
-/// clocks and may commit a little after they were taken; a wide window forgives both, and
-/// changes already applied here are skipped.
-pub const WINDOW_SECS: i64 = 120;
+/// What the watch works with.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub connections: Connections,
+    pub cache: PreviewCache,
+}
 
 /// The background task; it stops when dropped.
 #[derive(Debug)]
 pub struct Watch(JoinHandle<()>);
 
 impl Watch {
-    pub fn start(state: &AppState) -> Self {
-        let connections = state.connections.clone();
-        let cache = state.unfurler.cache().clone();
+    pub fn start(deps: Deps) -> Self {
+        let Deps {
+            store,
+            connections,
+            cache,
+        } = deps;
         Self(tokio::spawn(async move {
             let mut links = LinkChanges::default();
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                look(&connections, &cache, &mut links).await;
+                look(&store, &connections, &cache, &mut links).await;
             }
         }))
     }
@@ -54,14 +59,19 @@ impl Drop for Watch {
 }
 
 /// One look at the shared database.
-async fn look(connections: &Connections, cache: &PreviewCache, links: &mut LinkChanges) {
-    let since = unix_secs() - WINDOW_SECS;
+async fn look(
+    store: &Store,
+    connections: &Connections,
+    cache: &PreviewCache,
+    links: &mut LinkChanges,
+) {
+    let since = unix_secs() - CHANGE_WINDOW_SECS;
     match connections.sync_revocations(since).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(connections = n, "revocations applied"),
         Err(e) => tracing::warn!(error = %e, "could not look for revoked connections"),
     }
-    match links.sync(connections.store(), cache, since).await {
+    match links.sync(store, cache, since).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(links = n, "changed links forgotten"),
         Err(e) => tracing::warn!(error = %e, "could not look for changed links"),

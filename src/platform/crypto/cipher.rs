@@ -1,46 +1,16 @@
-//! Secrets at rest, and the opaque random values we hand out.
-//!
-//! Upstream (GitHub) and Notion access tokens are sealed with XChaCha20-Poly1305 under a key
-//! derived from the root secret by HKDF-SHA256 with its own `info`, so this key and the JWT
-//! key of [`crate::keys`] are independent. Each ciphertext is stored beside the id of the
-//! key that sealed it, so a new root secret can be rolled in while rows sealed under the old
-//! one still open; and each is sealed with associated data naming its row, so a ciphertext
-//! copied into another row does not open.
-//!
-//! Refresh tokens and authorisation codes are never stored, only their SHA-256
-//! ([`token_hash`]): they are 256 uniformly random bits, so a fast unsalted hash is as
-//! strong as a slow one would be.
+//! Sealing secrets for storage: XChaCha20-Poly1305 under keys derived from the root
+//! secret, each ciphertext labelled with its key id and bound to its row.
 
 use std::fmt;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
-use sha2::{Digest, Sha256};
+use notion_unfurl_sdk::Secret;
+use sha2::Sha256;
 
 /// Bytes of the random nonce at the front of every sealed value.
 pub const NONCE_LEN: usize = 24;
-
-/// A plaintext secret (an access token) in memory: neither `Debug` nor logs show it, and it
-/// has no `Display`, so it cannot end up in a formatted message by accident.
-#[derive(Clone)]
-pub struct SecretValue(String);
-
-impl SecretValue {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretValue([redacted])")
-    }
-}
 
 /// A sealed secret as stored: `nonce || ciphertext || tag`, and the id of the key that
 /// sealed it.
@@ -173,33 +143,16 @@ impl Cipher {
         .map_err(|_| CryptoError::Open)
     }
 
-    pub fn seal_secret(&self, secret: &SecretValue, aad: &[u8]) -> Result<Sealed, CryptoError> {
+    pub fn seal_secret(&self, secret: &Secret, aad: &[u8]) -> Result<Sealed, CryptoError> {
         self.seal(secret.expose().as_bytes(), aad)
     }
 
-    pub fn open_secret(&self, sealed: &Sealed, aad: &[u8]) -> Result<SecretValue, CryptoError> {
+    pub fn open_secret(&self, sealed: &Sealed, aad: &[u8]) -> Result<Secret, CryptoError> {
         let bytes = self.open(sealed, aad)?;
         String::from_utf8(bytes)
-            .map(SecretValue)
+            .map(Secret::new)
             .map_err(|_| CryptoError::NotUtf8)
     }
-}
-
-/// The SHA-256 of an opaque token or code: what the database keeps instead of the value.
-pub fn token_hash(value: &str) -> [u8; 32] {
-    Sha256::digest(value.as_bytes()).into()
-}
-
-/// A fresh opaque token (refresh token, authorisation code): 256 random bits as 64
-/// lowercase hex characters, safe in URLs and form bodies without escaping.
-pub fn random_token() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// A fresh identifier (connection ids): 128 random bits as 32 lowercase hex characters,
-/// enough that ids can be neither guessed nor made to collide.
-pub fn random_id() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
 }
 
 #[cfg(test)]
@@ -213,10 +166,7 @@ mod tests {
     fn a_sealed_secret_opens_with_the_same_row() {
         let cipher = Cipher::from_root(ROOT, 1);
         let sealed = cipher
-            .seal_secret(
-                &SecretValue::new("secret_abc"),
-                b"connections.notion_token:c1",
-            )
+            .seal_secret(&Secret::new("secret_abc"), b"connections.notion_token:c1")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sealed.key_id, 1);
         assert!(
@@ -326,21 +276,9 @@ mod tests {
 
     #[test]
     fn debug_output_shows_no_secret() {
-        let secret = SecretValue::new("secret_abc");
+        let secret = Secret::new("secret_abc");
         assert!(!format!("{secret:?}").contains("secret_abc"));
         let cipher = Cipher::from_root(ROOT, 3);
         assert_eq!(format!("{cipher:?}"), "Cipher { current: 3, key_ids: [3] }");
-    }
-
-    #[test]
-    fn token_hash_is_sha256_and_tokens_are_fresh() {
-        assert_eq!(
-            hex::encode(token_hash("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        let (a, b) = (random_token(), random_token());
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, b);
-        assert_eq!(random_id().len(), 32);
     }
 }

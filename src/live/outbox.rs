@@ -13,17 +13,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use notion_unfurl_sdk::Secret;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::clock::unix_ms;
-use crate::config::Settings;
-use crate::metrics::DeliveryOutcome;
-use crate::notion::NotionError;
-use crate::startup::AppState;
-use crate::store::{OutboxRow, StoreError};
-use crate::unfurl::validate_uri;
+use crate::clients::notion::{NotionClient, NotionError};
+use crate::oauth::connections::Connections;
+use crate::oauth::grants::Grants;
+use crate::oauth::tokens::Tokens;
+use crate::platform::clock::unix_ms;
+use crate::platform::config::Settings;
+use crate::platform::metrics::{DeliveryOutcome, Metrics};
+use crate::store::{CHANGE_WINDOW_SECS, OutboxRow, Store, StoreError};
+use crate::unfurl::{Unfurler, validate_uri};
 
 /// The longest pause between attempts computed from the backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -88,6 +89,21 @@ impl Wakeup {
     }
 }
 
+/// What the worker works with.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub connections: Connections,
+    /// For revoking a connection whose Notion token Notion no longer accepts.
+    pub tokens: Tokens,
+    pub unfurler: Unfurler,
+    pub notion: NotionClient,
+    pub metrics: Arc<Metrics>,
+    /// Woken by whoever queues updates on this instance.
+    pub wakeup: Wakeup,
+    pub options: OutboxOptions,
+}
+
 /// The running worker. [`Worker::stop`] lets a delivery in progress finish; dropping it
 /// aborts at once, like a killed process (leases then run out and another worker resumes).
 pub struct Worker {
@@ -96,14 +112,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Start the worker for `state` with the options from its settings.
-    pub fn start(state: &AppState) -> Self {
-        Self::start_with(state.clone(), OutboxOptions::from_settings(&state.settings))
-    }
-
-    pub fn start_with(state: AppState, options: OutboxOptions) -> Self {
+    pub fn start(deps: Deps) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(state, options, stopped));
+        let task = tokio::spawn(run(deps, stopped));
         Self {
             stop,
             task: Some(task),
@@ -134,7 +145,8 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-async fn run(state: AppState, options: OutboxOptions, mut stopped: watch::Receiver<bool>) {
+async fn run(state: Deps, mut stopped: watch::Receiver<bool>) {
+    let options = state.options;
     let batch = options.batch.max(1);
     let mut next_purge = tokio::time::Instant::now();
     loop {
@@ -151,7 +163,7 @@ async fn run(state: AppState, options: OutboxOptions, mut stopped: watch::Receiv
             continue;
         }
         tokio::select! {
-            () = state.outbox.woken() => {}
+            () = state.wakeup.woken() => {}
             () = tokio::time::sleep(options.poll) => {}
             _ = stopped.changed() => break,
         }
@@ -161,13 +173,13 @@ async fn run(state: AppState, options: OutboxOptions, mut stopped: watch::Receiv
 
 /// Housekeeping: old webhook history, and codes and refresh tokens that expired more than
 /// a day ago (kept that long so a late replay is still recognised as one and revokes).
-async fn purge(state: &AppState) {
-    let store = state.connections.store();
+async fn purge(state: &Deps) {
+    let store = &state.store;
     let before = (unix_ms() - millis(WEBHOOK_HISTORY)) / 1000;
     if let Err(e) = store.purge_webhook_history(before).await {
         tracing::warn!(error = %e, "could not purge old webhook deliveries");
     }
-    let changed_before = unix_ms() / 1000 - 2 * crate::watch::WINDOW_SECS;
+    let changed_before = unix_ms() / 1000 - 2 * CHANGE_WINDOW_SECS;
     if let Err(e) = store.purge_link_changes(changed_before).await {
         tracing::warn!(error = %e, "could not purge old link changes");
     }
@@ -178,7 +190,7 @@ async fn purge(state: &AppState) {
 }
 
 /// Claim and deliver one batch; how many rows were claimed.
-async fn round(state: &AppState, options: &OutboxOptions, batch: usize) -> usize {
+async fn round(state: &Deps, options: &OutboxOptions, batch: usize) -> usize {
     let now = unix_ms();
     let limit = i64::try_from(batch).unwrap_or(i64::MAX);
     let claimed = match state
@@ -227,7 +239,7 @@ enum Outcome {
 }
 
 #[tracing::instrument(name = "outbox_delivery", skip_all, fields(row = row.id, attempts = row.attempts))]
-async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
+async fn deliver(state: &Deps, options: &OutboxOptions, row: &OutboxRow) {
     let outcome = match attempt(state, row).await {
         Ok(outcome) => outcome,
         Err(e @ (StoreError::Crypto(_) | StoreError::Corrupt(_))) => {
@@ -240,7 +252,7 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
             return;
         }
     };
-    let store = state.connections.store();
+    let store = &state.store;
     let given_up = row.attempts + 1 >= MAX_ATTEMPTS;
     state.metrics.count_delivery(match &outcome {
         Outcome::Delivered => DeliveryOutcome::Delivered,
@@ -262,7 +274,7 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
             tracing::warn!("Notion refused the connection's token; revoking the connection");
             // Revocation deletes the connection's queued updates, this row included, and
             // the account's GitHub token once no connection of it is left.
-            crate::grants::Grants::new(&state.connections, &state.tokens)
+            Grants::new(&state.connections, &state.tokens)
                 .revoke_connection(&row.connection_id)
                 .await
         }
@@ -301,8 +313,8 @@ async fn deliver(state: &AppState, options: &OutboxOptions, row: &OutboxRow) {
     }
 }
 
-async fn attempt(state: &AppState, row: &OutboxRow) -> Result<Outcome, StoreError> {
-    let store = state.connections.store();
+async fn attempt(state: &Deps, row: &OutboxRow) -> Result<Outcome, StoreError> {
+    let store = &state.store;
     let Some(connection) = store.connection(&row.connection_id).await? else {
         return Ok(Outcome::Dropped("unknown connection"));
     };
@@ -348,11 +360,10 @@ async fn attempt(state: &AppState, row: &OutboxRow) -> Result<Outcome, StoreErro
             retry_after: (status == Some(429)).then_some(UPSTREAM_RATE_LIMIT_WAIT),
         });
     }
-    let token = Secret::new(notion_token.expose());
     Ok(
         match state
             .notion
-            .update_preview(&token, entry.body.clone())
+            .update_preview(&notion_token, entry.body.clone())
             .await
         {
             Ok(()) => Outcome::Delivered,

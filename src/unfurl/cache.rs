@@ -18,7 +18,7 @@ use bytes::Bytes;
 use moka::Expiry;
 use moka::future::Cache;
 
-use crate::memo::EpochMemo;
+use crate::platform::memo::EpochMemo;
 
 /// Who may read an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -12,7 +12,7 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::config::LogFormat;
+use crate::platform::config::LogFormat;
 
 /// Install the global subscriber writing to stdout. Safe to call twice (the second call
 /// does nothing).

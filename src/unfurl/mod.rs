@@ -2,6 +2,11 @@
 //!
 //! Shared by `POST /unfurl` and the `unfurl` CLI command, so both print exactly the same
 //! bytes. The Notion `error` operation is built here and nowhere else.
+//!
+//! May import: `clients`, `store`, `platform`; never HTTP or accounts.
+
+pub mod cache;
+pub mod registry;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,8 +22,8 @@ use notion_unfurl_sdk::{
 use serde::Serialize;
 use url::Url;
 
-use crate::cache::{Entry, PreviewCache, Scope};
-use crate::registry::Registry;
+use crate::unfurl::cache::{Entry, PreviewCache, Scope};
+use crate::unfurl::registry::Registry;
 
 /// Longest URI we accept (protocol decision: Notion never sends longer links).
 pub const MAX_URI_BYTES: usize = 8 * 1024;

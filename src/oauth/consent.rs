@@ -14,7 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::crypto::{Cipher, Sealed, random_token, token_hash};
+use crate::platform::crypto::cipher::{Cipher, Sealed};
+use crate::platform::crypto::{random_token, token_hash};
 use crate::store::{Store, StoreError};
 
 /// How long a consent page (and a GitHub round trip) may take. Notion's own code lives

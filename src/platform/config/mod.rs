@@ -5,8 +5,12 @@
 //! A bad value stops start-up with one line naming the variable and the problem.
 
 mod file;
+mod variables;
 
 pub use file::{CONFIG_VARIABLE, Gathered, gather};
+pub use variables::{ConfigError, VARIABLES};
+
+use variables::problem;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,41 +19,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use notion_unfurl_sdk::{FetchPolicy, Secret};
 use url::Url;
-
-/// A configured secret: never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// A setting that could not be used; its `Display` is the one line printed at start-up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
 }
 
 #[derive(Debug, Clone)]
@@ -66,36 +43,36 @@ pub struct Settings {
     pub database_url: String,
     /// `UNFURL_SECRET_KEY`: at least 32 bytes; signs access tokens. Generated into
     /// `<UNFURL_DATA_DIR>/secret.key` (with a warning) when absent.
-    pub secret_key: Option<SecretString>,
+    pub secret_key: Option<Secret>,
     /// `UNFURL_SECRET_KEY_ID`: 1–255, stored beside every token encrypted with the current
     /// secret (default 1). Raise it when rotating `UNFURL_SECRET_KEY`.
     pub secret_key_id: u8,
     /// `UNFURL_PREVIOUS_SECRET_KEYS`: `id:secret` pairs, comma-separated: earlier secrets
     /// that still decrypt tokens stored under their id. Access tokens signed with an old
     /// secret stop working (they live an hour); stored Notion and GitHub tokens do not.
-    pub previous_secret_keys: Vec<(u8, SecretString)>,
+    pub previous_secret_keys: Vec<(u8, Secret)>,
     /// `UNFURL_OAUTH_CLIENT_ID` / `UNFURL_OAUTH_CLIENT_SECRET`: what Notion presents to us.
     pub oauth_client_id: Option<String>,
-    pub oauth_client_secret: Option<SecretString>,
+    pub oauth_client_secret: Option<Secret>,
     /// `UNFURL_OAUTH_REDIRECT_URIS`: comma-separated exact `redirect_uri` values Notion may
     /// send. Default: both spellings of Notion's callback.
     pub oauth_redirect_uris: Vec<String>,
     /// `UNFURL_NOTION_CLIENT_ID` / `UNFURL_NOTION_CLIENT_SECRET`: what we present to Notion.
     pub notion_client_id: Option<String>,
-    pub notion_client_secret: Option<SecretString>,
+    pub notion_client_secret: Option<Secret>,
     /// `UNFURL_NOTION_API_URL`: default `https://api.notion.com`.
     pub notion_api_url: Url,
     /// `UNFURL_GITHUB_CLIENT_ID` / `UNFURL_GITHUB_CLIENT_SECRET`: the GitHub OAuth app.
     pub github_client_id: Option<String>,
-    pub github_client_secret: Option<SecretString>,
+    pub github_client_secret: Option<Secret>,
     /// `UNFURL_GITHUB_API_URL`: default `https://api.github.com`.
     pub github_api_url: Url,
     /// `UNFURL_GITHUB_WEB_URL`: default `https://github.com`.
     pub github_web_url: Url,
     /// `UNFURL_GITHUB_TOKEN`: optional token for accounts without one (public repos only).
-    pub github_token: Option<SecretString>,
+    pub github_token: Option<Secret>,
     /// `UNFURL_GITHUB_WEBHOOK_SECRET`: verifies `X-Hub-Signature-256`.
-    pub github_webhook_secret: Option<SecretString>,
+    pub github_webhook_secret: Option<Secret>,
     /// `UNFURL_DEVELOPER_NAME`: the `dev` attribute. Default `notion-unfurl`.
     pub developer_name: String,
     /// `UNFURL_FETCH_ALLOW`: comma-separated CIDRs the guarded client may reach although
@@ -122,7 +99,7 @@ pub struct Settings {
     /// `UNFURL_LOG_FORMAT`: `text` (default) or `json`. Levels: `RUST_LOG` (default `info`).
     pub log_format: LogFormat,
 
-    // Live updates: the outbox worker (crate::outbox).
+    // Live updates: the outbox worker (crate::live::outbox).
     /// `UNFURL_OUTBOX_POLL_MS`: how often the update outbox is checked for due updates
     /// (default 5000). An accepted webhook wakes this instance's worker at once; polling
     /// finds retries and work queued by other instances.
@@ -137,52 +114,8 @@ pub struct Settings {
 
 type Vars = HashMap<String, String>;
 
-/// Every variable [`Settings`] reads; any other `UNFURL_*` name is warned about, and a
-/// settings-file key must be one of these without the prefix.
-pub const VARIABLES: &[&str] = &[
-    "UNFURL_CACHE_MAX_BYTES",
-    "UNFURL_CLIENT_IP_HEADER",
-    "UNFURL_DATABASE_URL",
-    "UNFURL_DATA_DIR",
-    "UNFURL_DEVELOPER_NAME",
-    "UNFURL_FETCH_ALLOW",
-    "UNFURL_FETCH_MAX_BYTES",
-    "UNFURL_FETCH_TIMEOUT_SECS",
-    "UNFURL_GITHUB_API_URL",
-    "UNFURL_GITHUB_CLIENT_ID",
-    "UNFURL_GITHUB_CLIENT_SECRET",
-    "UNFURL_GITHUB_TOKEN",
-    "UNFURL_GITHUB_WEBHOOK_SECRET",
-    "UNFURL_GITHUB_WEB_URL",
-    "UNFURL_LISTEN",
-    "UNFURL_LOG_FORMAT",
-    "UNFURL_NOTION_API_URL",
-    "UNFURL_NOTION_CLIENT_ID",
-    "UNFURL_NOTION_CLIENT_SECRET",
-    "UNFURL_OAUTH_CLIENT_ID",
-    "UNFURL_OAUTH_CLIENT_SECRET",
-    "UNFURL_OAUTH_REDIRECT_URIS",
-    "UNFURL_OUTBOX_BACKOFF_MS",
-    "UNFURL_OUTBOX_LEASE_MS",
-    "UNFURL_OUTBOX_POLL_MS",
-    "UNFURL_PREVIOUS_SECRET_KEYS",
-    "UNFURL_PUBLIC_URL",
-    "UNFURL_SECRET_KEY",
-    "UNFURL_SECRET_KEY_ID",
-    "UNFURL_TOKEN_TTL_SECS",
-    "UNFURL_WEBHOOK_READ_TIMEOUT_SECS",
-    "UNFURL_WORKERS",
-];
-
 fn get<'a>(vars: &'a Vars, name: &'static str) -> Option<&'a str> {
     vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
 }
 
 fn parse_url(vars: &Vars, name: &'static str, default: &str) -> Result<Url, ConfigError> {
@@ -218,8 +151,8 @@ where
     Ok(value)
 }
 
-fn secret(vars: &Vars, name: &'static str) -> Option<SecretString> {
-    get(vars, name).map(SecretString::new)
+fn secret(vars: &Vars, name: &'static str) -> Option<Secret> {
+    get(vars, name).map(Secret::new)
 }
 
 fn plain(vars: &Vars, name: &'static str) -> Option<String> {
@@ -301,7 +234,7 @@ impl Settings {
                     if id == 0 || id == secret_key_id || secret.len() < MIN_SECRET_BYTES {
                         return Err(bad());
                     }
-                    Ok((id, SecretString::new(secret)))
+                    Ok((id, Secret::new(secret)))
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -446,6 +379,17 @@ impl Settings {
     }
 
     /// The issuer of our access tokens.
+    /// The guarded client's policy; its user agent is also the one every other client of
+    /// ours sends.
+    pub fn fetch_policy(&self) -> FetchPolicy {
+        FetchPolicy {
+            allow: self.fetch_allow.clone(),
+            total_timeout: self.fetch_timeout,
+            max_body_bytes: self.fetch_max_bytes,
+            ..FetchPolicy::default()
+        }
+    }
+
     pub fn token_issuer(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_owned()
     }
@@ -457,7 +401,7 @@ mod tests {
 
     #[test]
     fn the_variable_list_names_exactly_what_settings_read() {
-        let source = include_str!("config.rs");
+        let source = include_str!("mod.rs");
         let read: std::collections::BTreeSet<&str> = source
             .split('"')
             .filter(|s| s.len() > "UNFURL_".len() && s.starts_with("UNFURL_"))
@@ -465,7 +409,7 @@ mod tests {
             .collect();
         let listed: std::collections::BTreeSet<&str> = VARIABLES.iter().copied().collect();
         assert_eq!(read, listed);
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../../README.md");
         for name in VARIABLES.iter().chain([&CONFIG_VARIABLE]) {
             assert!(
                 readme.contains(&format!("`{name}`")),

@@ -1,5 +1,5 @@
-//! The per-worker-thread memo behind the hot path's fast lookups ([`crate::access`],
-//! [`crate::cache`]).
+//! The per-worker-thread memo behind the hot path's fast lookups ([`crate::oauth::access`],
+//! [`crate::unfurl::cache`]).
 //!
 //! Each actix worker is one thread, so a plain map per thread answers a repeated key with
 //! no synchronisation. A memo copies state whose owner can change it, so every entry has a

@@ -1,0 +1,183 @@
+//! What bounds the HTTP surface, shared by every worker so a limit is the process's:
+//! per-address rate limits on the endpoints that anyone may call, and the slots for
+//! reading webhook bodies.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use governor::clock::Clock;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use tokio::sync::Semaphore;
+
+use crate::http::request::client_address;
+
+/// How many webhook bodies may be read at once (GitHub sends one delivery at a time per
+/// hook; a handful covers several hooks and redeliveries).
+pub const WEBHOOK_READS: usize = 8;
+
+/// A wait as the whole seconds of a `Retry-After` header: rounded up, at least one (a
+/// client told "0" would come straight back).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// The limits of one server, registered beside the state for every handler.
+#[derive(Debug)]
+pub struct Limits {
+    /// `/oauth/token`: failed client authentication only.
+    pub token: RateLimit,
+    pub revoke: RateLimit,
+    /// The consent decision and the GitHub callback: each may call Notion or GitHub.
+    pub sign_in: RateLimit,
+    /// Webhook bodies being read at once (each up to 25 MiB, unverified until read).
+    pub webhook_reads: Semaphore,
+}
+
+impl Limits {
+    /// `client_ip_header`: the header a trusted proxy puts the client's address in
+    /// (`UNFURL_CLIENT_IP_HEADER`); without it the TCP peer is the client.
+    pub fn new(client_ip_header: Option<&str>) -> Self {
+        let header = client_ip_header.and_then(|h| header::HeaderName::try_from(h).ok());
+        Self {
+            token: RateLimit::token_endpoint().keyed_by(header.clone()),
+            revoke: RateLimit::revoke_endpoint().keyed_by(header.clone()),
+            sign_in: RateLimit::sign_in_steps().keyed_by(header),
+            webhook_reads: Semaphore::new(WEBHOOK_READS),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+/// A per-client-address limit on one endpoint. Each refusal says how long to wait.
+///
+/// IPv6 clients are keyed by their /64, which one subscriber usually holds whole; the
+/// address is the TCP peer's, or the trusted proxy's header (`UNFURL_CLIENT_IP_HEADER`).
+/// The key map is pruned of idle entries every `RETAIN_EVERY` checks and never grows past
+/// `MAX_TRACKED`: beyond it whatever is counted is refused until entries go idle, so a
+/// flood of source addresses costs memory only up to that bound.
+pub struct RateLimit {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Addresses that ran out of failed attempts ([`RateLimit::failed`]), refused unheard
+    /// until their budget has room again.
+    blocked: moka::sync::Cache<IpAddr, Instant>,
+    checks: AtomicU64,
+    client_ip_header: Option<header::HeaderName>,
+}
+
+const MAX_TRACKED: usize = 65_536;
+/// The longest a blocked address waits; also how long a full limiter makes everyone wait.
+const MAX_BLOCK: Duration = Duration::from_secs(60);
+const RETAIN_EVERY: u64 = 1024;
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("tracked", &self.limiter.len())
+            .finish()
+    }
+}
+
+const fn nonzero(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => NonZeroU32::MIN,
+    }
+}
+
+impl RateLimit {
+    pub fn new(quota: Quota) -> Self {
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            blocked: moka::sync::Cache::builder()
+                .max_capacity(MAX_TRACKED as u64)
+                .time_to_live(MAX_BLOCK)
+                .build(),
+            checks: AtomicU64::new(0),
+            client_ip_header: None,
+        }
+    }
+
+    fn keyed_by(mut self, client_ip_header: Option<header::HeaderName>) -> Self {
+        self.client_ip_header = client_ip_header;
+        self
+    }
+
+    /// `/oauth/token`: failed attempts only; 30 a minute with a burst of 20 leaves a
+    /// client secret guesser one guess every two seconds.
+    pub fn token_endpoint() -> Self {
+        Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(20)))
+    }
+
+    /// `/oauth/revoke`: a refresh token presented there costs a database write, so
+    /// unauthenticated callers are limited too, more loosely.
+    pub fn revoke_endpoint() -> Self {
+        Self::new(Quota::per_minute(nonzero(60)).allow_burst(nonzero(30)))
+    }
+
+    /// The consent POST and the GitHub callback: a person links an account in one of
+    /// each, so 30 a minute from one address (an office behind one NAT, say) is generous;
+    /// past it, nobody gets to make us call Notion or GitHub with made-up codes.
+    pub fn sign_in_steps() -> Self {
+        Self::new(Quota::per_minute(nonzero(30)).allow_burst(nonzero(30)))
+    }
+
+    /// Count one request from `req`'s client; `Err` holds how long to wait once over the
+    /// quota.
+    pub fn check(&self, req: &HttpRequest) -> Result<(), Duration> {
+        self.take(self.key(req))
+    }
+
+    /// The key `req` is counted under: its client's address.
+    pub fn key(&self, req: &HttpRequest) -> IpAddr {
+        client_address(req, self.client_ip_header.as_ref())
+    }
+
+    /// Refuse `key` while it is blocked for too many failed attempts.
+    pub fn admit(&self, key: IpAddr) -> Result<(), Duration> {
+        match self.blocked.get(&key) {
+            Some(until) if until > Instant::now() => {
+                tracing::info!("rate limited");
+                Err(until.saturating_duration_since(Instant::now()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a failed attempt by `key`: within the quota `Ok`; beyond it `key` is refused
+    /// unheard ([`Self::admit`]) until the quota has room again, so that a guess past the
+    /// quota is never judged.
+    pub fn failed(&self, key: IpAddr) -> Result<(), Duration> {
+        self.take(key).inspect_err(|retry_after| {
+            let wait = (*retry_after).min(MAX_BLOCK);
+            self.blocked.insert(key, Instant::now() + wait);
+        })
+    }
+
+    fn take(&self, key: IpAddr) -> Result<(), Duration> {
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(RETAIN_EVERY)
+        {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        if self.limiter.len() >= MAX_TRACKED {
+            tracing::warn!("rate limiter is full; refusing");
+            return Err(MAX_BLOCK);
+        }
+        self.limiter.check_key(&key).map_err(|not_until| {
+            tracing::info!("rate limited");
+            not_until.wait_time_from(self.limiter.clock().now())
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! Live updates: what a webhook changed becomes queued work; the outbox worker pushes fresh
+//! previews to Notion; the watch makes every instance forget what another one changed.
+//!
+//! Workers receive an explicit dependencies struct, never the HTTP state.
+//! May import: `oauth`, `unfurl`, `clients`, `store`, `platform`.
+
+pub mod outbox;
+pub mod watch;

@@ -1,0 +1,54 @@
+//! The names of every setting, and the one-line error that names a setting and what is
+//! wrong with it (shared by the environment and the settings file).
+
+/// A setting that could not be used; its `Display` is the one line printed at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// Every variable [`Settings`] reads; any other `UNFURL_*` name is warned about, and a
+/// settings-file key must be one of these without the prefix.
+pub const VARIABLES: &[&str] = &[
+    "UNFURL_CACHE_MAX_BYTES",
+    "UNFURL_CLIENT_IP_HEADER",
+    "UNFURL_DATABASE_URL",
+    "UNFURL_DATA_DIR",
+    "UNFURL_DEVELOPER_NAME",
+    "UNFURL_FETCH_ALLOW",
+    "UNFURL_FETCH_MAX_BYTES",
+    "UNFURL_FETCH_TIMEOUT_SECS",
+    "UNFURL_GITHUB_API_URL",
+    "UNFURL_GITHUB_CLIENT_ID",
+    "UNFURL_GITHUB_CLIENT_SECRET",
+    "UNFURL_GITHUB_TOKEN",
+    "UNFURL_GITHUB_WEBHOOK_SECRET",
+    "UNFURL_GITHUB_WEB_URL",
+    "UNFURL_LISTEN",
+    "UNFURL_LOG_FORMAT",
+    "UNFURL_NOTION_API_URL",
+    "UNFURL_NOTION_CLIENT_ID",
+    "UNFURL_NOTION_CLIENT_SECRET",
+    "UNFURL_OAUTH_CLIENT_ID",
+    "UNFURL_OAUTH_CLIENT_SECRET",
+    "UNFURL_OAUTH_REDIRECT_URIS",
+    "UNFURL_OUTBOX_BACKOFF_MS",
+    "UNFURL_OUTBOX_LEASE_MS",
+    "UNFURL_OUTBOX_POLL_MS",
+    "UNFURL_PREVIOUS_SECRET_KEYS",
+    "UNFURL_PUBLIC_URL",
+    "UNFURL_SECRET_KEY",
+    "UNFURL_SECRET_KEY_ID",
+    "UNFURL_TOKEN_TTL_SECS",
+    "UNFURL_WEBHOOK_READ_TIMEOUT_SECS",
+    "UNFURL_WORKERS",
+];
+
+pub(super) fn problem(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}

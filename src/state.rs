@@ -1,0 +1,162 @@
+//! [`AppState`]: what every request handler and CLI command shares, built from settings.
+//!
+//! Background workers never hold it: each gets the dependencies struct it names
+//! ([`crate::live::outbox::Deps`], [`crate::live::watch::Deps`]), made here.
+//! May import: `live` and everything below it.
+
+use std::sync::Arc;
+
+use notion_unfurl_sdk::GuardedClient;
+
+use crate::clients::github::GitHubLogin;
+use crate::clients::notion::NotionClient;
+use crate::live::outbox::{self, Wakeup};
+use crate::live::watch;
+use crate::oauth::connections::Connections;
+use crate::oauth::consent::Consent;
+use crate::oauth::grants::SignatureCheck;
+use crate::oauth::tokens::Tokens;
+use crate::platform::config::Settings;
+use crate::platform::crypto::keys::{KeyError, Keys, SecretSource};
+use crate::platform::metrics::Metrics;
+use crate::store::Store;
+use crate::unfurl::Unfurler;
+use crate::unfurl::cache::PreviewCache;
+use crate::unfurl::registry::Registry;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not build the fetch client: {0}")]
+    Fetch(#[from] notion_unfurl_sdk::FetchError),
+    #[error("could not open the database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("could not build the Notion client: {0}")]
+    Notion(#[from] crate::clients::notion::NotionError),
+    #[error("could not set up GitHub sign-in: {0}")]
+    GitHub(#[from] crate::clients::github::LoginError),
+    #[error(transparent)]
+    Providers(#[from] crate::unfurl::registry::RegistryError),
+    #[error("could not listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+}
+
+/// What every request handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub tokens: Tokens,
+    pub unfurler: Unfurler,
+    pub connections: Connections,
+    pub notion: NotionClient,
+    pub consent: Consent,
+    /// GitHub sign-in, when a GitHub OAuth app is configured.
+    pub github: Option<GitHubLogin>,
+    /// Recognises our access tokens, expired ones included (for revocation).
+    pub signature: SignatureCheck,
+    pub metrics: Arc<Metrics>,
+    /// Wakes the outbox worker when a webhook queued updates.
+    pub outbox: Wakeup,
+}
+
+impl AppState {
+    /// Everything but the listener: used by `serve` and by the CLI commands. Opens the
+    /// database and runs its migrations.
+    pub async fn from_settings(settings: Settings, registry: Registry) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+            path: settings.data_dir.display().to_string(),
+            source,
+        })?;
+        let (keys, source) = Keys::load(&settings)?;
+        if source == SecretSource::FileCreated {
+            tracing::warn!(
+                path = %settings.data_dir.join("secret.key").display(),
+                "UNFURL_SECRET_KEY is not set: generated a secret and saved it; set UNFURL_SECRET_KEY in production"
+            );
+        }
+        if !settings.fetch_allow.is_empty() {
+            let nets: Vec<String> = settings
+                .fetch_allow
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            tracing::warn!(
+                allow = %nets.join(","),
+                "UNFURL_FETCH_ALLOW is set: the fetcher may reach these private networks"
+            );
+        }
+        let tokens = Tokens::new(
+            &keys,
+            settings.token_issuer(),
+            settings.token_audience(),
+            settings.token_ttl,
+        );
+        let guarded = GuardedClient::new(settings.fetch_policy())?;
+        let unfurler = Unfurler::new(
+            registry,
+            PreviewCache::new(settings.cache_max_bytes),
+            guarded,
+            settings.developer_name.clone(),
+        );
+        let store = Store::connect(&settings.database_url, keys.cipher.clone()).await?;
+        let notion = NotionClient::new(
+            settings.notion_api_url.clone(),
+            settings
+                .notion_client_id
+                .clone()
+                .zip(settings.notion_client_secret.clone()),
+            &settings.fetch_policy().user_agent,
+        )?;
+        let github = GitHubLogin::from_settings(&settings, &settings.fetch_policy().user_agent)?;
+        let consent = Consent::new(keys.cipher.clone(), settings.public_url.scheme() == "https");
+        let (settings_issuer, settings_audience) =
+            (settings.token_issuer(), settings.token_audience());
+        Ok(Self {
+            settings: Arc::new(settings),
+            tokens,
+            unfurler,
+            connections: Connections::new(store.clone()),
+            store,
+            notion,
+            consent,
+            github,
+            signature: SignatureCheck::new(&keys, &settings_issuer, &settings_audience),
+            metrics: Arc::new(Metrics::new()),
+            outbox: Wakeup::default(),
+        })
+    }
+
+    /// What the outbox worker needs.
+    pub fn outbox_deps(&self) -> outbox::Deps {
+        outbox::Deps {
+            store: self.store.clone(),
+            connections: self.connections.clone(),
+            tokens: self.tokens.clone(),
+            unfurler: self.unfurler.clone(),
+            notion: self.notion.clone(),
+            metrics: self.metrics.clone(),
+            wakeup: self.outbox.clone(),
+            options: outbox::OutboxOptions::from_settings(&self.settings),
+        }
+    }
+
+    /// What the invalidation watch needs.
+    pub fn watch_deps(&self) -> watch::Deps {
+        watch::Deps {
+            store: self.store.clone(),
+            connections: self.connections.clone(),
+            cache: self.unfurler.cache().clone(),
+        }
+    }
+}
