@@ -37,7 +37,7 @@ pub enum StartError {
     #[error("could not build the fetch client: {0}")]
     Fetch(#[from] notion_unfurl_sdk::FetchError),
     #[error("could not open the database: {0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::store::OpenError),
     #[error("could not build the Notion client: {0}")]
     Notion(#[from] crate::clients::notion::NotionError),
     #[error("could not set up GitHub sign-in: {0}")]

@@ -8,8 +8,6 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
-use super::StoreError;
-
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -23,7 +21,25 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_PRAGMAS: &str =
     "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
 
-/// The database behind a [`super::Store`].
+/// Why the database could not be opened (at start-up; queries fail with `StoreError`).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("unsupported database URL: expected sqlite://PATH or postgres://…")]
+    UnsupportedUrl,
+    #[error("could not create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("SQLite did not switch to WAL journaling (journal_mode is {0:?})")]
+    NotWal(String),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The database behind a `Store`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -32,13 +48,13 @@ pub enum Backend {
 
 impl Backend {
     /// The backend a database URL names, as accepted by `UNFURL_DATABASE_URL`.
-    pub fn of(url: &str) -> Result<Self, StoreError> {
+    pub fn of(url: &str) -> Result<Self, OpenError> {
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres)
         } else {
-            Err(StoreError::UnsupportedUrl)
+            Err(OpenError::UnsupportedUrl)
         }
     }
 
@@ -51,7 +67,7 @@ impl Backend {
 }
 
 /// A pool for `url` with every migration applied.
-pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
+pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), OpenError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let pool = match backend {
@@ -69,10 +85,10 @@ pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), StoreError> {
     Ok((pool, backend))
 }
 
-async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
+async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
     let target = SqliteTarget::parse(url);
     if let Some(dir) = target.directory() {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+        std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
             path: dir.display().to_string(),
             source,
         })?;
@@ -110,7 +126,7 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, StoreError> {
             .fetch_one(&pool)
             .await?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::NotWal(mode));
+            return Err(OpenError::NotWal(mode));
         }
     }
     Ok(pool)

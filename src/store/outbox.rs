@@ -12,7 +12,8 @@
 
 use sqlx::Row;
 
-use super::{Backend, Result, Store};
+use super::connect::Backend;
+use super::database::{Result, Store};
 use crate::platform::clock::unix_secs;
 
 /// One GitHub webhook to record, reduced to what the outbox needs.

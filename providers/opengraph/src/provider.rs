@@ -11,7 +11,7 @@ use notion_unfurl_sdk::{
 use regex::Regex;
 use url::Url;
 
-use crate::PageMetadata;
+use crate::extract::PageMetadata;
 use crate::extract::name_key;
 use crate::media::{self, Resource};
 

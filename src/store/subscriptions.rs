@@ -1,0 +1,64 @@
+//! Subscriptions: which connection shows a preview of which link, by the link as pasted
+//! and by its canonical form (what updates are matched on).
+
+use sqlx::Row;
+
+use super::database::{Result, Store};
+use crate::platform::clock::unix_secs;
+
+impl Store {
+    /// Remember that `connection_id` shows a preview of `uri`, a form of the resource
+    /// `canonical_uri`. Idempotent; ignored for a revoked or unknown connection.
+    pub async fn subscribe(
+        &self,
+        connection_id: &str,
+        uri: &str,
+        canonical_uri: &str,
+    ) -> Result<()> {
+        // The conditional update keeps a repeated subscribe from writing (and syncing) a
+        // page when nothing changed; it only rewrites rows whose canonical form changed.
+        sqlx::query(
+            "INSERT INTO subscriptions (connection_id, uri, canonical_uri, created_at) \
+             SELECT $1, $2, $3, $4 \
+             WHERE EXISTS (SELECT 1 FROM connections WHERE id = $1 AND revoked_at IS NULL) \
+             ON CONFLICT (connection_id, uri) DO UPDATE \
+                 SET canonical_uri = excluded.canonical_uri \
+                 WHERE subscriptions.canonical_uri <> excluded.canonical_uri",
+        )
+        .bind(connection_id)
+        .bind(uri)
+        .bind(canonical_uri)
+        .bind(unix_secs())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forget one subscription. Idempotent.
+    pub async fn unsubscribe(&self, connection_id: &str, uri: &str) -> Result<()> {
+        sqlx::query("DELETE FROM subscriptions WHERE connection_id = $1 AND uri = $2")
+            .bind(connection_id)
+            .bind(uri)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every `(connection_id, uri)` showing a form of `canonical_uri`, on connections that
+    /// are not revoked, in a stable order.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn subscriptions_for(&self, canonical_uri: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT s.connection_id, s.uri FROM subscriptions s \
+             JOIN connections c ON c.id = s.connection_id \
+             WHERE s.canonical_uri = $1 AND c.revoked_at IS NULL \
+             ORDER BY s.connection_id, s.uri",
+        )
+        .bind(canonical_uri)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("connection_id")?, row.try_get("uri")?)))
+            .collect()
+    }
+}
