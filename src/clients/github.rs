@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use notion_unfurl_sdk::Secret;
-use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError};
+use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError, read_limited};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
@@ -151,9 +151,9 @@ impl GitHubLogin {
         for (name, value) in response.headers() {
             builder = builder.header(name, value);
         }
-        let body = read_bounded(response)
+        let body = read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| HttpError(e.without_url().to_string()))?;
+            .map_err(|e| HttpError(e.to_string()))?;
         builder.body(body).map_err(|e| HttpError(e.to_string()))
     }
 
@@ -196,9 +196,9 @@ impl GitHubLogin {
         if !response.status().is_success() {
             return Err(LoginError::User(response.status().as_u16()));
         }
-        let body = read_bounded(response)
+        let body = read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| LoginError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| LoginError::Transport(e.to_string()))?;
         serde_json::from_slice(&body).map_err(|e| LoginError::Transport(e.to_string()))
     }
 }
@@ -219,15 +219,4 @@ fn describe<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
         oauth2::RequestTokenError::Parse(_, _) => "unreadable token response".to_owned(),
         oauth2::RequestTokenError::Other(e) => e.clone(),
     }
-}
-
-async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            break;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

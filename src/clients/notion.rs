@@ -4,13 +4,17 @@
 use std::time::Duration;
 
 use notion_unfurl_sdk::Secret;
-use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError};
+use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError, read_limited};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// The API version we speak (sent as `Notion-Version`).
 pub const NOTION_VERSION: &str = "2022-06-28";
+
+/// The largest answer read from Notion: its token and error responses are well under a
+/// kilobyte.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// What Notion returned for our code exchange.
 #[derive(Debug, Clone)]
@@ -113,10 +117,10 @@ impl NotionClient {
                 retry_after: retry_after(&response),
             };
         }
-        let code = response
-            .json::<ErrorResponse>()
+        let code = read_limited(response, MAX_RESPONSE_BYTES)
             .await
             .ok()
+            .and_then(|body| serde_json::from_slice::<ErrorResponse>(&body).ok())
             .and_then(|e| e.code.or(e.error));
         NotionError::Refused { status, code }
     }
@@ -158,10 +162,11 @@ impl NotionClient {
         if !response.status().is_success() {
             return Err(Self::classify(response).await);
         }
-        let body: TokenResponse = response
-            .json()
+        let body = read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| NotionError::Malformed(e.without_url().to_string()))?;
+            .map_err(|e| NotionError::Malformed(e.to_string()))?;
+        let body: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| NotionError::Malformed(e.to_string()))?;
         Ok(NotionGrant {
             access_token: Secret::new(body.access_token),
             bot_id: body.bot_id,

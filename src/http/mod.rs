@@ -3,6 +3,7 @@
 //!
 //! May import: `state` and everything below it; never `startup`.
 
+pub mod error_json;
 pub mod health;
 pub mod limits;
 pub mod oauth_authorize;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use serde::Serialize;
 
+use crate::http::error_json::ErrorJson;
 use crate::http::request::{BodyError, bearer_token, read_limited};
 use crate::oauth::access::{self, AccessError};
 use crate::oauth::connections::ActiveConnection;
@@ -36,12 +36,6 @@ pub enum UnfurlHttpError {
     MethodNotAllowed,
     #[error("the service is temporarily unavailable; please retry")]
     Unavailable,
-}
-
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    error: &'a str,
-    message: String,
 }
 
 impl ResponseError for UnfurlHttpError {
@@ -189,7 +183,7 @@ async fn unfurl(
         .unfurler
         .unfurl_link(&link, Some(&connection.requester))
         .await;
-    if entry.ok
+    if entry.is_preview()
         && let Err(e) = state
             .connections
             .subscribe(&connection, &link.uri, || {
@@ -203,7 +197,7 @@ async fn unfurl(
     let response = HttpResponse::Ok()
         .content_type("application/json")
         .body(entry.body.clone());
-    Ok((response, entry.ok))
+    Ok((response, entry.is_preview()))
 }
 
 /// Notion removed every preview of a URL: stop pushing updates for it. Idempotent.

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use url::Url;
 
+use crate::http::error_json::ErrorJson;
 use crate::http::limits::Limits;
 use crate::http::request::{BodyError, read_limited};
 use crate::platform::clock::unix_ms;
@@ -59,12 +60,6 @@ pub enum WebhookError {
     BadRequest(&'static str),
     #[error("the service is temporarily unavailable; please redeliver")]
     Unavailable,
-}
-
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    error: &'a str,
-    message: String,
 }
 
 impl ResponseError for WebhookError {

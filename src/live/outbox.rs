@@ -24,6 +24,7 @@ use crate::platform::clock::unix_ms;
 use crate::platform::config::Settings;
 use crate::platform::metrics::{DeliveryOutcome, Metrics};
 use crate::store::{CHANGE_WINDOW_SECS, OutboxRow, Store, StoreError};
+use crate::unfurl::cache;
 use crate::unfurl::{Unfurler, validate_uri};
 
 /// The longest pause between attempts computed from the backoff.
@@ -338,18 +339,17 @@ async fn attempt(state: &Deps, row: &OutboxRow) -> Result<Outcome, StoreError> {
         .unfurler
         .refresh(&row.uri, &url, Some(&active.requester))
         .await;
-    if entry.stale {
-        // The provider could only offer an earlier read: pushing it would report the state
-        // before the change as current. Wait for a fresh one.
-        return Ok(Outcome::Retry {
-            reason: "only a stale preview",
-            retry_after: None,
-        });
-    }
-    let status = if entry.ok {
-        None
-    } else {
-        error_status(&entry.body)
+    let status = match entry.outcome {
+        cache::Outcome::Preview { stale: true, .. } => {
+            // The provider could only offer an earlier read: pushing it would report the
+            // state before the change as current. Wait for a fresh one.
+            return Ok(Outcome::Retry {
+                reason: "only a stale preview",
+                retry_after: None,
+            });
+        }
+        cache::Outcome::Preview { stale: false, .. } => None,
+        cache::Outcome::Failed { status } => Some(status),
     };
     if status.is_some_and(is_transient) {
         // Pushing "could not be reached" would replace a good preview with an error over a
@@ -395,16 +395,6 @@ async fn attempt(state: &Deps, row: &OutboxRow) -> Result<Outcome, StoreError> {
             }
         },
     )
-}
-
-/// The status of a body's `error` operation, if it has one.
-fn error_status(body: &[u8]) -> Option<u16> {
-    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let error = body["operations"]
-        .as_array()?
-        .iter()
-        .find(|op| op["path"][0] == "error")?;
-    u16::try_from(error["set"]["status"].as_u64()?).ok()
 }
 
 fn is_transient(status: u16) -> bool {
@@ -477,12 +467,9 @@ mod tests {
 
     #[test]
     fn only_unreachable_upstreams_hold_an_update_back() {
-        let failed = crate::unfurl::error_body("https://x.test/", 502, "down");
-        assert_eq!(error_status(&failed), Some(502));
-        assert!(is_transient(502) && is_transient(429) && is_transient(504));
-        let gone = crate::unfurl::error_body("https://x.test/", 404, "gone");
-        assert!(!error_status(&gone).is_some_and(is_transient));
-        let fine = crate::unfurl::attributes_body("https://x.test/", &[]);
-        assert_eq!(error_status(&fine), None);
+        assert!(is_transient(502) && is_transient(429) && is_transient(503) && is_transient(504));
+        for lasting in [401, 403, 404, 410] {
+            assert!(!is_transient(lasting), "{lasting} is pushed, not retried");
+        }
     }
 }

@@ -16,19 +16,16 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use notion_unfurl_sdk::Account;
 
 use crate::unfurl::Requester;
 
+use crate::platform::memo::Epoch;
 use crate::store::{CHANGE_WINDOW_SECS, Store, StoreError};
 
 /// How long a connection's state is trusted without asking the database.
 pub const CONNECTION_TTL: Duration = Duration::from_secs(30);
-
-/// Where each [`Connections`] starts counting its epoch.
-static EPOCH_BASES: AtomicU64 = AtomicU64::new(0);
 
 /// An active connection and the account it acts for.
 #[derive(Debug)]
@@ -79,7 +76,7 @@ pub struct Connections {
     seen_revoked: moka::sync::Cache<String, ()>,
     /// Moved by every [`Connections::forget`]; copies of cached state made under an older
     /// value (the per-thread memo of [`crate::oauth::access`]) are stale.
-    epoch: Arc<AtomicU64>,
+    epoch: Epoch,
 }
 
 impl std::fmt::Debug for Connections {
@@ -106,11 +103,7 @@ impl Connections {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(2 * CHANGE_WINDOW_SECS.unsigned_abs()))
                 .build(),
-            // Each instance counts from its own base, so the per-thread memo of a thread that
-            // served another instance (tests run several in one process) never matches.
-            epoch: Arc::new(AtomicU64::new(
-                EPOCH_BASES.fetch_add(1 << 32, Ordering::Relaxed),
-            )),
+            epoch: Epoch::default(),
         }
     }
 
@@ -160,12 +153,12 @@ impl Connections {
         self.forgotten.insert(id.to_owned(), ());
         self.active.invalidate(id).await;
         // After the invalidation: a copy taken before it carries the old epoch.
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.epoch.advance();
     }
 
     /// The current epoch (see the field); it changes whenever anything is forgotten.
     pub fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+        self.epoch.current()
     }
 
     /// Forget the connections revoked (anywhere) at or after `since`, unix seconds, that

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use crate::platform::clock::unix_secs;
 use crate::platform::crypto::cipher::{Cipher, Sealed};
 use crate::platform::crypto::{random_token, token_hash};
 use crate::store::{Store, StoreError};
@@ -80,10 +81,6 @@ impl std::fmt::Debug for Consent {
     }
 }
 
-fn now() -> i64 {
-    i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX)
-}
-
 impl Consent {
     /// `secure`: the public URL is https, so cookies get `Secure` and the `__Host-` prefix.
     pub fn new(cipher: Cipher, secure: bool) -> Self {
@@ -117,7 +114,7 @@ impl Consent {
             redirect_uri: redirect_uri.to_owned(),
             client_id: client_id.to_owned(),
             csrf: random_token(),
-            expires_at: now() + PENDING_TTL.as_secs() as i64,
+            expires_at: unix_secs() + PENDING_TTL.as_secs() as i64,
             github_state: None,
             pkce_verifier: None,
         }
@@ -152,7 +149,7 @@ impl Consent {
             .map_err(|_| ConsentError::Unreadable)?;
         let pending: Pending =
             serde_json::from_slice(&plain).map_err(|_| ConsentError::Unreadable)?;
-        if pending.expires_at <= now() {
+        if pending.expires_at <= unix_secs() {
             return Err(ConsentError::Expired);
         }
         Ok(pending)
@@ -230,7 +227,7 @@ mod tests {
         let other = Consent::new(Cipher::from_root(&[8; 32], 1), false);
         assert!(other.open(Some(&cookie)).is_err());
         assert_eq!(c.open(None).err(), Some(ConsentError::Missing));
-        pending.expires_at = now() - 1;
+        pending.expires_at = unix_secs() - 1;
         let expired = c.seal(&pending).unwrap_or_default();
         assert_eq!(c.open(Some(&expired)).err(), Some(ConsentError::Expired));
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::platform::clock::unix_secs_unsigned;
 use crate::platform::crypto::keys::Keys;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -64,10 +65,6 @@ const LEEWAY_SECS: u64 = 30;
 const VERIFIED_CAPACITY: u64 = 10_000;
 const VERIFIED_TTL: Duration = Duration::from_secs(300);
 
-fn now() -> u64 {
-    jsonwebtoken::get_current_timestamp()
-}
-
 impl Tokens {
     pub fn new(keys: &Keys, issuer: String, audience: String, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
@@ -95,7 +92,7 @@ impl Tokens {
 
     /// A fresh access token for the connection `connection`.
     pub fn issue(&self, connection: &str) -> Result<String, TokenError> {
-        let iat = now();
+        let iat = unix_secs_unsigned();
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -111,7 +108,7 @@ impl Tokens {
     /// The claims of a valid token. The error text is for logs only: it never holds the token.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
         if let Some(claims) = self.verified.get(token) {
-            if claims.exp + LEEWAY_SECS > now() {
+            if claims.exp + LEEWAY_SECS > unix_secs_unsigned() {
                 return Ok(claims);
             }
             self.verified.invalidate(token);
@@ -124,7 +121,7 @@ impl Tokens {
 
     /// How long verified `claims` stay acceptable (their expiry plus the leeway).
     pub fn remaining(&self, claims: &Claims) -> Duration {
-        Duration::from_secs((claims.exp + LEEWAY_SECS).saturating_sub(now()))
+        Duration::from_secs((claims.exp + LEEWAY_SECS).saturating_sub(unix_secs_unsigned()))
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
@@ -221,8 +218,8 @@ mod tests {
             iss: "https://unfurl.test".into(),
             aud: "https://unfurl.test/unfurl".into(),
             sub: "a".into(),
-            exp: now() - 3600,
-            iat: now() - 7200,
+            exp: unix_secs_unsigned() - 3600,
+            iat: unix_secs_unsigned() - 7200,
             jti: "x".into(),
         };
         let token = jsonwebtoken::encode(
@@ -243,8 +240,8 @@ mod tests {
             iss: "https://unfurl.test".into(),
             aud: "https://unfurl.test/unfurl".into(),
             sub: "a".into(),
-            exp: now() + 600,
-            iat: now(),
+            exp: unix_secs_unsigned() + 600,
+            iat: unix_secs_unsigned(),
             jti: "x".into(),
         };
         let token = jsonwebtoken::encode(

@@ -10,6 +10,11 @@ pub fn unix_secs() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Now, in unix seconds, unsigned as JWT claims (`iat`, `exp`) count them.
+pub fn unix_secs_unsigned() -> u64 {
+    unix_secs().unsigned_abs()
+}
+
 /// Now, in unix milliseconds.
 pub fn unix_ms() -> i64 {
     SystemTime::now()

@@ -1,5 +1,5 @@
-//! The per-worker-thread memo behind the hot path's fast lookups ([`crate::oauth::access`],
-//! [`crate::unfurl::cache`]).
+//! The per-worker-thread memo behind the hot path's fast lookups (the access check, the
+//! preview cache's hits, routed links).
 //!
 //! Each actix worker is one thread, so a plain map per thread answers a repeated key with
 //! no synchronisation. A memo copies state whose owner can change it, so every entry has a
@@ -10,7 +10,38 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// Where each [`Epoch`] starts counting: far apart, so a thread's memo filled for one owner
+/// never matches another's (tests run several servers in one process).
+static BASES: AtomicU64 = AtomicU64::new(0);
+
+/// An owner's count of changes to what memos copy from it. Clones share the count.
+#[derive(Debug, Clone)]
+pub struct Epoch(Arc<AtomicU64>);
+
+impl Default for Epoch {
+    fn default() -> Self {
+        Self(Arc::new(AtomicU64::new(
+            BASES.fetch_add(1 << 32, Ordering::Relaxed),
+        )))
+    }
+}
+
+impl Epoch {
+    /// Read before a lookup whose result will be memoised: a change while it runs moves the
+    /// epoch past what the entry is stored under, so it is never served.
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Called after a change: every memo empties itself on its next use.
+    pub fn advance(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
 
 /// Values by key, each with its own deadline, all dropped when the epoch moves.
 pub struct EpochMemo<K, V> {

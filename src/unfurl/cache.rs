@@ -11,14 +11,13 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use moka::Expiry;
 use moka::future::Cache;
 
-use crate::platform::memo::EpochMemo;
+use crate::platform::memo::{Epoch, EpochMemo};
 
 /// Who may read an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,17 +35,35 @@ pub struct Key {
     pub uri: Arc<str>,
 }
 
-/// A cached answer: the response body and how long it stays.
+/// A cached answer: the response body, how long it stays, and what it holds.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub body: Bytes,
     pub ttl: Duration,
-    /// The scope the provider declared (`Public` results are also stored shared).
-    pub public: bool,
+    pub outcome: Outcome,
+}
+
+/// What a cached body holds, so nobody reads the JSON back to find out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Attributes. `public` when the provider declared them shareable (then also stored
+    /// under the shared key); `stale` for an earlier read served because the upstream
+    /// failed just now (see `Preview::stale`).
+    Preview { public: bool, stale: bool },
+    /// Only an `error` operation, with this status.
+    Failed { status: u16 },
+}
+
+impl Entry {
     /// Whether the body holds attributes (not only an `error` operation).
-    pub ok: bool,
-    /// An earlier read served because the upstream failed (see `Preview::stale`).
-    pub stale: bool,
+    pub fn is_preview(&self) -> bool {
+        matches!(self.outcome, Outcome::Preview { .. })
+    }
+
+    /// Whether every account may be served this entry.
+    pub fn is_public(&self) -> bool {
+        matches!(self.outcome, Outcome::Preview { public: true, .. })
+    }
 }
 
 /// How long the requester's own copy of a public result is kept.
@@ -56,7 +73,7 @@ struct PerEntryTtl;
 
 impl PerEntryTtl {
     fn ttl(key: &Key, value: &Entry) -> Duration {
-        if value.public && key.scope != Scope::Public {
+        if value.is_public() && key.scope != Scope::Public {
             FLIGHT_COPY_TTL.min(value.ttl)
         } else {
             value.ttl
@@ -100,15 +117,11 @@ thread_local! {
         RefCell::new(EpochMemo::new(HIT_MEMO_ENTRIES));
 }
 
-/// Where each [`PreviewCache`] starts counting its epoch, so a thread's memo never
-/// matches another cache's (tests run several servers in one process).
-static EPOCH_BASES: AtomicU64 = AtomicU64::new(0);
-
 #[derive(Clone)]
 pub struct PreviewCache {
     inner: Cache<Key, Arc<Entry>>,
     /// Moved by every change to what is cached; memoised hits from before are dropped.
-    epoch: Arc<AtomicU64>,
+    epoch: Epoch,
 }
 
 impl std::fmt::Debug for PreviewCache {
@@ -132,9 +145,7 @@ impl PreviewCache {
             .build();
         Self {
             inner,
-            epoch: Arc::new(AtomicU64::new(
-                EPOCH_BASES.fetch_add(1 << 32, Ordering::Relaxed),
-            )),
+            epoch: Epoch::default(),
         }
     }
 
@@ -152,7 +163,7 @@ impl PreviewCache {
     {
         // Read before the lookups: a change while they run moves the epoch past what the
         // memoised hit is stored under.
-        let epoch = self.epoch.load(Ordering::Acquire);
+        let epoch = self.epoch.current();
         let now = Instant::now();
         let own = Key {
             provider,
@@ -174,7 +185,7 @@ impl PreviewCache {
                 self.inner
                     .get_with(own.clone(), async move {
                         let entry = Arc::new(fetch.await);
-                        if entry.public {
+                        if entry.is_public() {
                             cache.insert(shared, entry.clone()).await;
                         }
                         entry
@@ -196,7 +207,7 @@ impl PreviewCache {
         uri: Arc<str>,
         entry: Arc<Entry>,
     ) {
-        if entry.public {
+        if entry.is_public() {
             let shared = Key {
                 provider,
                 scope: Scope::Public,
@@ -210,7 +221,7 @@ impl PreviewCache {
             uri,
         };
         self.inner.insert(own, entry).await;
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.epoch.advance();
     }
 
     /// Forget every cached answer for `uri` (any scope), e.g. when its source changed.
@@ -220,7 +231,7 @@ impl PreviewCache {
             .inner
             .invalidate_entries_if(move |key, _| key.uri == uri)
             .map(|_| ());
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.epoch.advance();
         result
     }
 
@@ -243,9 +254,10 @@ mod tests {
         Entry {
             body: Bytes::from_static(body.as_bytes()),
             ttl,
-            public,
-            ok: true,
-            stale: false,
+            outcome: Outcome::Preview {
+                public,
+                stale: false,
+            },
         }
     }
 
@@ -418,9 +430,10 @@ mod tests {
                     Entry {
                         body: Bytes::from(vec![b'x'; 500]),
                         ttl: Duration::from_secs(60),
-                        public: false,
-                        ok: true,
-                        stale: false,
+                        outcome: Outcome::Preview {
+                            public: false,
+                            stale: false,
+                        },
                     }
                 })
                 .await;

@@ -9,10 +9,8 @@ pub mod cache;
 pub mod registry;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use notion_unfurl_sdk::{
@@ -22,7 +20,8 @@ use notion_unfurl_sdk::{
 use serde::Serialize;
 use url::Url;
 
-use crate::unfurl::cache::{Entry, PreviewCache, Scope};
+use crate::platform::memo::{Epoch, EpochMemo};
+use crate::unfurl::cache::{Entry, Outcome, PreviewCache, Scope};
 use crate::unfurl::registry::Registry;
 
 /// Longest URI we accept (protocol decision: Notion never sends longer links).
@@ -155,9 +154,9 @@ pub struct Unfurler {
     cache: PreviewCache,
     guarded: GuardedClient,
     developer: String,
-    /// Tells this unfurler's entries in the per-thread [`Link`] memo from another's (tests
-    /// run several servers, with different registries, in one process).
-    id: u64,
+    /// Never moves: it tells this unfurler's entries in the per-thread [`Link`] memo from
+    /// another's (tests run several servers, with different registries, in one process).
+    links: Epoch,
 }
 
 /// A pasted link, validated and routed. Both depend on the link's text alone (the
@@ -177,18 +176,14 @@ pub struct Link {
 const LINK_MEMO_ENTRIES: usize = 4096;
 const LINK_MEMO_MAX_BYTES: usize = 1024;
 
-#[derive(Default)]
-struct LinkMemo {
-    owner: u64,
-    /// foldhash is randomly seeded, so chosen links cannot collide on purpose.
-    links: HashMap<Box<str>, Arc<Link>, foldhash::fast::RandomState>,
-}
+/// A routed link depends on its text and the registry alone, and the registry never
+/// changes, so a memoised link stays right as long as the unfurler lives.
+const LINK_MEMO_LIFE: Duration = Duration::from_secs(24 * 3600);
 
 thread_local! {
-    static LINKS: RefCell<LinkMemo> = RefCell::new(LinkMemo::default());
+    static LINKS: RefCell<EpochMemo<Box<str>, Arc<Link>>> =
+        RefCell::new(EpochMemo::new(LINK_MEMO_ENTRIES));
 }
-
-static UNFURLER_IDS: AtomicU64 = AtomicU64::new(1);
 
 impl Unfurler {
     pub fn new(
@@ -202,19 +197,15 @@ impl Unfurler {
             cache,
             guarded,
             developer,
-            id: UNFURLER_IDS.fetch_add(1, Ordering::Relaxed),
+            links: Epoch::default(),
         }
     }
 
     /// `raw` validated and routed (see [`Link`]).
     pub fn link(&self, raw: &str) -> Result<Arc<Link>, UriError> {
-        let known = LINKS.with(|memo| {
-            let memo = memo.borrow();
-            (memo.owner == self.id)
-                .then(|| memo.links.get(raw).cloned())
-                .flatten()
-        });
-        if let Some(link) = known {
+        let epoch = self.links.current();
+        let now = Instant::now();
+        if let Some(link) = LINKS.with(|memo| memo.borrow_mut().get(raw, epoch, now)) {
             return Ok(link);
         }
         let url = validate_uri(raw)?;
@@ -223,17 +214,12 @@ impl Unfurler {
             route: self.registry.route_index(&url),
             url,
         });
-        if raw.len() > LINK_MEMO_MAX_BYTES {
-            return Ok(link);
+        if raw.len() <= LINK_MEMO_MAX_BYTES {
+            LINKS.with(|memo| {
+                memo.borrow_mut()
+                    .put(raw.into(), epoch, link.clone(), now + LINK_MEMO_LIFE);
+            });
         }
-        LINKS.with(|memo| {
-            let mut memo = memo.borrow_mut();
-            if memo.owner != self.id || memo.links.len() >= LINK_MEMO_ENTRIES {
-                memo.links.clear();
-                memo.owner = self.id;
-            }
-            memo.links.insert(raw.into(), link.clone());
-        });
         Ok(link)
     }
 
@@ -342,9 +328,7 @@ fn no_provider(uri: &str) -> Entry {
     Entry {
         body: error_body(uri, 404, "This kind of link has no preview."),
         ttl: NEGATIVE_TTL,
-        public: false,
-        ok: false,
-        stale: false,
+        outcome: Outcome::Failed { status: 404 },
     }
 }
 
@@ -364,9 +348,7 @@ fn finish(
         Entry {
             body: error_body(uri, status, &message),
             ttl: NEGATIVE_TTL,
-            public: false,
-            ok: false,
-            stale: false,
+            outcome: Outcome::Failed { status },
         }
     };
     match result {
@@ -386,9 +368,10 @@ fn finish(
             Entry {
                 body: attributes_body(uri, &preview.attributes),
                 ttl: preview.ttl,
-                public: preview.scope == CacheScope::Public,
-                ok: true,
-                stale: preview.stale,
+                outcome: Outcome::Preview {
+                    public: preview.scope == CacheScope::Public,
+                    stale: preview.stale,
+                },
             }
         }
     }

@@ -14,6 +14,40 @@ pub struct TrustedClient {
     client: reqwest::Client,
 }
 
+/// Why a trusted host's response body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Declared or found to be over the limit; reading stopped there.
+    #[error("the response is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the response could not be read: {0}")]
+    Transport(#[source] reqwest::Error),
+}
+
+/// A response body, refused as soon as it passes `limit` bytes (never cut short and
+/// handed on as if whole: half a JSON document is an error, not a smaller answer). Trusted
+/// hosts are still bounded, since a proxy or an outage page can answer in their name.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ReadError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ReadError::Transport(e.without_url()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Why a trusted client could not be built or a path joined.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustedError {
@@ -98,5 +132,51 @@ mod tests {
             Some(Some("ghe.example".to_owned()))
         );
         assert!(c.url("https://evil.example/").is_err());
+    }
+
+    /// Serves `response` raw to one connection on loopback; the URL to fetch it from.
+    async fn serve_once(response: &'static [u8]) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            if let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(response).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        Url::parse(&format!("http://{address}/")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn read(response: &'static [u8], limit: usize) -> Result<Vec<u8>, ReadError> {
+        let base = serve_once(response).await;
+        let client =
+            TrustedClient::new(base, "t", Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+        let response = client
+            .request(reqwest::Method::GET, "/")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        read_limited(response, limit).await
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_not_cut_short() {
+        let small = read(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 5).await;
+        assert_eq!(small.ok().as_deref(), Some(&b"hello"[..]));
+        let declared = read(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello!", 5).await;
+        assert!(matches!(declared, Err(ReadError::TooLarge { limit: 5 })));
+        // No length declared: found out while reading.
+        let chunked = read(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n",
+            5,
+        )
+        .await;
+        assert!(matches!(chunked, Err(ReadError::TooLarge { limit: 5 })));
     }
 }
