@@ -9,6 +9,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::attributes::Attribute;
+use crate::error::ProviderError;
 use crate::fetch::GuardedClient;
 
 /// One URL pattern a provider handles, in the form Notion's dashboard takes it.
@@ -61,32 +62,6 @@ pub struct Preview {
     /// (rate limit, outage), or a fresh read with parts left out for the same reason.
     /// Fine to show; not pushed to Notion as an update, which waits for a full read.
     pub stale: bool,
-}
-
-/// Why a provider could not preview a URL. The server turns each into an `error`
-/// operation with a status and a sentence for the Notion user; `hint` replaces that
-/// sentence when the provider knows better (it must never contain private content).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
-    #[error("not found")]
-    NotFound { hint: Option<String> },
-    #[error("the account may not see this")]
-    Forbidden { hint: Option<String> },
-    #[error("the upstream credentials were refused")]
-    Unauthorized { hint: Option<String> },
-    #[error("rate limited upstream")]
-    RateLimited {
-        retry_after: Option<Duration>,
-        hint: Option<String>,
-    },
-    #[error("upstream failed (status {status:?})")]
-    Upstream { status: Option<u16> },
-    #[error("upstream timed out")]
-    Timeout,
-    #[error("blocked by the fetch policy: {reason}")]
-    Blocked { reason: String },
-    #[error("unusable upstream content: {reason}")]
-    Invalid { reason: String },
 }
 
 /// A secret string (a token) that never shows in `Debug` output or logs.

@@ -280,7 +280,8 @@ mod tests {
 
     use super::*;
     use crate::attributes::TextSection;
-    use crate::provider::{CacheScope, ProviderError};
+    use crate::error::ProviderError;
+    use crate::provider::CacheScope;
 
     struct Fixed(Vec<Pattern>);
 
