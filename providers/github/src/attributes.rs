@@ -34,9 +34,8 @@
 //! may look healthier than the commit is: a preview is a glance, not a merge gate, and
 //! the next read corrects it.
 
-use notion_unfurl_sdk::Attribute;
 use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
-use url::Url;
+use notion_unfurl_sdk::{Attribute, Url};
 
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
 

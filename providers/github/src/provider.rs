@@ -3,17 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Timelike, Utc};
 use moka::sync::Cache;
 use notion_unfurl_sdk::attributes::TextSection;
+use notion_unfurl_sdk::regex::{self, Regex};
 use notion_unfurl_sdk::trusted::TrustedError;
 use notion_unfurl_sdk::{
     Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, Secret,
-    TrustedClient, UnfurlRequest,
+    TrustedClient, UnfurlRequest, Url, async_trait,
 };
-use regex::Regex;
-use url::Url;
 
 use crate::api::{Api, Credential, Failure, Identity};
 use crate::attributes;

@@ -8,9 +8,8 @@ mod fake_github;
 
 use fake_github::*;
 use notion_unfurl_github::{CACHE_TTL, GitHub, GitHubConfig};
-use notion_unfurl_sdk::{CacheScope, Provider, ProviderError, Secret};
+use notion_unfurl_sdk::{CacheScope, Provider, ProviderError, Secret, Url};
 use serde_json::Value;
-use url::Url;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 

@@ -33,7 +33,7 @@ mod provider;
 pub use extract::PageMetadata;
 pub use provider::{CACHE_TTL, OpenGraph, URL_PATTERN, attributes, classify, head_is_enough};
 
-use url::Url;
+use notion_unfurl_sdk::Url;
 
 /// Decode `html` (see [`charset`]) and read its metadata. `final_url` is the address the
 /// page was served from, after redirects: the base for relative URLs.

@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use notion_unfurl_sdk::attributes::{DateSection, ImageSection, MediaKind, TextSection};
 use notion_unfurl_sdk::fetch::BodyMode;
+use notion_unfurl_sdk::regex::Regex;
 use notion_unfurl_sdk::{
-    Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest,
+    Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest, Url,
+    async_trait,
 };
-use regex::Regex;
-use url::Url;
 
 use crate::PageMetadata;
 use crate::extract::name_key;

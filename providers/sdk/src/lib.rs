@@ -24,6 +24,15 @@ pub mod provider;
 pub mod testing;
 pub mod trusted;
 
+// What the SDK's own types are made of, so that a provider names them without a direct
+// dependency of its own (which could resolve to another version): `Provider` is an
+// `async_trait`, a `Pattern` holds a `regex::Regex`, a request carries a `url::Url`, and
+// `TrustedClient` hands out `reqwest` request builders and responses.
+pub use async_trait::async_trait;
+pub use regex;
+pub use reqwest;
+pub use url::{self, Url};
+
 pub use attributes::{Attribute, AttributeError, Color};
 pub use error::ProviderError;
 pub use fetch::{FetchError, FetchPolicy, GuardedClient};

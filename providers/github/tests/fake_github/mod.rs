@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use notion_unfurl_github::{GitHub, GitHubConfig};
 use notion_unfurl_sdk::testing;
-use notion_unfurl_sdk::{Attribute, Context, Preview, Provider, ProviderError, UnfurlRequest};
+use notion_unfurl_sdk::{Attribute, Context, Preview, Provider, ProviderError, UnfurlRequest, Url};
 use serde_json::Value;
-use url::Url;
 use wiremock::MockServer;
 
 /// The PR every payload describes, as a link and as an API path.
