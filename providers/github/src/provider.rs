@@ -271,23 +271,23 @@ impl GitHub {
             // A merged or closed PR's CI and reviews are history: not worth the calls.
             Extras::default()
         };
+        let preview = Preview::new(attributes::attributes(
+            &pr,
+            extras.checks.as_ref(),
+            extras.reviews.as_deref(),
+            dev,
+        ))
+        .scope(if pr.private {
+            CacheScope::Account
+        } else {
+            CacheScope::Public
+        });
         // A passing outage left a line out: show the rest, read it again soon, and do not
         // let it replace a complete preview in Notion (the update waits) or in `recent`.
-        let incomplete = extras.interrupted;
-        Ok(Preview {
-            attributes: attributes::attributes(
-                &pr,
-                extras.checks.as_ref(),
-                extras.reviews.as_deref(),
-                dev,
-            ),
-            scope: if pr.private {
-                CacheScope::Account
-            } else {
-                CacheScope::Public
-            },
-            ttl: if incomplete { STALE_TTL } else { CACHE_TTL },
-            stale: incomplete,
+        Ok(if extras.interrupted {
+            preview.ttl(STALE_TTL).stale()
+        } else {
+            preview.ttl(CACHE_TTL)
         })
     }
 
@@ -542,12 +542,10 @@ impl GitHub {
             {
                 Some(recent) => {
                     tracing::info!(failure = ?failure, "serving a recent preview");
-                    Ok(Preview {
-                        attributes: recent.attributes.clone(),
-                        scope: recent.scope,
-                        ttl: STALE_TTL,
-                        stale: true,
-                    })
+                    Ok(Preview::new(recent.attributes.clone())
+                        .scope(recent.scope)
+                        .ttl(STALE_TTL)
+                        .stale())
                 }
                 None => Err(provider_error(failure, caller)),
             },

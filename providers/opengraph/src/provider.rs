@@ -6,8 +6,7 @@ use notion_unfurl_sdk::attributes::{DateSection, ImageSection, MediaKind, TextSe
 use notion_unfurl_sdk::fetch::BodyMode;
 use notion_unfurl_sdk::regex::Regex;
 use notion_unfurl_sdk::{
-    Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest, Url,
-    async_trait,
+    Attribute, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest, Url, async_trait,
 };
 
 use crate::PageMetadata;
@@ -104,12 +103,7 @@ impl Provider for OpenGraph {
             Resource::Media(kind) => file_attributes(&fetched.final_url, Some(kind), dev),
             Resource::Other => file_attributes(&fetched.final_url, None, dev),
         };
-        Ok(Preview {
-            attributes,
-            scope: CacheScope::Public,
-            ttl: CACHE_TTL,
-            stale: false,
-        })
+        Ok(Preview::new(attributes).public().ttl(CACHE_TTL))
     }
 }
 

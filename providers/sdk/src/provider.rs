@@ -64,6 +64,52 @@ pub struct Preview {
     pub stale: bool,
 }
 
+impl Preview {
+    /// How long a preview may be served from the cache when its provider does not say.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
+
+    /// A complete, fresh preview of `attributes`, cached for [`Preview::DEFAULT_TTL`] and
+    /// for the asking account only ([`CacheScope::Account`]): sharing a preview is a
+    /// decision the provider states with [`Preview::public`], never a default.
+    pub fn new(attributes: Vec<Attribute>) -> Self {
+        Self {
+            attributes,
+            scope: CacheScope::Account,
+            ttl: Self::DEFAULT_TTL,
+            stale: false,
+        }
+    }
+
+    /// Anyone may see this preview (a public page, a public repository), so every
+    /// account's request for the link may be answered from one cached copy.
+    #[must_use]
+    pub fn public(self) -> Self {
+        self.scope(CacheScope::Public)
+    }
+
+    /// The cache scope, for providers that learn it from the upstream answer.
+    #[must_use]
+    pub fn scope(mut self, scope: CacheScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// How long the server may serve this preview without asking the provider again.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Marks the preview as not a full fresh view (an earlier read standing in for a
+    /// failing upstream, or parts left out): shown, but never pushed as an update.
+    #[must_use]
+    pub fn stale(mut self) -> Self {
+        self.stale = true;
+        self
+    }
+}
+
 /// A secret string (a token) that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -147,5 +193,29 @@ pub trait Provider: Send + Sync {
     /// one cached answer, failures included.
     fn reads_account(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_preview_is_fresh_and_private_until_said_otherwise() {
+        let title = Attribute::title("title", "Title", "Hello").unwrap_or_else(|e| panic!("{e}"));
+        let preview = Preview::new(vec![title.clone()]);
+        assert_eq!(preview.attributes, std::slice::from_ref(&title));
+        assert_eq!(preview.scope, CacheScope::Account);
+        assert_eq!(preview.ttl, Preview::DEFAULT_TTL);
+        assert!(!preview.stale);
+
+        let shared = Preview::new(vec![title])
+            .public()
+            .ttl(Duration::from_secs(60))
+            .stale();
+        assert_eq!(shared.scope, CacheScope::Public);
+        assert_eq!(shared.ttl, Duration::from_secs(60));
+        assert!(shared.stale);
+        assert_eq!(shared.scope(CacheScope::Account).scope, CacheScope::Account);
     }
 }

@@ -281,7 +281,6 @@ mod tests {
     use super::*;
     use crate::attributes::TextSection;
     use crate::error::ProviderError;
-    use crate::provider::CacheScope;
 
     struct Fixed(Vec<Pattern>);
 
@@ -370,11 +369,10 @@ mod tests {
         let dev = Attribute::developer("me").unwrap_or_else(|e| panic!("{e}"));
         let note = Attribute::plain_text("note", "Note", "x", TextSection::Body)
             .unwrap_or_else(|e| panic!("{e}"));
-        let preview = |attributes: Vec<Attribute>| Preview {
-            attributes,
-            scope: CacheScope::Public,
-            ttl: Duration::from_secs(60),
-            stale: false,
+        let preview = |attributes: Vec<Attribute>| {
+            Preview::new(attributes)
+                .public()
+                .ttl(Duration::from_secs(60))
         };
         assert!(preview_problems(&preview(vec![title.clone(), dev.clone()])).is_empty());
         assert_eq!(
