@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use crate::attributes::AttributeError;
 use crate::fetch::FetchError;
 
 /// Why a provider could not preview a URL. The server turns each into an `error`
@@ -53,6 +54,16 @@ impl From<FetchError> for ProviderError {
     }
 }
 
+/// A value Notion would refuse (empty text, a media URL that is not https) means the
+/// upstream answer cannot make this attribute.
+impl From<AttributeError> for ProviderError {
+    fn from(e: AttributeError) -> Self {
+        ProviderError::Invalid {
+            reason: e.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +86,15 @@ mod tests {
             ProviderError::from(FetchError::TooLarge),
             ProviderError::Upstream { status: None }
         ));
+    }
+
+    #[test]
+    fn an_attribute_notion_would_refuse_is_unusable_content() {
+        assert_eq!(
+            ProviderError::from(AttributeError::Empty),
+            ProviderError::Invalid {
+                reason: "attribute value is empty".into()
+            }
+        );
     }
 }
