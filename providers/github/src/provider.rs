@@ -250,12 +250,7 @@ impl GitHub {
     }
 
     /// The reads of one preview: the PR, then (open PRs only) checks and reviews.
-    async fn build(
-        &self,
-        target: &Target,
-        caller: Caller<'_>,
-        dev: Option<Attribute>,
-    ) -> Result<Preview, Failure> {
+    async fn build(&self, target: &Target, caller: Caller<'_>) -> Result<Preview, Failure> {
         let who = caller.credential();
         let path = target.api_path();
         let pr = self.api.get(&self.api.pulls, &who, &path).await?;
@@ -275,7 +270,6 @@ impl GitHub {
             &pr,
             extras.checks.as_ref(),
             extras.reviews.as_deref(),
-            dev,
         ))
         .scope(if pr.private {
             CacheScope::Account
@@ -528,7 +522,7 @@ impl GitHub {
             caller.public_only(),
             self.canonical(target),
         );
-        match self.build(target, caller, ctx.dev_attribute()).await {
+        match self.build(target, caller).await {
             Ok(preview) => {
                 if !preview.stale {
                     self.recent.insert(key, Arc::new(preview.clone()));

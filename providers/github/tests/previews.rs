@@ -93,9 +93,11 @@ async fn an_open_pr_shows_state_checks_review_and_the_rest() {
         text(&preview.attributes, "review"),
         Some("Review requested from octocat")
     );
-    assert!(notion_unfurl_sdk::attributes::has_required(
+    // The title is the provider's to give; `dev` is the server's to add.
+    assert!(notion_unfurl_sdk::attributes::has_title(
         &preview.attributes
     ));
+    assert!(!ids(&preview.attributes).contains(&"dev"));
     insta::assert_json_snapshot!("open", json(&preview.attributes));
     assert_eq!(fake.hits(PR_PATH).await, 1);
     assert_eq!(fake.hits(CHECKS_PATH).await, 1);
@@ -159,8 +161,7 @@ async fn a_pr_without_a_body_has_no_description() {
             "labels",
             "identifier",
             "avatar",
-            "entity",
-            "dev"
+            "entity"
         ]
     );
 }

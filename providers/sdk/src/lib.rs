@@ -61,7 +61,6 @@
 //! # let ctx = Context {
 //! #     guarded: notion_unfurl_sdk::GuardedClient::new(Default::default())?,
 //! #     account: None,
-//! #     developer: "Acme".into(),
 //! # };
 //! # let runtime = tokio::runtime::Builder::new_current_thread().build()?;
 //! # let preview = runtime.block_on(provider.unfurl(&UnfurlRequest { url, captures }, &ctx))?;

@@ -52,7 +52,8 @@ pub enum CacheScope {
     Account,
 }
 
-/// What a provider returns for one URL.
+/// What a provider returns for one URL. The `dev` attribute is not the provider's to give:
+/// the server appends the deployment's own to every preview it sends.
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub attributes: Vec<Attribute>,
@@ -147,15 +148,6 @@ pub struct Context {
     pub guarded: GuardedClient,
     /// The account the preview is for, when the request carries one.
     pub account: Option<Account>,
-    /// Text of the `dev` attribute.
-    pub developer: String,
-}
-
-impl Context {
-    /// The `dev` attribute for this deployment.
-    pub fn dev_attribute(&self) -> Option<Attribute> {
-        Attribute::developer(self.developer.clone()).ok()
-    }
 }
 
 /// One URL to preview, with the named groups of the pattern that matched it.
