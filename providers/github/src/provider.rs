@@ -1,5 +1,6 @@
 //! [`GitHub`]: routing, credentials, the reads of one preview and their errors.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,6 +102,16 @@ struct Target {
 }
 
 impl Target {
+    /// The pull request named by the groups of [`url_pattern`], which the server hands over
+    /// as [`UnfurlRequest::captures`].
+    fn from_captures(captures: &HashMap<String, String>) -> Option<Self> {
+        Some(Self {
+            owner: captures.get("owner")?.clone(),
+            repo: captures.get("repo")?.clone(),
+            number: captures.get("number")?.parse().ok()?,
+        })
+    }
+
     fn api_path(&self) -> String {
         format!("/repos/{}/{}/pulls/{}", self.owner, self.repo, self.number)
     }
@@ -133,7 +144,6 @@ impl<'a> Caller<'a> {
 /// Previews of GitHub pull requests read through the REST API.
 pub struct GitHub {
     patterns: Vec<Pattern>,
-    regex: Regex,
     web_host: String,
     api: Api,
     fallback_token: Option<Secret>,
@@ -184,7 +194,7 @@ impl GitHub {
         let placeholder_text = "$<owner>/$<repo>#$<number>";
         let pattern = Pattern {
             domain: Some(web_host.clone()),
-            regex: regex.clone(),
+            regex,
             samples: vec![
                 format!("https://{web_host}/octocat/Hello-World/pull/1"),
                 format!("https://{web_host}/octocat/Hello-World/pull/1/files"),
@@ -206,7 +216,6 @@ impl GitHub {
         };
         Ok(Self {
             patterns: vec![pattern],
-            regex,
             web_host,
             api: Api::new(client),
             fallback_token: config.fallback_token,
@@ -217,13 +226,10 @@ impl GitHub {
         })
     }
 
+    /// The pull request `url` names, for callers that have no captures yet.
     fn target(&self, url: &str) -> Option<Target> {
-        let caps = self.regex.captures(url)?;
-        Some(Target {
-            owner: caps.name("owner")?.as_str().to_owned(),
-            repo: caps.name("repo")?.as_str().to_owned(),
-            number: caps.name("number")?.as_str().parse().ok()?,
-        })
+        let captures = self.patterns.iter().find_map(|p| p.captures(url))?;
+        Target::from_captures(&captures)
     }
 
     fn canonical(&self, target: &Target) -> String {
@@ -484,7 +490,7 @@ impl Provider for GitHub {
         request: &UnfurlRequest,
         ctx: &Context,
     ) -> Result<Preview, ProviderError> {
-        let Some(target) = self.target(request.url.as_str()) else {
+        let Some(target) = Target::from_captures(&request.captures) else {
             return Err(ProviderError::NotFound { hint: None });
         };
         self.unfurl_target(&target, ctx).await

@@ -302,6 +302,26 @@ async fn every_form_of_the_link_previews_the_same_pr() {
 }
 
 #[tokio::test]
+async fn the_pull_request_is_read_from_the_captures_the_server_hands_over() {
+    let pr = require!(pull("pull_request.opened"));
+    let fake = start(|_| {}).await;
+    serve(&fake, &pr, None, None).await;
+    let ctx = context(Some(ACCOUNT_TOKEN));
+    let mut request = request(&fake.github, PR_URL);
+    // The server matched the pattern once already; the provider does not match it again.
+    request.url = Url::parse("https://github.com/someone/else/pull/9").unwrap();
+    let preview = fake.github.unfurl(&request, &ctx).await.unwrap();
+    assert_eq!(text(&preview.attributes, "title"), Some(TITLE));
+    assert_eq!(fake.hits(PR_PATH).await, 1);
+
+    let asked = fake.server.received_requests().await.unwrap().len();
+    request.captures.clear();
+    let error = fake.github.unfurl(&request, &ctx).await.unwrap_err();
+    assert_eq!(error, ProviderError::NotFound { hint: None });
+    assert_eq!(fake.server.received_requests().await.unwrap().len(), asked);
+}
+
+#[tokio::test]
 async fn the_patterns_are_ones_notion_can_use() {
     let fake = start(|_| {}).await;
     notion_unfurl_sdk::testing::assert_patterns_conform(&fake.github);
