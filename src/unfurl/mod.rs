@@ -308,11 +308,10 @@ impl Unfurler {
             let ctx = Context {
                 guarded: self.guarded.clone(),
                 account: requester.map(|r| r.account.clone()),
-                developer: self.developer.clone(),
             };
             let host = request.url.host_str().unwrap_or_default().to_owned();
             let result = provider.unfurl(&request, &ctx).await;
-            finish(&uri, provider.id(), &host, result, &ctx)
+            finish(&uri, provider.id(), &host, result, &self.developer)
         }
     }
 }
@@ -337,7 +336,7 @@ fn finish(
     provider: &'static str,
     host: &str,
     result: Result<notion_unfurl_sdk::Preview, ProviderError>,
-    ctx: &Context,
+    developer: &str,
 ) -> Entry {
     let failed = |error: &ProviderError| {
         let (status, message) = error_operation(error);
@@ -354,11 +353,11 @@ fn finish(
     match result {
         Err(error) => failed(&error),
         Ok(mut preview) => {
-            if !preview.attributes.iter().any(|a| a.id() == "dev")
-                && let Some(dev) = ctx.dev_attribute()
-            {
-                preview.attributes.push(dev);
-            }
+            // `dev` names this deployment, not the provider: one, always ours.
+            preview.attributes.retain(|a| a.id() != "dev");
+            preview
+                .attributes
+                .extend(Attribute::developer(developer).ok());
             if !notion_unfurl_sdk::attributes::has_required(&preview.attributes) {
                 return failed(&ProviderError::Invalid {
                     reason: format!("provider {provider} returned no title"),
@@ -431,6 +430,25 @@ mod tests {
         // Refusals are the validator's, and are not remembered as links.
         assert_eq!(routed.link("/relative").err(), Some(UriError::NotAbsolute));
         assert_eq!(routed.link("ftp://x.test/").err(), Some(UriError::Scheme));
+    }
+
+    #[test]
+    fn every_preview_sent_carries_exactly_one_dev_and_it_is_ours() {
+        let title = Attribute::title("title", "Title", "Hi").unwrap_or_else(|e| panic!("{e}"));
+        let theirs = Attribute::developer("A provider").unwrap_or_else(|e| panic!("{e}"));
+        for attributes in [vec![title.clone()], vec![theirs, title]] {
+            let preview = notion_unfurl_sdk::Preview::new(attributes);
+            let entry = finish("https://x.test/", "test", "x.test", Ok(preview), "Acme");
+            assert!(entry.ok);
+            let json: serde_json::Value = serde_json::from_slice(&entry.body).unwrap_or_default();
+            let set = json["operations"][0]["set"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let devs: Vec<_> = set.iter().filter(|a| a["id"] == "dev").collect();
+            assert_eq!(devs.len(), 1, "{json}");
+            assert_eq!(devs[0]["inline"]["plain_text"]["value"], "Acme");
+        }
     }
 
     #[test]

@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
+use notion_unfurl_sdk::reqwest::{
+    self,
+    header::{self, HeaderMap},
+};
 use notion_unfurl_sdk::{Secret, TrustedClient};
-use reqwest::header::{self, HeaderMap};
 use sha2::{Digest, Sha256};
 
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
@@ -369,7 +372,7 @@ fn secondary_rate_limit(now: DateTime<Utc>) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use notion_unfurl_sdk::reqwest::header::HeaderValue;
 
     #[test]
     fn a_retry_after_date_and_a_rate_limit_body_both_read_as_rate_limits() {
@@ -472,7 +475,8 @@ mod tests {
 
     #[test]
     fn redirects_are_followed_only_below_the_api_base() {
-        let base = url::Url::parse("https://ghe.example/api/v3").unwrap_or_else(|e| panic!("{e}"));
+        let base = notion_unfurl_sdk::Url::parse("https://ghe.example/api/v3")
+            .unwrap_or_else(|e| panic!("{e}"));
         let client = TrustedClient::new(base, "test", Duration::from_secs(1))
             .unwrap_or_else(|e| panic!("{e}"));
         let api = Api::new(client);

@@ -19,7 +19,8 @@
 //! | `avatar` | image | avatar | the author's avatar (https only) |
 //! | `entity` | color | entity | the state colour, so a mention shows the state too |
 //! | `description` | plain_text | body | the body as plain text, at most ~300 characters |
-//! | `dev` | plain_text | secondary | the deployment's developer name |
+//!
+//! The server appends `dev` (secondary) to every preview it sends.
 //!
 //! `primary` carries what a reader acts on (where the PR stands), `secondary` who and when.
 //! `author` goes to `secondary` rather than `avatar`: `avatar` holds the picture, and the
@@ -34,9 +35,8 @@
 //! may look healthier than the commit is: a preview is a glance, not a merge gate, and
 //! the next read corrects it.
 
-use notion_unfurl_sdk::Attribute;
 use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
-use url::Url;
+use notion_unfurl_sdk::{Attribute, Url};
 
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
 
@@ -91,12 +91,11 @@ pub fn attributes(
     pr: &PullSummary,
     checks: Option<&CheckSummary>,
     reviews: Option<&ReviewSummary>,
-    dev: Option<Attribute>,
 ) -> Vec<Attribute> {
     let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
         value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
     };
-    let mut out: Vec<Attribute> = [
+    [
         Attribute::title("title", "Title", pr.title.as_str())
             .or_else(|_| Attribute::title("title", "Title", identifier(&pr.full_name, pr.number)))
             .ok(),
@@ -166,9 +165,7 @@ pub fn attributes(
     ]
     .into_iter()
     .flatten()
-    .collect();
-    out.extend(dev);
-    out
+    .collect()
 }
 
 #[cfg(test)]
@@ -212,7 +209,7 @@ mod tests {
             Some("l1, l2, l3, l4, l5, +2 more")
         );
         assert_eq!(labels_text(&[" ".into()]), None);
-        let attributes = attributes(&pr, None, None, None);
+        let attributes = attributes(&pr, None, None);
         let comments = attributes.iter().find(|a| a.id() == "comments");
         assert_eq!(comments.and_then(Attribute::text), Some("1 comment"));
     }
@@ -224,20 +221,14 @@ mod tests {
         pr.comments = 0;
         pr.additions = None;
         assert_eq!(
-            ids(&attributes(
-                &pr,
-                None,
-                None,
-                Attribute::developer("Acme").ok()
-            )),
+            ids(&attributes(&pr, None, None)),
             [
                 "title",
                 "state",
                 "author",
                 "branches",
                 "identifier",
-                "entity",
-                "dev"
+                "entity"
             ]
         );
     }
@@ -246,7 +237,7 @@ mod tests {
     fn an_empty_title_falls_back_to_the_identifier() {
         let mut pr = pr();
         pr.title = "  ".into();
-        let attributes = attributes(&pr, None, None, None);
+        let attributes = attributes(&pr, None, None);
         assert_eq!(attributes[0].text(), Some("octo/hello#7"));
     }
 }

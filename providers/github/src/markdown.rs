@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use notion_unfurl_sdk::regex::{Captures, Regex};
 
 /// Roughly three lines of a Notion preview; longer bodies end with an ellipsis.
 pub const SUMMARY_CHARS: usize = 300;

@@ -1,19 +1,18 @@
 //! [`GitHub`]: routing, credentials, the reads of one preview and their errors.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Timelike, Utc};
 use moka::sync::Cache;
 use notion_unfurl_sdk::attributes::TextSection;
+use notion_unfurl_sdk::regex::{self, Regex};
 use notion_unfurl_sdk::trusted::TrustedError;
 use notion_unfurl_sdk::{
     Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, Secret,
-    TrustedClient, UnfurlRequest,
+    TrustedClient, UnfurlRequest, Url, async_trait,
 };
-use regex::Regex;
-use url::Url;
 
 use crate::api::{Api, Credential, Failure, Identity};
 use crate::attributes;
@@ -103,6 +102,16 @@ struct Target {
 }
 
 impl Target {
+    /// The pull request named by the groups of [`url_pattern`], which the server hands over
+    /// as [`UnfurlRequest::captures`].
+    fn from_captures(captures: &HashMap<String, String>) -> Option<Self> {
+        Some(Self {
+            owner: captures.get("owner")?.clone(),
+            repo: captures.get("repo")?.clone(),
+            number: captures.get("number")?.parse().ok()?,
+        })
+    }
+
     fn api_path(&self) -> String {
         format!("/repos/{}/{}/pulls/{}", self.owner, self.repo, self.number)
     }
@@ -135,7 +144,6 @@ impl<'a> Caller<'a> {
 /// Previews of GitHub pull requests read through the REST API.
 pub struct GitHub {
     patterns: Vec<Pattern>,
-    regex: Regex,
     web_host: String,
     api: Api,
     fallback_token: Option<Secret>,
@@ -186,7 +194,7 @@ impl GitHub {
         let placeholder_text = "$<owner>/$<repo>#$<number>";
         let pattern = Pattern {
             domain: Some(web_host.clone()),
-            regex: regex.clone(),
+            regex,
             samples: vec![
                 format!("https://{web_host}/octocat/Hello-World/pull/1"),
                 format!("https://{web_host}/octocat/Hello-World/pull/1/files"),
@@ -208,7 +216,6 @@ impl GitHub {
         };
         Ok(Self {
             patterns: vec![pattern],
-            regex,
             web_host,
             api: Api::new(client),
             fallback_token: config.fallback_token,
@@ -219,13 +226,10 @@ impl GitHub {
         })
     }
 
+    /// The pull request `url` names, for callers that have no captures yet.
     fn target(&self, url: &str) -> Option<Target> {
-        let caps = self.regex.captures(url)?;
-        Some(Target {
-            owner: caps.name("owner")?.as_str().to_owned(),
-            repo: caps.name("repo")?.as_str().to_owned(),
-            number: caps.name("number")?.as_str().parse().ok()?,
-        })
+        let captures = self.patterns.iter().find_map(|p| p.captures(url))?;
+        Target::from_captures(&captures)
     }
 
     fn canonical(&self, target: &Target) -> String {
@@ -252,12 +256,7 @@ impl GitHub {
     }
 
     /// The reads of one preview: the PR, then (open PRs only) checks and reviews.
-    async fn build(
-        &self,
-        target: &Target,
-        caller: Caller<'_>,
-        dev: Option<Attribute>,
-    ) -> Result<Preview, Failure> {
+    async fn build(&self, target: &Target, caller: Caller<'_>) -> Result<Preview, Failure> {
         let who = caller.credential();
         let path = target.api_path();
         let pr = self.api.get(&self.api.pulls, &who, &path).await?;
@@ -273,23 +272,22 @@ impl GitHub {
             // A merged or closed PR's CI and reviews are history: not worth the calls.
             Extras::default()
         };
+        let preview = Preview::new(attributes::attributes(
+            &pr,
+            extras.checks.as_ref(),
+            extras.reviews.as_deref(),
+        ))
+        .scope(if pr.private {
+            CacheScope::Account
+        } else {
+            CacheScope::Public
+        });
         // A passing outage left a line out: show the rest, read it again soon, and do not
         // let it replace a complete preview in Notion (the update waits) or in `recent`.
-        let incomplete = extras.interrupted;
-        Ok(Preview {
-            attributes: attributes::attributes(
-                &pr,
-                extras.checks.as_ref(),
-                extras.reviews.as_deref(),
-                dev,
-            ),
-            scope: if pr.private {
-                CacheScope::Account
-            } else {
-                CacheScope::Public
-            },
-            ttl: if incomplete { STALE_TTL } else { CACHE_TTL },
-            stale: incomplete,
+        Ok(if extras.interrupted {
+            preview.ttl(STALE_TTL).stale()
+        } else {
+            preview.ttl(CACHE_TTL)
         })
     }
 
@@ -492,7 +490,7 @@ impl Provider for GitHub {
         request: &UnfurlRequest,
         ctx: &Context,
     ) -> Result<Preview, ProviderError> {
-        let Some(target) = self.target(request.url.as_str()) else {
+        let Some(target) = Target::from_captures(&request.captures) else {
             return Err(ProviderError::NotFound { hint: None });
         };
         self.unfurl_target(&target, ctx).await
@@ -530,7 +528,7 @@ impl GitHub {
             caller.public_only(),
             self.canonical(target),
         );
-        match self.build(target, caller, ctx.dev_attribute()).await {
+        match self.build(target, caller).await {
             Ok(preview) => {
                 if !preview.stale {
                     self.recent.insert(key, Arc::new(preview.clone()));
@@ -544,12 +542,10 @@ impl GitHub {
             {
                 Some(recent) => {
                     tracing::info!(failure = ?failure, "serving a recent preview");
-                    Ok(Preview {
-                        attributes: recent.attributes.clone(),
-                        scope: recent.scope,
-                        ttl: STALE_TTL,
-                        stale: true,
-                    })
+                    Ok(Preview::new(recent.attributes.clone())
+                        .scope(recent.scope)
+                        .ttl(STALE_TTL)
+                        .stale())
                 }
                 None => Err(provider_error(failure, caller)),
             },

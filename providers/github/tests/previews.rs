@@ -8,9 +8,8 @@ mod fake_github;
 
 use fake_github::*;
 use notion_unfurl_github::{CACHE_TTL, GitHub, GitHubConfig};
-use notion_unfurl_sdk::{CacheScope, Provider, ProviderError, Secret};
+use notion_unfurl_sdk::{CacheScope, Provider, ProviderError, Secret, Url};
 use serde_json::Value;
-use url::Url;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -94,9 +93,11 @@ async fn an_open_pr_shows_state_checks_review_and_the_rest() {
         text(&preview.attributes, "review"),
         Some("Review requested from octocat")
     );
-    assert!(notion_unfurl_sdk::attributes::has_required(
+    // The title is the provider's to give; `dev` is the server's to add.
+    assert!(notion_unfurl_sdk::attributes::has_title(
         &preview.attributes
     ));
+    assert!(!ids(&preview.attributes).contains(&"dev"));
     insta::assert_json_snapshot!("open", json(&preview.attributes));
     assert_eq!(fake.hits(PR_PATH).await, 1);
     assert_eq!(fake.hits(CHECKS_PATH).await, 1);
@@ -160,8 +161,7 @@ async fn a_pr_without_a_body_has_no_description() {
             "labels",
             "identifier",
             "avatar",
-            "entity",
-            "dev"
+            "entity"
         ]
     );
 }
@@ -299,6 +299,26 @@ async fn every_form_of_the_link_previews_the_same_pr() {
     }
     // All of them read one API path: the first read plus one per form.
     assert_eq!(fake.hits(PR_PATH).await, 11);
+}
+
+#[tokio::test]
+async fn the_pull_request_is_read_from_the_captures_the_server_hands_over() {
+    let pr = require!(pull("pull_request.opened"));
+    let fake = start(|_| {}).await;
+    serve(&fake, &pr, None, None).await;
+    let ctx = context(Some(ACCOUNT_TOKEN));
+    let mut request = request(&fake.github, PR_URL);
+    // The server matched the pattern once already; the provider does not match it again.
+    request.url = Url::parse("https://github.com/someone/else/pull/9").unwrap();
+    let preview = fake.github.unfurl(&request, &ctx).await.unwrap();
+    assert_eq!(text(&preview.attributes, "title"), Some(TITLE));
+    assert_eq!(fake.hits(PR_PATH).await, 1);
+
+    let asked = fake.server.received_requests().await.unwrap().len();
+    request.captures.clear();
+    let error = fake.github.unfurl(&request, &ctx).await.unwrap_err();
+    assert_eq!(error, ProviderError::NotFound { hint: None });
+    assert_eq!(fake.server.received_requests().await.unwrap().len(), asked);
 }
 
 #[tokio::test]

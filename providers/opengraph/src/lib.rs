@@ -9,8 +9,8 @@
 //!   JSON-LD (schema.org) and plain HTML (`<title>`, `<meta name=description>`,
 //!   `<link rel=icon>`, `<time>`).
 //! - Attributes: `title` (the host when the page has none), `description`, `site`,
-//!   `image`, `icon`, `author`, `published`, `dev`; anything Notion would refuse (empty
-//!   text, `http:` images) is left out. Previews are [`CacheScope::Public`] for
+//!   `image`, `icon`, `author`, `published` (the server adds `dev`); anything Notion would
+//!   refuse (empty text, `http:` images) is left out. Previews are [`CacheScope::Public`] for
 //!   [`CACHE_TTL`].
 //! - Files: images, video, audio and PDF are embedded directly (`embed`), titled by file
 //!   name; other types (archives, JSON) get a preview titled by file name or host rather
@@ -33,7 +33,7 @@ mod provider;
 pub use extract::PageMetadata;
 pub use provider::{CACHE_TTL, OpenGraph, URL_PATTERN, attributes, classify, head_is_enough};
 
-use url::Url;
+use notion_unfurl_sdk::Url;
 
 /// Decode `html` (see [`charset`]) and read its metadata. `final_url` is the address the
 /// page was served from, after redirects: the base for relative URLs.

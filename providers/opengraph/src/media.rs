@@ -1,8 +1,8 @@
 //! What a response holds, from its `Content-Type` or, failing that, its URL: an HTML page
 //! to read, media Notion can embed directly, or something we cannot read.
 
+use notion_unfurl_sdk::Url;
 use notion_unfurl_sdk::attributes::MediaKind;
-use url::Url;
 
 /// What kind of resource a URL answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,14 +2,12 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use notion_unfurl_sdk::attributes::{DateSection, ImageSection, MediaKind, TextSection};
 use notion_unfurl_sdk::fetch::BodyMode;
+use notion_unfurl_sdk::regex::Regex;
 use notion_unfurl_sdk::{
-    Attribute, CacheScope, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest,
+    Attribute, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest, Url, async_trait,
 };
-use regex::Regex;
-use url::Url;
 
 use crate::extract::PageMetadata;
 use crate::extract::name_key;
@@ -92,7 +90,6 @@ impl Provider for OpenGraph {
             fetched.content_type.as_deref(),
             &fetched.final_url,
         )?;
-        let dev = ctx.dev_attribute();
         let attributes = match resource {
             Resource::Html => {
                 let meta = crate::extract(
@@ -100,17 +97,12 @@ impl Provider for OpenGraph {
                     fetched.content_type.as_deref(),
                     &fetched.final_url,
                 );
-                attributes(&meta, dev)
+                attributes(&meta)
             }
-            Resource::Media(kind) => file_attributes(&fetched.final_url, Some(kind), dev),
-            Resource::Other => file_attributes(&fetched.final_url, None, dev),
+            Resource::Media(kind) => file_attributes(&fetched.final_url, Some(kind)),
+            Resource::Other => file_attributes(&fetched.final_url, None),
         };
-        Ok(Preview {
-            attributes,
-            scope: CacheScope::Public,
-            ttl: CACHE_TTL,
-            stale: false,
-        })
+        Ok(Preview::new(attributes).public().ttl(CACHE_TTL))
     }
 }
 
@@ -168,14 +160,14 @@ pub fn classify(
 
 /// The attributes of an HTML page's preview. Values that are missing, empty or not
 /// allowed (an `http:` image) are left out; the title falls back to the host.
-pub fn attributes(meta: &PageMetadata, dev: Option<Attribute>) -> Vec<Attribute> {
+pub fn attributes(meta: &PageMetadata) -> Vec<Attribute> {
     let title = meta
         .title
         .as_deref()
         .or(meta.host.as_deref())
         .unwrap_or(UNTITLED);
     let site = meta.site_name.as_deref().or(meta.host.as_deref());
-    let mut out: Vec<Attribute> = [
+    [
         Attribute::title("title", "Title", title).ok(),
         meta.description.as_deref().and_then(|d| {
             Attribute::plain_text("description", "Description", d, TextSection::Body).ok()
@@ -204,35 +196,31 @@ pub fn attributes(meta: &PageMetadata, dev: Option<Attribute>) -> Vec<Attribute>
     ]
     .into_iter()
     .flatten()
-    .collect();
-    out.extend(dev);
-    out
+    .collect()
 }
 
 /// A preview from the URL alone: a file we embed (`kind`) or cannot read (`None`).
-fn file_attributes(url: &Url, kind: Option<MediaKind>, dev: Option<Attribute>) -> Vec<Attribute> {
+fn file_attributes(url: &Url, kind: Option<MediaKind>) -> Vec<Attribute> {
     let host = url
         .host_str()
         .map(|h| h.strip_prefix("www.").unwrap_or(h).to_owned());
     let title = media::file_name(url)
         .or_else(|| host.clone())
         .unwrap_or_else(|| UNTITLED.to_owned());
-    let mut out: Vec<Attribute> = [
+    [
         Attribute::title("title", "Title", title).ok(),
         host.and_then(|h| Attribute::plain_text("site", "Site", h, TextSection::Identifier).ok()),
         kind.and_then(|k| Attribute::embed("embed", "Embed", url, k).ok()),
     ]
     .into_iter()
     .flatten()
-    .collect();
-    out.extend(dev);
-    out
+    .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use notion_unfurl_sdk::attributes::has_required;
+    use notion_unfurl_sdk::attributes::has_title;
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -240,10 +228,6 @@ mod tests {
 
     fn ids(attributes: &[Attribute]) -> Vec<&str> {
         attributes.iter().map(Attribute::id).collect()
-    }
-
-    fn dev() -> Option<Attribute> {
-        Attribute::developer("Acme").ok()
     }
 
     #[test]
@@ -337,22 +321,22 @@ mod tests {
         let Ok(Resource::Media(kind)) = classify(200, Some("video/mp4"), &u) else {
             panic!("video expected");
         };
-        let attributes = file_attributes(&u, Some(kind), dev());
-        assert_eq!(ids(&attributes), ["title", "site", "embed", "dev"]);
+        let attributes = file_attributes(&u, Some(kind));
+        assert_eq!(ids(&attributes), ["title", "site", "embed"]);
         assert_eq!(attributes[0].text(), Some("My Clip.mp4"));
         assert_eq!(attributes[1].text(), Some("cdn.x.test"));
         assert_eq!(
             attributes[2].text(),
             Some("https://cdn.x.test/media/My%20Clip.mp4")
         );
-        assert!(has_required(&attributes));
+        assert!(has_title(&attributes));
     }
 
     #[test]
     fn plain_http_media_and_unreadable_files_get_a_title_only() {
         let http = url("http://www.x.test/");
-        let attributes = file_attributes(&http, Some(MediaKind::Image), dev());
-        assert_eq!(ids(&attributes), ["title", "site", "dev"]);
+        let attributes = file_attributes(&http, Some(MediaKind::Image));
+        assert_eq!(ids(&attributes), ["title", "site"]);
         assert_eq!(attributes[0].text(), Some("x.test"));
 
         let zip = url("https://x.test/dl/archive.zip");
@@ -360,8 +344,8 @@ mod tests {
             classify(200, Some("application/zip"), &zip),
             Ok(Resource::Other)
         );
-        let attributes = file_attributes(&zip, None, dev());
-        assert_eq!(ids(&attributes), ["title", "site", "dev"]);
+        let attributes = file_attributes(&zip, None);
+        assert_eq!(ids(&attributes), ["title", "site"]);
         assert_eq!(attributes[0].text(), Some("archive.zip"));
     }
 
@@ -378,7 +362,7 @@ mod tests {
             url: None,
             host: Some("x.test".into()),
         };
-        let attributes = attributes(&meta, dev());
+        let attributes = attributes(&meta);
         assert_eq!(
             ids(&attributes),
             [
@@ -387,13 +371,12 @@ mod tests {
                 "site",
                 "icon",
                 "author",
-                "published",
-                "dev"
+                "published"
             ]
         );
         assert_eq!(attributes[2].text(), Some("x.test"));
         assert_eq!(attributes[5].text(), Some("2024-03-09T10:00:00Z"));
-        assert!(has_required(&attributes));
+        assert!(has_title(&attributes));
     }
 
     #[test]
@@ -405,7 +388,7 @@ mod tests {
             host: Some("sn.at".into()),
             ..PageMetadata::default()
         };
-        assert_eq!(ids(&attributes(&meta, dev())), ["title", "site", "dev"]);
+        assert_eq!(ids(&attributes(&meta)), ["title", "site"]);
     }
 
     #[test]
@@ -414,10 +397,10 @@ mod tests {
             host: Some("example.com".into()),
             ..PageMetadata::default()
         };
-        let attributes = attributes(&meta, dev());
-        assert_eq!(ids(&attributes), ["title", "site", "dev"]);
+        let attributes = attributes(&meta);
+        assert_eq!(ids(&attributes), ["title", "site"]);
         assert_eq!(attributes[0].text(), Some("example.com"));
-        let empty = super::attributes(&PageMetadata::default(), None);
+        let empty = super::attributes(&PageMetadata::default());
         assert_eq!(empty[0].text(), Some(UNTITLED));
     }
 }

@@ -286,7 +286,8 @@ impl Attribute {
         ))
     }
 
-    /// The `dev` attribute every response carries: who made the preview.
+    /// The `dev` attribute every response carries: who runs this deployment. The server
+    /// adds it to each preview it sends; providers leave it out.
     pub fn developer(name: impl Into<String>) -> Result<Self, AttributeError> {
         Self::plain_text("dev", "Developer", name, TextSection::Secondary)
     }
@@ -423,12 +424,18 @@ impl Serialize for EnumInline<'_> {
     }
 }
 
-/// Whether a list holds the two attributes Notion requires (`title` and `dev`).
-pub fn has_required(attributes: &[Attribute]) -> bool {
+/// Whether a list has a `title` attribute of the title sub-type, the one attribute every
+/// provider must supply.
+pub fn has_title(attributes: &[Attribute]) -> bool {
     attributes
         .iter()
         .any(|a| a.id == "title" && matches!(a.value, Value::Title(_)))
-        && attributes.iter().any(|a| a.id == "dev")
+}
+
+/// Whether a list holds the two attributes Notion requires (`title` and `dev`): what the
+/// server checks before it sends a preview.
+pub fn has_required(attributes: &[Attribute]) -> bool {
+    has_title(attributes) && attributes.iter().any(|a| a.id == "dev")
 }
 
 #[cfg(test)]
@@ -531,7 +538,9 @@ mod tests {
     fn required_attributes_are_detected() {
         let title = Attribute::title("title", "Title", "x").unwrap_or_else(|e| panic!("{e}"));
         let dev = Attribute::developer("Acme").unwrap_or_else(|e| panic!("{e}"));
+        assert!(has_title(std::slice::from_ref(&title)));
         assert!(!has_required(std::slice::from_ref(&title)));
+        assert!(!has_title(std::slice::from_ref(&dev)));
         assert!(has_required(&[title, dev]));
     }
 }

@@ -44,7 +44,6 @@ use reqwest::{Response, StatusCode};
 use url::{Host, Url};
 
 use crate::ip;
-use crate::provider::ProviderError;
 
 /// Longest URL the guarded client accepts, in bytes (redirect targets included).
 pub const MAX_URL_LEN: usize = 8 * 1024;
@@ -151,24 +150,6 @@ pub enum FetchError {
     /// a user agent that is not a valid header value).
     #[error("could not build the HTTP client: {0}")]
     Build(String),
-}
-
-impl From<FetchError> for ProviderError {
-    fn from(e: FetchError) -> Self {
-        match e {
-            FetchError::InvalidUrl(reason) | FetchError::Blocked(reason) => {
-                ProviderError::Blocked { reason }
-            }
-            FetchError::TooManyRedirects => ProviderError::Blocked {
-                reason: "too many redirects".into(),
-            },
-            FetchError::Timeout => ProviderError::Timeout,
-            FetchError::Connect(_)
-            | FetchError::TooLarge
-            | FetchError::Transfer(_)
-            | FetchError::Build(_) => ProviderError::Upstream { status: None },
-        }
-    }
 }
 
 /// Cheap to clone; all clones share one connection pool.
@@ -668,26 +649,6 @@ mod tests {
         assert!(!is_html(Some("image/png")));
         assert!(!is_html(Some("text/htmlx")));
         assert!(!is_html(Some("garbage")));
-    }
-
-    #[test]
-    fn fetch_errors_map_to_provider_errors() {
-        assert!(matches!(
-            ProviderError::from(FetchError::Blocked("x".into())),
-            ProviderError::Blocked { .. }
-        ));
-        assert!(matches!(
-            ProviderError::from(FetchError::TooManyRedirects),
-            ProviderError::Blocked { .. }
-        ));
-        assert!(matches!(
-            ProviderError::from(FetchError::Timeout),
-            ProviderError::Timeout
-        ));
-        assert!(matches!(
-            ProviderError::from(FetchError::TooLarge),
-            ProviderError::Upstream { status: None }
-        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::attributes::Attribute;
+use crate::error::ProviderError;
 use crate::fetch::GuardedClient;
 
 /// One URL pattern a provider handles, in the form Notion's dashboard takes it.
@@ -51,7 +52,8 @@ pub enum CacheScope {
     Account,
 }
 
-/// What a provider returns for one URL.
+/// What a provider returns for one URL. The `dev` attribute is not the provider's to give:
+/// the server appends the deployment's own to every preview it sends.
 #[derive(Debug, Clone)]
 pub struct Preview {
     pub attributes: Vec<Attribute>,
@@ -63,30 +65,50 @@ pub struct Preview {
     pub stale: bool,
 }
 
-/// Why a provider could not preview a URL. The server turns each into an `error`
-/// operation with a status and a sentence for the Notion user; `hint` replaces that
-/// sentence when the provider knows better (it must never contain private content).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
-    #[error("not found")]
-    NotFound { hint: Option<String> },
-    #[error("the account may not see this")]
-    Forbidden { hint: Option<String> },
-    #[error("the upstream credentials were refused")]
-    Unauthorized { hint: Option<String> },
-    #[error("rate limited upstream")]
-    RateLimited {
-        retry_after: Option<Duration>,
-        hint: Option<String>,
-    },
-    #[error("upstream failed (status {status:?})")]
-    Upstream { status: Option<u16> },
-    #[error("upstream timed out")]
-    Timeout,
-    #[error("blocked by the fetch policy: {reason}")]
-    Blocked { reason: String },
-    #[error("unusable upstream content: {reason}")]
-    Invalid { reason: String },
+impl Preview {
+    /// How long a preview may be served from the cache when its provider does not say.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
+
+    /// A complete, fresh preview of `attributes`, cached for [`Preview::DEFAULT_TTL`] and
+    /// for the asking account only ([`CacheScope::Account`]): sharing a preview is a
+    /// decision the provider states with [`Preview::public`], never a default.
+    pub fn new(attributes: Vec<Attribute>) -> Self {
+        Self {
+            attributes,
+            scope: CacheScope::Account,
+            ttl: Self::DEFAULT_TTL,
+            stale: false,
+        }
+    }
+
+    /// Anyone may see this preview (a public page, a public repository), so every
+    /// account's request for the link may be answered from one cached copy.
+    #[must_use]
+    pub fn public(self) -> Self {
+        self.scope(CacheScope::Public)
+    }
+
+    /// The cache scope, for providers that learn it from the upstream answer.
+    #[must_use]
+    pub fn scope(mut self, scope: CacheScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// How long the server may serve this preview without asking the provider again.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Marks the preview as not a full fresh view (an earlier read standing in for a
+    /// failing upstream, or parts left out): shown, but never pushed as an update.
+    #[must_use]
+    pub fn stale(mut self) -> Self {
+        self.stale = true;
+        self
+    }
 }
 
 /// A secret string (a token) that never shows in `Debug` output or logs.
@@ -126,15 +148,6 @@ pub struct Context {
     pub guarded: GuardedClient,
     /// The account the preview is for, when the request carries one.
     pub account: Option<Account>,
-    /// Text of the `dev` attribute.
-    pub developer: String,
-}
-
-impl Context {
-    /// The `dev` attribute for this deployment.
-    pub fn dev_attribute(&self) -> Option<Attribute> {
-        Attribute::developer(self.developer.clone()).ok()
-    }
 }
 
 /// One URL to preview, with the named groups of the pattern that matched it.
@@ -172,5 +185,29 @@ pub trait Provider: Send + Sync {
     /// one cached answer, failures included.
     fn reads_account(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_preview_is_fresh_and_private_until_said_otherwise() {
+        let title = Attribute::title("title", "Title", "Hello").unwrap_or_else(|e| panic!("{e}"));
+        let preview = Preview::new(vec![title.clone()]);
+        assert_eq!(preview.attributes, std::slice::from_ref(&title));
+        assert_eq!(preview.scope, CacheScope::Account);
+        assert_eq!(preview.ttl, Preview::DEFAULT_TTL);
+        assert!(!preview.stale);
+
+        let shared = Preview::new(vec![title])
+            .public()
+            .ttl(Duration::from_secs(60))
+            .stale();
+        assert_eq!(shared.scope, CacheScope::Public);
+        assert_eq!(shared.ttl, Duration::from_secs(60));
+        assert!(shared.stale);
+        assert_eq!(shared.scope(CacheScope::Account).scope, CacheScope::Account);
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use ipnet::IpNet;
 use url::Url;
 
-use crate::attributes::{Attribute, has_required};
+use crate::attributes::{Attribute, has_title};
 use crate::fetch::{FetchPolicy, GuardedClient};
 use crate::provider::{Account, Context, Pattern, Preview, Provider, Secret, UnfurlRequest};
 
@@ -24,16 +24,13 @@ use crate::provider::{Account, Context, Pattern, Preview, Provider, Secret, Unfu
 pub struct ContextBuilder {
     policy: FetchPolicy,
     account: Option<Account>,
-    developer: String,
 }
 
-/// A context with no account, the default fetch policy (public addresses only) and the
-/// developer name `notion-unfurl`.
+/// A context with no account and the default fetch policy (public addresses only).
 pub fn context() -> ContextBuilder {
     ContextBuilder {
         policy: FetchPolicy::default(),
         account: None,
-        developer: "notion-unfurl".to_owned(),
     }
 }
 
@@ -65,12 +62,6 @@ impl ContextBuilder {
         self
     }
 
-    /// The text of the `dev` attribute.
-    pub fn developer(mut self, name: &str) -> Self {
-        name.clone_into(&mut self.developer);
-        self
-    }
-
     /// # Panics
     /// When the guarded client cannot be built (no TLS backend), which fails the test.
     pub fn build(self) -> Context {
@@ -79,7 +70,6 @@ impl ContextBuilder {
         Context {
             guarded,
             account: self.account,
-            developer: self.developer,
         }
     }
 }
@@ -134,13 +124,19 @@ pub fn assert_patterns_conform(provider: &dyn Provider) {
     );
 }
 
-/// What is wrong with a preview the server would send, one sentence each; empty when
-/// nothing is. Checked: a `title` attribute of the title sub-type and a `dev` attribute
-/// (protocol.md §2), no two attributes with one id (Notion keeps only the last), a TTL.
+/// What is wrong with a provider's preview, one sentence each; empty when nothing is.
+/// Checked: a `title` attribute of the title sub-type (protocol.md §2), no `dev` attribute
+/// (the server appends its own to every preview), no two attributes with one id (Notion
+/// keeps only the last), a TTL.
 pub fn preview_problems(preview: &Preview) -> Vec<String> {
     let mut problems = Vec::new();
-    if !has_required(&preview.attributes) {
-        problems.push("the attributes lack a `title` (title sub-type) or a `dev`".to_owned());
+    if !has_title(&preview.attributes) {
+        problems.push("the attributes lack a `title` (title sub-type)".to_owned());
+    }
+    if preview.attributes.iter().any(|a| a.id() == "dev") {
+        problems.push(
+            "`dev` is the server's attribute: it appends its own, so leave it out".to_owned(),
+        );
     }
     let mut seen = HashSet::new();
     for attribute in &preview.attributes {
@@ -280,7 +276,7 @@ mod tests {
 
     use super::*;
     use crate::attributes::TextSection;
-    use crate::provider::{CacheScope, ProviderError};
+    use crate::error::ProviderError;
 
     struct Fixed(Vec<Pattern>);
 
@@ -364,36 +360,35 @@ mod tests {
     }
 
     #[test]
-    fn previews_need_title_and_dev_once_each() {
+    fn previews_need_a_title_and_leave_dev_to_the_server() {
         let title = Attribute::title("title", "Title", "Hello").unwrap_or_else(|e| panic!("{e}"));
         let dev = Attribute::developer("me").unwrap_or_else(|e| panic!("{e}"));
         let note = Attribute::plain_text("note", "Note", "x", TextSection::Body)
             .unwrap_or_else(|e| panic!("{e}"));
-        let preview = |attributes: Vec<Attribute>| Preview {
-            attributes,
-            scope: CacheScope::Public,
-            ttl: Duration::from_secs(60),
-            stale: false,
+        let preview = |attributes: Vec<Attribute>| {
+            Preview::new(attributes)
+                .public()
+                .ttl(Duration::from_secs(60))
         };
-        assert!(preview_problems(&preview(vec![title.clone(), dev.clone()])).is_empty());
-        assert_eq!(
-            preview_problems(&preview(vec![note.clone(), dev.clone()])).len(),
-            1
-        );
-        let twice = preview_problems(&preview(vec![title, dev, note.clone(), note]));
+        assert!(preview_problems(&preview(vec![title.clone()])).is_empty());
+        let untitled = preview_problems(&preview(vec![note.clone()]));
+        assert_eq!(untitled.len(), 1, "{untitled:?}");
+        assert!(untitled[0].contains("lack a `title`"));
+        let with_dev = preview_problems(&preview(vec![title.clone(), dev]));
+        assert_eq!(with_dev.len(), 1, "{with_dev:?}");
+        assert!(with_dev[0].contains("`dev` is the server's"));
+        let twice = preview_problems(&preview(vec![title, note.clone(), note]));
         assert_eq!(twice.len(), 1, "{twice:?}");
         assert!(twice[0].contains("`note` is used twice"));
     }
 
     #[test]
-    fn the_built_context_carries_the_account_and_developer() {
+    fn the_built_context_carries_the_account() {
         let ctx = context()
             .account("github:1", Some("gho_x"))
-            .developer("Acme")
             .allow_loopback()
             .build();
         let account = ctx.account.as_ref().map(|a| a.key.as_str());
         assert_eq!(account, Some("github:1"));
-        assert_eq!(ctx.developer, "Acme");
     }
 }

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use notion_unfurl_github::{GitHub, GitHubConfig};
 use notion_unfurl_sdk::testing;
-use notion_unfurl_sdk::{Attribute, Context, Preview, Provider, ProviderError, UnfurlRequest};
+use notion_unfurl_sdk::{Attribute, Context, Preview, Provider, ProviderError, UnfurlRequest, Url};
 use serde_json::Value;
-use url::Url;
 use wiremock::MockServer;
 
 /// The PR every payload describes, as a link and as an API path.
@@ -26,7 +25,6 @@ pub const REVIEWS_PATH: &str = "/repos/Codertocat/Hello-World/pulls/2/reviews";
 /// The title of the fixtures' PR: must never appear in an error.
 pub const TITLE: &str = "Update the README with new information.";
 pub const USER_AGENT: &str = "notion-unfurl-tests";
-pub const DEVELOPER: &str = "notion-unfurl tests";
 
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/github/webhooks")
@@ -168,7 +166,6 @@ pub async fn start(configure: impl FnOnce(&mut GitHubConfig)) -> Fake {
 pub fn context(account_token: Option<&str>) -> Context {
     testing::context()
         .account("github:21031067", account_token)
-        .developer(DEVELOPER)
         .build()
 }
 
