@@ -439,7 +439,7 @@ mod tests {
         for attributes in [vec![title.clone()], vec![theirs, title]] {
             let preview = notion_unfurl_sdk::Preview::new(attributes);
             let entry = finish("https://x.test/", "test", "x.test", Ok(preview), "Acme");
-            assert!(entry.ok);
+            assert!(entry.is_preview());
             let json: serde_json::Value = serde_json::from_slice(&entry.body).unwrap_or_default();
             let set = json["operations"][0]["set"]
                 .as_array()
