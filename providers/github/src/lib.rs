@@ -6,7 +6,7 @@
 //!   with a trailing `/files`, `/commits` or `/checks` (and their sub-pages), a query or a
 //!   fragment: all preview the same PR, and [`Provider::canonical_uri`] gives all of them
 //!   one form, `https://github.com/{owner}/{repo}/pull/{number}` with owner and repository
-//!   lower-cased (GitHub treats them case-insensitively). Named groups `owner`, `repo`,
+//!   lower-cased (GitHub treats them case-insensitively; [`PullLink::canonical`]). Named groups `owner`, `repo`,
 //!   `number`; the placeholder title is `$<owner>/$<repo>#$<number>`.
 //! - Upstream: the REST API ([`GitHubConfig::api_url`], API version [`api::API_VERSION`]):
 //!   `GET /repos/{owner}/{repo}/pulls/{number}`, then for open PRs
@@ -23,7 +23,11 @@
 //!   with the same identity's preview of the last [`STALE_WINDOW`] when there is one.
 //!
 //! Layout:
-//! - `provider`: [`GitHub`], [`GitHubConfig`], routing, credentials, error wording.
+//! - `provider`: [`GitHub`], [`GitHubConfig`], credentials, error wording.
+//! - [`links`]: pull requests read out of page, API and pattern forms ([`PullLink`]), the
+//!   pattern, the canonical form. The server's webhook handler uses it too.
+//! - [`webhook`]: the webhook [`Event`](webhook::Event)s and the pull requests and commits
+//!   a verified payload names, for the server's `POST /webhooks/github`.
 //! - [`api`]: the REST client, its ETag stores and the status mapping.
 //! - [`pull`]: GitHub's JSON reduced to [`PullSummary`], [`CheckSummary`], [`ReviewSummary`].
 //! - [`attributes`](mod@attributes): the preview's attributes and their sections.
@@ -35,12 +39,15 @@
 
 pub mod api;
 pub mod attributes;
+pub mod links;
 pub mod markdown;
 mod provider;
 pub mod pull;
+pub mod webhook;
 
+pub use links::{PullLink, url_pattern};
 pub use provider::{
     CACHE_TTL, ConfigError, DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_WEB_HOST, GitHub,
-    GitHubConfig, STALE_TTL, STALE_WINDOW, url_pattern,
+    GitHubConfig, STALE_TTL, STALE_WINDOW,
 };
 pub use pull::{CheckSummary, PullSummary, ReviewSummary, State};

@@ -1,6 +1,5 @@
 //! [`GitHub`]: routing, credentials, the reads of one preview and their errors.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use notion_unfurl_sdk::{
 
 use crate::api::{Api, Credential, Failure, Identity};
 use crate::attributes;
+use crate::links::{PullLink, url_pattern};
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
 
 /// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
@@ -42,10 +42,6 @@ pub const STALE_TTL: Duration = Duration::from_secs(60);
 
 /// Recent previews kept for standing in; one per (identity, pull request).
 const RECENT_ENTRIES: u64 = 10_000;
-
-/// The page path after `/pull/{number}` that still shows the same PR: its tabs (and
-/// their sub-pages, such as one commit or one check run), a query or a fragment.
-const TAIL: &str = r"(?:/(?:files|commits|checks)(?:/[^?#]*)?)?/?(?:[?#].*)?";
 
 /// How the provider reads GitHub. `UNFURL_GITHUB_*` settings map onto these fields.
 #[derive(Debug, Clone)]
@@ -93,30 +89,6 @@ pub enum ConfigError {
     Pattern(#[from] regex::Error),
 }
 
-/// One pull request, as a link names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    owner: String,
-    repo: String,
-    number: u64,
-}
-
-impl Target {
-    /// The pull request named by the groups of [`url_pattern`], which the server hands over
-    /// as [`UnfurlRequest::captures`].
-    fn from_captures(captures: &HashMap<String, String>) -> Option<Self> {
-        Some(Self {
-            owner: captures.get("owner")?.clone(),
-            repo: captures.get("repo")?.clone(),
-            number: captures.get("number")?.parse().ok()?,
-        })
-    }
-
-    fn api_path(&self) -> String {
-        format!("/repos/{}/{}/pulls/{}", self.owner, self.repo, self.number)
-    }
-}
-
 /// Who the reads are made as, decided once per unfurl.
 #[derive(Debug, Clone, Copy)]
 enum Caller<'a> {
@@ -162,18 +134,6 @@ impl std::fmt::Debug for GitHub {
             .field("recent", &self.recent.entry_count())
             .finish_non_exhaustive()
     }
-}
-
-/// `https://{web_host}/{owner}/{repo}/pull/{number}` and its sub-pages, anchored.
-///
-/// Owner: GitHub's user and organisation names (letters, digits, hyphens). Repository:
-/// letters, digits, `.`, `_`, `-`, but not only dots (`.` and `..` are no names and would
-/// walk the API path).
-pub fn url_pattern(web_host: &str) -> String {
-    format!(
-        r"^https?://{host}/(?<owner>[A-Za-z0-9][A-Za-z0-9-]*)/(?<repo>[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*)/pull/(?<number>[0-9]{{1,18}}){TAIL}$",
-        host = regex::escape(web_host),
-    )
 }
 
 impl GitHub {
@@ -227,19 +187,9 @@ impl GitHub {
     }
 
     /// The pull request `url` names, for callers that have no captures yet.
-    fn target(&self, url: &str) -> Option<Target> {
+    fn target(&self, url: &str) -> Option<PullLink> {
         let captures = self.patterns.iter().find_map(|p| p.captures(url))?;
-        Target::from_captures(&captures)
-    }
-
-    fn canonical(&self, target: &Target) -> String {
-        format!(
-            "https://{}/{}/{}/pull/{}",
-            self.web_host,
-            target.owner.to_ascii_lowercase(),
-            target.repo.to_ascii_lowercase(),
-            target.number
-        )
+        PullLink::from_captures(&captures)
     }
 
     fn caller<'a>(&'a self, ctx: &'a Context) -> Caller<'a> {
@@ -256,7 +206,7 @@ impl GitHub {
     }
 
     /// The reads of one preview: the PR, then (open PRs only) checks and reviews.
-    async fn build(&self, target: &Target, caller: Caller<'_>) -> Result<Preview, Failure> {
+    async fn build(&self, target: &PullLink, caller: Caller<'_>) -> Result<Preview, Failure> {
         let who = caller.credential();
         let path = target.api_path();
         let pr = self.api.get(&self.api.pulls, &who, &path).await?;
@@ -297,7 +247,7 @@ impl GitHub {
     ///
     /// No read fails the preview. A failed checks read leaves the other one counted, so
     /// `checks` is left out only when both fail; failed reviews leave `review` out.
-    async fn extras(&self, who: &Credential<'_>, target: &Target, pr: &PullSummary) -> Extras {
+    async fn extras(&self, who: &Credential<'_>, target: &PullLink, pr: &PullSummary) -> Extras {
         // The repository as GitHub names it now, which survives renames; checked because
         // it becomes part of a path.
         let full_name = if is_full_name(&pr.full_name) {
@@ -490,18 +440,16 @@ impl Provider for GitHub {
         request: &UnfurlRequest,
         ctx: &Context,
     ) -> Result<Preview, ProviderError> {
-        let Some(target) = Target::from_captures(&request.captures) else {
+        let Some(target) = PullLink::from_captures(&request.captures) else {
             return Err(ProviderError::NotFound { hint: None });
         };
         self.unfurl_target(&target, ctx).await
     }
 
-    /// `https://{web_host}/{owner}/{repo}/pull/{number}` for every form of a PR link.
-    /// Owner and repository are lower-cased: GitHub treats them case-insensitively, so
-    /// `Octo/Hello` and `octo/hello` are one PR and share subscriptions.
+    /// [`PullLink::canonical`] for every form of a PR link.
     fn canonical_uri(&self, url: &Url) -> String {
         match self.target(url.as_str()) {
-            Some(target) => self.canonical(&target),
+            Some(target) => target.canonical(&self.web_host),
             None => url.to_string(),
         }
     }
@@ -516,7 +464,7 @@ impl GitHub {
     )]
     async fn unfurl_target(
         &self,
-        target: &Target,
+        target: &PullLink,
         ctx: &Context,
     ) -> Result<Preview, ProviderError> {
         let caller = self.caller(ctx);
@@ -526,7 +474,7 @@ impl GitHub {
         let key = (
             caller.credential().identity().clone(),
             caller.public_only(),
-            self.canonical(target),
+            target.canonical(&self.web_host),
         );
         match self.build(target, caller).await {
             Ok(preview) => {
