@@ -2,6 +2,41 @@
 //! and renders one error type.
 //!
 //! May import: `state` and everything below it; never `startup`.
+//!
+//! # Errors
+//!
+//! Each surface has one error type implementing actix's `ResponseError`, which maps every
+//! variant to its status, headers and body once. Handlers return `Result<_, ThatType>` and
+//! never write an error status or body themselves.
+//!
+//! - [`unfurl::UnfurlHttpError`] (`/unfurl`): JSON `{error, message}`; 400, 401 (with
+//!   `WWW-Authenticate: Bearer`), 405 (with `Allow`), 413, 503. A provider failure is not
+//!   an HTTP error: `200` with Notion's `error` operation
+//!   (`crate::unfurl::error_operation`).
+//! - [`oauth_token::OAuthError`] (`/oauth/token`, `/oauth/revoke`): RFC 6749 §5.2 JSON
+//!   `{error, error_description}` with `Cache-Control: no-store` and `Pragma: no-cache`;
+//!   400, 401 (with `WWW-Authenticate: Basic`), 405 (with `Allow`), 429 (with
+//!   `Retry-After`), 503.
+//! - [`webhooks::WebhookError`] (`/webhooks/github`): JSON `{error, message}`; 400, 401,
+//!   413, 503.
+//! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`): an HTML page in
+//!   the [`pages`] shell (no-store, never framed, no referrer) with one sentence the user
+//!   can act on; 400, 403, 404, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
+//!   Redirects back to Notion (`error=invalid_request` / `access_denied`, with `state`)
+//!   are answers, not error pages.
+//!
+//! The probes answer for themselves: `/readyz` says `503 {"status":"unavailable"}`.
+//!
+//! What is logged:
+//! - A cause (store, Notion, GitHub, signing) is logged once with `error = %e`, never put
+//!   in a body: 5xx bodies say nothing internal. `PageError`
+//!   logs in its `error_response`, adding the whole `source()` chain (`chain`); the JSON
+//!   types log where the cause is converted (`map_err`, `From<GrantError>`).
+//! - A 4xx refusal is logged where it is decided, at info (warn for misconfiguration),
+//!   saying why.
+//! - Never a token, code, client secret, CSRF token or `state`.
+//! - Around all of them, the request span records the status and tracing-actix-web logs
+//!   each error response's `Debug` (which, for `PageError`, leaves the cause out).
 
 pub mod error_json;
 pub mod health;

@@ -12,9 +12,9 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use url::Url;
 
-use crate::clients::notion::NotionError;
-use crate::http::limits::{Limits, retry_after_secs};
-use crate::http::pages;
+use crate::http::limits::Limits;
+use crate::http::pages::{self, PageError};
+use crate::http::request::{BodyError, read_limited};
 use crate::oauth::consent::{self, Pending, same_secret};
 use crate::platform::crypto::random_token;
 use crate::state::AppState;
@@ -52,19 +52,15 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// `redirect_uri` (already checked against the allow-list) with our parameters added.
-fn back_to_notion(redirect_uri: &str, params: &[(&str, &str)]) -> HttpResponse {
-    match Url::parse(redirect_uri) {
-        Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (name, value) in params {
-                    query.append_pair(name, value);
-                }
-            }
-            see_other(url.as_str())
+fn back_to_notion(redirect_uri: &str, params: &[(&str, &str)]) -> Result<HttpResponse, PageError> {
+    let mut url = Url::parse(redirect_uri).map_err(|_| PageError::InvalidReturnAddress)?;
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in params {
+            query.append_pair(name, value);
         }
-        Err(_) => pages::error(StatusCode::BAD_REQUEST, "The return address is not valid."),
     }
+    Ok(see_other(url.as_str()))
 }
 
 fn with_state<'a>(
@@ -96,44 +92,34 @@ fn clear_cookie(state: &AppState, response: &mut HttpResponse) {
     let _ = response.add_cookie(&cookie);
 }
 
-fn expired_page() -> HttpResponse {
-    pages::error(
-        StatusCode::BAD_REQUEST,
-        "This sign-in has expired or was already used.",
-    )
-}
-
 /// Take a single-use step of `pending`: `Ok(false)` if it was taken before (on any
-/// instance), `Err` with the page to show if the database could not say.
-async fn spend(state: &AppState, step: &str, pending: &Pending) -> Result<bool, HttpResponse> {
+/// instance), `Err` if the database could not say.
+async fn spend(state: &AppState, step: &str, pending: &Pending) -> Result<bool, PageError> {
     consent::spend(&state.store, step, pending)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not record a single-use sign-in step");
-            pages::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server could not continue this sign-in. Please try again.",
-            )
-        })
+        .map_err(PageError::SignInStep)
+}
+
+/// Refused when `req`'s address ran out of sign-in steps.
+fn sign_in_allowed(req: &HttpRequest, limits: &Limits) -> Result<(), PageError> {
+    limits
+        .sign_in
+        .check(req)
+        .map_err(|retry_after| PageError::RateLimited { retry_after })
 }
 
 /// `GET /oauth/authorize`: validate Notion's request and show the consent page.
 #[tracing::instrument(name = "oauth_authorize", skip_all)]
-pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let Some(pairs) = unique_pairs(req.query_string().as_bytes()) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "The request repeats a parameter or holds one that cannot be read.",
-        );
-    };
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let pairs = unique_pairs(req.query_string().as_bytes()).ok_or(PageError::RepeatedParameter)?;
     let settings = &state.settings;
-    let Some(expected_client) = settings.oauth_client_id.as_deref() else {
-        tracing::warn!("UNFURL_OAUTH_CLIENT_ID is not set: account linking is off");
-        return pages::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Account linking is not configured on this server.",
-        );
-    };
+    let expected_client = settings
+        .oauth_client_id
+        .as_deref()
+        .ok_or(PageError::LinkingNotConfigured)?;
     let client_ok = param(&pairs, "client_id").is_some_and(|c| same_secret(c, expected_client));
     let redirect_uri = param(&pairs, "redirect_uri").filter(|uri| {
         settings
@@ -146,10 +132,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             client_ok,
             "authorize refused: unknown client or redirect_uri"
         );
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "This request did not come from a known Notion integration.",
-        );
+        return Err(PageError::UnknownClient);
     };
     let notion_state = param(&pairs, "state");
     let code = param(&pairs, "code");
@@ -164,9 +147,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     let pending = state
         .consent
         .begin(code, notion_state, redirect_uri, expected_client);
-    let Some(cookie) = state.consent.seal(&pending) else {
-        return pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Please try again.");
-    };
+    let cookie = state.consent.seal(&pending).ok_or(PageError::NotSealed)?;
     let account = if state.github.is_some() {
         "your GitHub account (you sign in with GitHub next)"
     } else {
@@ -174,21 +155,7 @@ pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     };
     let mut response = pages::consent(&settings.developer_name, account, &pending.csrf);
     let _ = response.add_cookie(&pending_cookie(&state, cookie));
-    response
-}
-
-/// A 429 page with `Retry-After` when `req`'s address ran out of sign-in steps.
-fn rate_limited(req: &HttpRequest, limits: &Limits) -> Option<HttpResponse> {
-    let wait = limits.sign_in.check(req).err()?;
-    let mut page = pages::error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many connection attempts came from your network. Please wait a minute and try again.",
-    );
-    page.headers_mut().insert(
-        actix_web::http::header::RETRY_AFTER,
-        retry_after_secs(wait).into(),
-    );
-    Some(page)
+    Ok(response)
 }
 
 /// The largest consent form read: a CSRF token and a decision take well under 1 KiB.
@@ -201,65 +168,49 @@ pub async fn decide(
     payload: web::Payload,
     state: web::Data<AppState>,
     limits: web::Data<Limits>,
-) -> HttpResponse {
-    if let Some(page) = rate_limited(&req, &limits) {
-        return page;
-    }
+) -> Result<HttpResponse, PageError> {
+    sign_in_allowed(&req, &limits)?;
     // The form is a CSRF token and a decision. A compressed body is refused unread: the
     // only sender is our own page, and inflating a stranger's body costs memory first.
     if req
         .headers()
         .contains_key(actix_web::http::header::CONTENT_ENCODING)
     {
-        return pages::error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "This form was not sent from the consent page.",
-        );
+        return Err(PageError::Compressed);
     }
-    let body = match crate::http::request::read_limited(&req, payload, MAX_FORM_BYTES).await {
-        Ok(body) => body,
-        Err(crate::http::request::BodyError::TooLarge) => {
-            return pages::error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
-        }
-        Err(crate::http::request::BodyError::Unreadable) => {
-            return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
-        }
-    };
-    let Some(form) = unique_pairs(&body) else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "The form repeats a field or holds one that cannot be read.",
-        );
-    };
+    let body = read_limited(&req, payload, MAX_FORM_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => PageError::FormTooLarge,
+            BodyError::Unreadable => PageError::FormUnreadable,
+        })?;
+    let form = unique_pairs(&body).ok_or(PageError::RepeatedField)?;
     let cookie = req.cookie(state.consent.cookie_name());
-    let pending = match state.consent.open(cookie.as_ref().map(|c| c.value())) {
-        Ok(pending) => pending,
-        Err(e) => {
+    let pending = state
+        .consent
+        .open(cookie.as_ref().map(|c| c.value()))
+        .map_err(|e| {
             tracing::info!(error = %e, "consent without a usable pending authorisation");
-            return expired_page();
-        }
-    };
+            PageError::Expired
+        })?;
     let csrf_ok = param(&form, "csrf").is_some_and(|csrf| same_secret(csrf, &pending.csrf));
     if !csrf_ok {
         tracing::info!("consent refused: CSRF token mismatch");
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "This form was not sent from the consent page.",
-        );
+        return Err(PageError::CsrfMismatch);
     }
-    match spend(&state, &format!("consent:{}", pending.id), &pending).await {
-        Ok(true) => {}
-        Ok(false) => return expired_page(),
-        Err(page) => return page,
+    if !spend(&state, &format!("consent:{}", pending.id), &pending).await? {
+        return Err(PageError::Expired);
     }
-    let mut response = match param(&form, "decision") {
+    let decided = match param(&form, "decision") {
         Some("allow") => allow(&state, pending).await,
         Some("deny") => back_to_notion(
             &pending.redirect_uri,
             &[("error", "access_denied"), ("state", &pending.state)],
         ),
-        _ => pages::error(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+        _ => Err(PageError::NoDecision),
     };
+    // Rendered here rather than by actix: the cookie below goes on error pages too.
+    let mut response = decided.unwrap_or_else(HttpResponse::from_error);
     if response.status() != StatusCode::SEE_OTHER
         || !response
             .headers()
@@ -269,32 +220,21 @@ pub async fn decide(
     {
         clear_cookie(&state, &mut response);
     }
-    response
+    Ok(response)
 }
 
-async fn allow(state: &AppState, mut pending: Pending) -> HttpResponse {
+async fn allow(state: &AppState, mut pending: Pending) -> Result<HttpResponse, PageError> {
     let Some(github) = &state.github else {
         let key = format!("local:{}", &random_token()[..32]);
         return link(state, &pending, &key, "Local account", None).await;
     };
-    let started = match github.start() {
-        Ok(started) => started,
-        Err(e) => {
-            tracing::error!(error = %e, "could not start GitHub sign-in");
-            return pages::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "GitHub sign-in is unavailable.",
-            );
-        }
-    };
+    let started = github.start().map_err(PageError::GitHubStart)?;
     pending.github_state = Some(started.state);
     pending.pkce_verifier = Some(started.pkce_verifier);
-    let Some(cookie) = state.consent.seal(&pending) else {
-        return pages::error(StatusCode::INTERNAL_SERVER_ERROR, "Please try again.");
-    };
+    let cookie = state.consent.seal(&pending).ok_or(PageError::NotSealed)?;
     let mut response = see_other(started.url.as_str());
     let _ = response.add_cookie(&pending_cookie(state, cookie));
-    response
+    Ok(response)
 }
 
 /// `GET /oauth/github/callback`: GitHub sent the browser back.
@@ -303,92 +243,68 @@ pub async fn github_callback(
     req: HttpRequest,
     state: web::Data<AppState>,
     limits: web::Data<Limits>,
-) -> HttpResponse {
-    if let Some(page) = rate_limited(&req, &limits) {
-        return page;
-    }
-    let (mut response, finished) = github_callback_inner(&req, &state).await;
+) -> Result<HttpResponse, PageError> {
+    sign_in_allowed(&req, &limits)?;
+    let answer = github_callback_inner(&req, &state).await;
+    // Every answer finishes the pending authorisation (clears its cookie) but two. A
+    // callback whose `state` does not match leaves it alone: a forged request must not be
+    // able to end this browser's real sign-in. Nor does a store failure while spending its
+    // single-use step: the step may not have been taken.
+    let finished = !matches!(
+        answer,
+        Err(PageError::StateMismatch | PageError::SignInStep(_))
+    );
+    // Rendered here rather than by actix, so that the cookie goes on error pages too.
+    let mut response = answer.unwrap_or_else(HttpResponse::from_error);
     if finished {
         clear_cookie(&state, &mut response);
     }
-    response
+    Ok(response)
 }
 
-/// The answer, and whether the pending authorisation is finished (its cookie cleared).
-/// A callback whose `state` does not match leaves it alone: a forged request must not be
-/// able to end this browser's real sign-in.
-async fn github_callback_inner(req: &HttpRequest, state: &AppState) -> (HttpResponse, bool) {
-    let Some(github) = &state.github else {
-        return (
-            pages::error(StatusCode::NOT_FOUND, "GitHub sign-in is not configured."),
-            true,
-        );
-    };
-    let Some(query) = unique_pairs(req.query_string().as_bytes()) else {
-        return (
-            pages::error(StatusCode::BAD_REQUEST, "The request repeats a parameter."),
-            true,
-        );
-    };
+async fn github_callback_inner(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<HttpResponse, PageError> {
+    let github = state
+        .github
+        .as_ref()
+        .ok_or(PageError::GitHubNotConfigured)?;
+    let query =
+        unique_pairs(req.query_string().as_bytes()).ok_or(PageError::RepeatedCallbackParameter)?;
     let cookie = req.cookie(state.consent.cookie_name());
-    let pending = match state.consent.open(cookie.as_ref().map(|c| c.value())) {
-        Ok(pending) => pending,
-        Err(e) => {
+    let pending = state
+        .consent
+        .open(cookie.as_ref().map(|c| c.value()))
+        .map_err(|e| {
             tracing::info!(error = %e, "GitHub callback without a usable pending authorisation");
-            return (expired_page(), true);
-        }
-    };
+            PageError::Expired
+        })?;
     let (Some(expected), Some(verifier)) = (&pending.github_state, &pending.pkce_verifier) else {
-        return (expired_page(), true);
+        return Err(PageError::Expired);
     };
     let state_ok = param(&query, "state").is_some_and(|s| same_secret(s, expected));
     if !state_ok {
         tracing::info!("GitHub callback refused: state mismatch");
-        let page = pages::error(
-            StatusCode::FORBIDDEN,
-            "This sign-in did not start in this browser.",
-        );
-        return (page, false);
+        return Err(PageError::StateMismatch);
     }
-    match spend(state, &format!("github:{expected}"), &pending).await {
-        Ok(true) => {}
-        Ok(false) => return (expired_page(), true),
-        Err(page) => return (page, false),
+    if !spend(state, &format!("github:{expected}"), &pending).await? {
+        return Err(PageError::Expired);
     }
     if param(&query, "error").is_some() {
-        return (
-            back_to_notion(
-                &pending.redirect_uri,
-                &[("error", "access_denied"), ("state", &pending.state)],
-            ),
-            true,
+        return back_to_notion(
+            &pending.redirect_uri,
+            &[("error", "access_denied"), ("state", &pending.state)],
         );
     }
-    let Some(code) = param(&query, "code") else {
-        return (
-            pages::error(
-                StatusCode::BAD_REQUEST,
-                "GitHub did not send a sign-in code.",
-            ),
-            true,
-        );
-    };
-    let user = match github.finish(code, verifier).await {
-        Ok(user) => user,
-        Err(e) => {
-            tracing::warn!(error = %e, "GitHub sign-in failed");
-            return (
-                pages::error(StatusCode::BAD_GATEWAY, "GitHub sign-in did not succeed."),
-                true,
-            );
-        }
-    };
+    let code = param(&query, "code").ok_or(PageError::NoGitHubCode)?;
+    let user = github
+        .finish(code, verifier)
+        .await
+        .map_err(PageError::GitHubSignIn)?;
     let key = format!("github:{}", user.id);
     let name = format!("GitHub - {}", user.login);
-    (
-        link(state, &pending, &key, &name, Some(&user.token)).await,
-        true,
-    )
+    link(state, &pending, &key, &name, Some(&user.token)).await
 }
 
 /// Trade Notion's code, store the account and the connection, send our code to Notion.
@@ -398,45 +314,20 @@ async fn link(
     account_key: &str,
     account_name: &str,
     upstream_token: Option<&notion_unfurl_sdk::Secret>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let store = &state.store;
-    let unavailable = || {
-        pages::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server could not save this connection. Please try again.",
-        )
-    };
     // Notion first: a made-up or spent code must leave nothing behind (no account row, no
     // upstream token) for a stranger to pile up.
-    let grant = match state
+    let grant = state
         .notion
         .exchange_code(&pending.notion_code, account_key, account_name)
-        .await
-    {
-        Ok(grant) => grant,
-        Err(e @ NotionError::Refused { .. }) => {
-            tracing::warn!(error = %e, "Notion refused the code exchange");
-            return pages::error(
-                StatusCode::BAD_GATEWAY,
-                "Notion did not accept this connection. Start again from Notion.",
-            );
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "Notion code exchange failed");
-            return pages::error(
-                StatusCode::BAD_GATEWAY,
-                "Notion could not be reached. Please try again in a moment.",
-            );
-        }
-    };
-    if let Err(e) = store
+        .await?;
+    let not_saved = |what| move |source| PageError::NotSaved { what, source };
+    store
         .upsert_account(account_key, account_name, upstream_token)
         .await
-    {
-        tracing::error!(error = %e, "could not store the account");
-        return unavailable();
-    }
-    let connection = match store
+        .map_err(not_saved("account"))?;
+    let connection = store
         .create_connection(NewConnection {
             account_key: account_key.to_owned(),
             bot_id: grant.bot_id,
@@ -446,27 +337,15 @@ async fn link(
             notion_token: Some(grant.access_token),
         })
         .await
-    {
-        Ok(connection) => connection,
-        Err(e) => {
-            tracing::error!(error = %e, "could not store the connection");
-            return unavailable();
-        }
-    };
-    let code = match crate::oauth::grants::mint_code(
+        .map_err(not_saved("connection"))?;
+    let code = crate::oauth::grants::mint_code(
         store,
         &connection.id,
         &pending.client_id,
         &pending.redirect_uri,
     )
     .await
-    {
-        Ok(code) => code,
-        Err(e) => {
-            tracing::error!(error = %e, "could not store the authorisation code");
-            return unavailable();
-        }
-    };
+    .map_err(not_saved("authorisation code"))?;
     tracing::info!(account = account_key, "account linked");
     back_to_notion(
         &pending.redirect_uri,
