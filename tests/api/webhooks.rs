@@ -5,22 +5,17 @@
 //! every `PATCH /v1/external/object` and answers from a script. Webhook bodies are the real
 //! payloads in `../shared/fixtures/github/webhooks/`, signed here.
 
-use std::collections::VecDeque;
+use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use async_trait::async_trait;
 use futures_util::FutureExt;
 use hmac::{Hmac, Mac};
 use notion_unfurl::clients::notion::NOTION_VERSION;
-use notion_unfurl::http::limits::Limits;
-use notion_unfurl::startup::Application;
-use notion_unfurl::state::AppState;
 use notion_unfurl::store::{NewConnection, WebhookDelivery};
 use notion_unfurl::unfurl::registry::Registry;
 use notion_unfurl_sdk::Secret;
@@ -30,18 +25,15 @@ use notion_unfurl_sdk::{
 use regex::Regex;
 use serde_json::Value;
 use sha2::Sha256;
-use tokio::task::JoinHandle;
 
-use crate::helpers::test_settings;
+use crate::fakes::{FakeNotion, PATIENCE, Patch, Reply};
+use crate::helpers::{TempDir, TestApp};
 
-const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
-const PR: &str = "https://github.com/Codertocat/Hello-World/pull/2";
-const PR_FILES: &str = "https://github.com/Codertocat/Hello-World/pull/2/files";
-const OTHER_PR: &str = "https://github.com/Codertocat/Hello-World/pull/3";
-const HEAD_SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
-
-/// How long a test waits for something the worker should do within milliseconds.
-const PATIENCE: Duration = Duration::from_secs(15);
+pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+pub const PR: &str = "https://github.com/Codertocat/Hello-World/pull/2";
+pub const PR_FILES: &str = "https://github.com/Codertocat/Hello-World/pull/2/files";
+pub const OTHER_PR: &str = "https://github.com/Codertocat/Hello-World/pull/3";
+pub const HEAD_SHA: &str = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
@@ -51,7 +43,7 @@ fn fixtures_dir() -> PathBuf {
 }
 
 /// A real webhook payload, or `None` (the test then skips) when the fixtures are absent.
-fn fixture(name: &str) -> Option<Vec<u8>> {
+pub fn fixture(name: &str) -> Option<Vec<u8>> {
     match std::fs::read(fixtures_dir().join(name)) {
         Ok(bytes) => Some(bytes),
         Err(_) => {
@@ -65,29 +57,37 @@ fn fixture(name: &str) -> Option<Vec<u8>> {
 }
 
 /// A fixture with some of its JSON changed.
-fn edited(name: &str, edit: impl FnOnce(&mut Value)) -> Option<Vec<u8>> {
+pub fn edited(name: &str, edit: impl FnOnce(&mut Value)) -> Option<Vec<u8>> {
     let mut json: Value = serde_json::from_slice(&fixture(name)?).unwrap();
     edit(&mut json);
     Some(serde_json::to_vec(&json).unwrap())
 }
 
+/// The fixture's bytes, or return from the test (which skips, saying so).
 macro_rules! fixture_or_skip {
     ($name:expr) => {
-        match fixture($name) {
+        match $crate::webhooks::fixture($name) {
             Some(bytes) => bytes,
             None => return,
         }
     };
 }
 
-fn sign(secret: &str, body: &[u8]) -> String {
+pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn delivery_id() -> String {
+pub fn delivery_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+impl Patch {
+    /// The title the PATCH would show (`crate::fakes` cannot see `crate::helpers`).
+    pub fn title(&self) -> String {
+        crate::helpers::title(&self.body).unwrap_or_default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -96,14 +96,14 @@ fn delivery_id() -> String {
 /// Previews `https://github.com/{owner}/{repo}/pull/{n}` (and its sub-pages) with the
 /// title the test set, and counts its reads. Previews are cached per account for an hour,
 /// so only an invalidated cache shows a new title.
-struct FakePulls {
+pub struct FakePulls {
     patterns: Vec<Pattern>,
     title: Mutex<String>,
-    reads: AtomicUsize,
+    pub reads: AtomicUsize,
     /// How many coming reads answer with a stale earlier read (an upstream outage).
-    stale_reads: AtomicUsize,
+    pub stale_reads: AtomicUsize,
     /// How many coming reads the upstream refuses with a rate limit.
-    rate_limited_reads: AtomicUsize,
+    pub rate_limited_reads: AtomicUsize,
 }
 
 impl FakePulls {
@@ -126,7 +126,7 @@ impl FakePulls {
     }
 
     /// The pull request changed upstream.
-    fn retitle(&self, title: &str) {
+    pub fn retitle(&self, title: &str) {
         *self.title.lock().unwrap() = title.to_owned();
     }
 }
@@ -196,260 +196,51 @@ impl Provider for FakePulls {
 }
 
 // ---------------------------------------------------------------------------------------
-// Fake Notion
-
-/// How fake Notion answers one PATCH.
-#[derive(Clone, Copy, Debug)]
-enum Reply {
-    Status(u16),
-    /// 429 with `Retry-After: <seconds>`.
-    RetryAfter(u64),
-    /// Never answers in time (the caller gives up or dies first).
-    Stall,
-}
-
-/// One PATCH fake Notion received.
-#[derive(Clone, Debug)]
-struct Patch {
-    authorization: String,
-    version: String,
-    body: Value,
-    answered: u16,
-    at: Instant,
-}
-
-impl Patch {
-    fn uri(&self) -> &str {
-        self.body["uri"].as_str().unwrap_or_default()
-    }
-
-    fn title(&self) -> String {
-        crate::helpers::title(&self.body).unwrap_or_default()
-    }
-}
-
-#[derive(Default)]
-struct NotionLog {
-    patches: Mutex<Vec<Patch>>,
-    /// Answers for the next PATCHes, in order; 200 once it is empty.
-    script: Mutex<VecDeque<Reply>>,
-    /// When set, every PATCH gets this status (the script is not used).
-    always: Mutex<Option<u16>>,
-}
-
-async fn notion_patch(
-    req: HttpRequest,
-    body: web::Bytes,
-    log: web::Data<NotionLog>,
-) -> HttpResponse {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let always = *log.always.lock().unwrap();
-    let reply = match always {
-        Some(status) => Reply::Status(status),
-        None => log
-            .script
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(Reply::Status(200)),
-    };
-    let answered = match reply {
-        Reply::Status(status) => status,
-        Reply::RetryAfter(_) => 429,
-        Reply::Stall => 0,
-    };
-    log.patches.lock().unwrap().push(Patch {
-        authorization: header("authorization"),
-        version: header("notion-version"),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        answered,
-        at: Instant::now(),
-    });
-    let status = |code: u16| actix_web::http::StatusCode::from_u16(code).unwrap();
-    match reply {
-        Reply::Status(200) => HttpResponse::Ok().json(serde_json::json!({"object": "external_object"})),
-        Reply::Status(code) => HttpResponse::build(status(code)).json(
-            serde_json::json!({"object": "error", "status": code, "code": "scripted", "message": "scripted"}),
-        ),
-        Reply::RetryAfter(seconds) => HttpResponse::TooManyRequests()
-            .insert_header(("Retry-After", seconds.to_string()))
-            .json(serde_json::json!({"object": "error", "status": 429, "code": "rate_limited"})),
-        Reply::Stall => {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            HttpResponse::Ok().finish()
-        }
-    }
-}
-
-struct FakeNotion {
-    base: String,
-    log: Arc<NotionLog>,
-    handle: ServerHandle,
-}
-
-impl Drop for FakeNotion {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
-impl FakeNotion {
-    fn spawn() -> Self {
-        let log = web::Data::new(NotionLog::default());
-        let data = log.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/v1/external/object", web::patch().to(notion_patch))
-        })
-        .workers(2)
-        .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let base = format!("http://127.0.0.1:{}", server.addrs()[0].port());
-        let server = server.run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Self {
-            base,
-            log: log.into_inner(),
-            handle,
-        }
-    }
-
-    fn script(&self, replies: &[Reply]) {
-        self.log
-            .script
-            .lock()
-            .unwrap()
-            .extend(replies.iter().copied());
-    }
-
-    fn answer_always(&self, status: Option<u16>) {
-        *self.log.always.lock().unwrap() = status;
-    }
-
-    fn patches(&self) -> Vec<Patch> {
-        self.log.patches.lock().unwrap().clone()
-    }
-
-    fn delivered(&self) -> Vec<Patch> {
-        self.patches()
-            .into_iter()
-            .filter(|p| p.answered == 200)
-            .collect()
-    }
-
-    /// The PATCHes once `done` holds for them; fails after [`PATIENCE`].
-    async fn wait_for(&self, what: &str, done: impl Fn(&[Patch]) -> bool) -> Vec<Patch> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let patches = self.patches();
-            if done(&patches) {
-                return patches;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {PATIENCE:?} for {what}; Notion saw {patches:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn wait_for_deliveries(&self, count: usize) -> Vec<Patch> {
-        self.wait_for(&format!("{count} delivered PATCHes"), |p| {
-            p.iter().filter(|p| p.answered == 200).count() >= count
-        })
-        .await
-        .into_iter()
-        .filter(|p| p.answered == 200)
-        .collect()
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // The server under test
 
-/// A data directory shared by the servers of one test, removed at the end.
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new() -> Self {
-        Self(std::env::temp_dir().join(format!("notion-unfurl-webhooks-{}", uuid::Uuid::new_v4())))
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-struct LiveApp {
-    address: String,
-    client: reqwest::Client,
-    state: AppState,
-    limits: Arc<Limits>,
-    pulls: Arc<FakePulls>,
-    handle: ServerHandle,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Drop for LiveApp {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-        drop(self.handle.stop(false));
-    }
-}
-
-/// Fast outbox pacing so retries take milliseconds.
-const FAST: [(&str, &str); 2] = [
+/// Webhooks signed with [`WEBHOOK_SECRET`], and fast outbox pacing so retries take
+/// milliseconds.
+pub const LIVE_ENV: [(&str, &str); 3] = [
+    ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
     ("UNFURL_OUTBOX_POLL_MS", "25"),
     ("UNFURL_OUTBOX_BACKOFF_MS", "20"),
 ];
 
-async fn spawn_live(data_dir: &Path, notion: &FakeNotion, extra: &[(&str, &str)]) -> LiveApp {
-    let mut vars: Vec<(&str, &str)> = vec![
-        ("UNFURL_NOTION_API_URL", notion.base.as_str()),
-        ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
-    ];
-    vars.extend(FAST);
-    vars.extend_from_slice(extra);
-    let settings = test_settings(data_dir, &vars);
+/// A server for live updates with [`FakePulls`] as its only provider.
+pub struct LiveApp {
+    pub app: TestApp,
+    pub pulls: Arc<FakePulls>,
+}
+
+impl Deref for LiveApp {
+    type Target = TestApp;
+
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
+}
+
+/// A live-update server on `data_dir` talking to `notion`, with [`LIVE_ENV`] and then
+/// `extra` settings.
+pub async fn spawn_live(data_dir: &Path, notion: &FakeNotion, extra: &[(&str, &str)]) -> LiveApp {
     let pulls = FakePulls::new();
     let mut registry = Registry::default();
     registry.push(pulls.clone());
-    let app = Application::build_with(settings, registry)
-        .await
-        .unwrap_or_else(|e| panic!("app: {e}"));
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state().clone();
-    let limits = app.limits();
-    let handle = app.handle();
-    let task = tokio::spawn(app.run_until_stopped());
-    LiveApp {
-        address,
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
-        state,
-        limits,
-        pulls,
-        handle,
-        task: Some(task),
-    }
+    let app = TestApp::builder()
+        .sharing_notion(notion)
+        .with_env(&LIVE_ENV)
+        .with_env(extra)
+        .with_registry(registry)
+        .data_dir(data_dir)
+        .spawn()
+        .await;
+    LiveApp { app, pulls }
 }
 
 impl LiveApp {
     /// A Notion connection for `account` holding `notion_token`, and an access token for it.
-    async fn connect(&self, account: &str, notion_token: &str) -> (String, String) {
-        let store = self.state.connections.store();
+    pub async fn connect(&self, account: &str, notion_token: &str) -> (String, String) {
+        let store = self.app_state.connections.store();
         store.upsert_account(account, account, None).await.unwrap();
         let connection = store
             .create_connection(NewConnection {
@@ -462,11 +253,12 @@ impl LiveApp {
             })
             .await
             .unwrap();
-        let token = self.state.tokens.issue(&connection.id).unwrap();
+        let token = self.app_state.tokens.issue(&connection.id).unwrap();
         (connection.id, token)
     }
 
-    async fn unfurl(&self, token: &str, uri: &str) -> reqwest::Response {
+    /// POST /unfurl for `uri` with `token`; the answer, whatever it is.
+    pub async fn unfurl_as(&self, token: &str, uri: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/unfurl", self.address))
             .bearer_auth(token)
@@ -477,14 +269,25 @@ impl LiveApp {
     }
 
     /// Show `uri` in Notion: unfurl it, which subscribes the connection.
-    async fn subscribe(&self, token: &str, uri: &str) -> String {
-        let response = self.unfurl(token, uri).await;
+    pub async fn subscribe(&self, token: &str, uri: &str) -> String {
+        let response = self.unfurl_as(token, uri).await;
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
         crate::helpers::title(&body).unwrap_or_else(|| panic!("no title in {body}"))
     }
 
-    async fn post_webhook(
+    /// DELETE /unfurl for `uri` with `token`: Notion deleted the preview.
+    pub async fn delete_preview(&self, token: &str, uri: &str) -> reqwest::Response {
+        self.client
+            .delete(format!("{}/unfurl", self.address))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_webhook(
         &self,
         event: &str,
         delivery: &str,
@@ -505,7 +308,7 @@ impl LiveApp {
     }
 
     /// A correctly signed webhook; its status and JSON answer.
-    async fn webhook(&self, event: &str, delivery: &str, body: &[u8]) -> (u16, Value) {
+    pub async fn webhook(&self, event: &str, delivery: &str, body: &[u8]) -> (u16, Value) {
         let started = Instant::now();
         let response = self
             .post_webhook(event, delivery, body, Some(&sign(WEBHOOK_SECRET, body)))
@@ -521,49 +324,35 @@ impl LiveApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn outbox_len(&self) -> u64 {
-        self.state.connections.store().outbox_len().await.unwrap()
+    pub async fn outbox_len(&self) -> u64 {
+        self.app_state
+            .connections
+            .store()
+            .outbox_len()
+            .await
+            .unwrap()
     }
 
-    async fn wait_until_outbox_is_empty(&self) {
+    pub async fn wait_until_outbox_is_empty(&self) {
         let deadline = Instant::now() + PATIENCE;
         while self.outbox_len().await > 0 {
             assert!(Instant::now() < deadline, "the outbox never drained");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-
-    /// Stop serving and let the worker finish its round, as on SIGTERM.
-    async fn stop(mut self) {
-        self.handle.stop(true).await;
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-        self.state.connections.store().close().await;
-    }
-
-    /// Stop at once, deliveries in flight included, as `kill -9` would.
-    async fn kill(mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-        self.handle.stop(false).await;
-        self.state.connections.store().close().await;
-    }
 }
 
 /// Fake Notion, a server, and alice's connection showing [`PR`]: where most tests start.
-struct Alice {
-    notion: FakeNotion,
-    dir: DataDir,
-    app: LiveApp,
-    token: String,
+pub struct Alice {
+    pub app: LiveApp,
+    pub token: String,
+    pub notion: FakeNotion,
+    pub dir: TempDir,
 }
 
-async fn alice_showing_pr() -> Alice {
+pub async fn alice_showing_pr() -> Alice {
     let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let app = spawn_live(&dir.0, &notion, &[]).await;
     let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
     app.subscribe(&token, PR).await;
@@ -575,98 +364,8 @@ async fn alice_showing_pr() -> Alice {
     }
 }
 
-/// The `set` of the `attributes` operation: what Notion would show.
-fn attributes_op(body: &Value) -> &Value {
-    body["operations"]
-        .as_array()
-        .and_then(|ops| {
-            ops.iter()
-                .find(|op| op["path"] == serde_json::json!(["attributes"]))
-        })
-        .map(|op| &op["set"])
-        .unwrap_or(&Value::Null)
-}
-
 // ---------------------------------------------------------------------------------------
 // Accepting webhooks
-
-#[tokio::test]
-async fn a_signed_pull_request_event_pushes_the_new_preview_to_each_subscriber() {
-    let body = fixture_or_skip!("pull_request.synchronize.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
-    let (_, bob) = app.connect("local:bob", "secret_notion_bob").await;
-    let (_, carol) = app.connect("local:carol", "secret_notion_carol").await;
-    let before = app.subscribe(&alice, PR).await;
-    app.subscribe(&bob, PR).await;
-    app.subscribe(&carol, OTHER_PR).await;
-    assert!(before.starts_with("Update the README"));
-
-    app.pulls.retitle("Update the README, rebased");
-    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
-    assert_eq!(status, 202, "{ack}");
-    assert_eq!(ack, serde_json::json!({"status": "queued", "updates": 2}));
-
-    let delivered = notion.wait_for_deliveries(2).await;
-    app.wait_until_outbox_is_empty().await;
-    assert_eq!(
-        notion.patches().len(),
-        2,
-        "one PATCH per subscribed connection"
-    );
-    let mut bearers: Vec<&str> = delivered.iter().map(|p| p.authorization.as_str()).collect();
-    bearers.sort_unstable();
-    assert_eq!(
-        bearers,
-        ["Bearer secret_notion_alice", "Bearer secret_notion_bob"]
-    );
-    for patch in &delivered {
-        assert_eq!(patch.version, NOTION_VERSION);
-        assert_eq!(patch.uri(), PR);
-        let ops = patch.body["operations"].as_array().unwrap();
-        assert_eq!(
-            ops.len(),
-            1,
-            "attributes only, which clears an earlier error"
-        );
-        assert_eq!(ops[0]["path"], serde_json::json!(["attributes"]));
-        assert!(
-            attributes_op(&patch.body)
-                .as_array()
-                .is_some_and(|a| a.len() >= 2)
-        );
-        assert!(
-            patch
-                .title()
-                .starts_with("Update the README, rebased (read "),
-            "{}",
-            patch.title()
-        );
-    }
-}
-
-#[tokio::test]
-async fn a_sub_page_subscription_is_updated_through_its_pull_request() {
-    let body = fixture_or_skip!("pull_request.labeled.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, PR_FILES).await;
-
-    app.pulls.retitle("Labelled");
-    let (status, _) = app.webhook("pull_request", &delivery_id(), &body).await;
-    assert_eq!(status, 202);
-    let delivered = notion.wait_for_deliveries(1).await;
-    assert_eq!(
-        delivered[0].uri(),
-        PR_FILES,
-        "Notion is told about the link it shows"
-    );
-    assert!(delivered[0].title().starts_with("Labelled"));
-}
 
 #[tokio::test]
 async fn bad_or_missing_signatures_are_refused_and_record_nothing() {
@@ -706,7 +405,7 @@ async fn bad_or_missing_signatures_are_refused_and_record_nothing() {
 async fn webhooks_are_refused_when_no_secret_is_configured() {
     let body = fixture_or_skip!("pull_request.opened.json");
     let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let app = spawn_live(&dir.0, &notion, &[("UNFURL_GITHUB_WEBHOOK_SECRET", "")]).await;
     let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
     app.subscribe(&token, PR).await;
@@ -767,77 +466,9 @@ async fn ping_is_answered_and_other_events_are_ignored() {
 }
 
 #[tokio::test]
-async fn an_event_for_a_pull_request_nobody_shows_pushes_nothing() {
-    let body = fixture_or_skip!("pull_request.reopened.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
-    app.subscribe(&token, OTHER_PR).await;
-
-    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
-    assert_eq!(status, 202);
-    assert_eq!(ack["updates"], 0);
-    assert_eq!(app.outbox_len().await, 0);
-    assert!(notion.patches().is_empty());
-}
-
-#[tokio::test]
-async fn comments_reviews_checks_and_statuses_on_a_pull_request_update_it() {
-    let Some(comment) = edited("issue_comment.created.json", |json| {
-        json["issue"]["pull_request"] = serde_json::json!({
-            "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2",
-            "html_url": PR,
-        });
-    }) else {
-        return;
-    };
-    let review = fixture_or_skip!("pull_request_review.submitted.json");
-    let check_run = fixture_or_skip!("check_run.completed.json");
-    let check_suite = fixture_or_skip!("check_suite.completed.json");
-    let status_elsewhere = fixture_or_skip!("status.json");
-    let Some(status_on_head) = edited("status.json", |json| json["sha"] = HEAD_SHA.into()) else {
-        return;
-    };
-    let alice = alice_showing_pr().await;
-    let (notion, app) = (&alice.notion, &alice.app);
-
-    let events: [(&str, &[u8]); 4] = [
-        ("issue_comment", &comment),
-        ("pull_request_review", &review),
-        ("check_run", &check_run),
-        ("check_suite", &check_suite),
-    ];
-    for (n, (event, body)) in events.into_iter().enumerate() {
-        app.pulls.retitle(&format!("After {event}"));
-        let (status, ack) = app.webhook(event, &delivery_id(), body).await;
-        assert_eq!(
-            (status, &ack["updates"]),
-            (202, &serde_json::json!(1)),
-            "{event}"
-        );
-        let delivered = notion.wait_for_deliveries(n + 1).await;
-        assert!(delivered[n].title().starts_with(&format!("After {event}")));
-        app.wait_until_outbox_is_empty().await;
-    }
-
-    // A status names only a commit: the pull request whose head it is, as the review and
-    // check events above taught.
-    let (status, ack) = app
-        .webhook("status", &delivery_id(), &status_elsewhere)
-        .await;
-    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(0)));
-    app.pulls.retitle("After status");
-    let (status, ack) = app.webhook("status", &delivery_id(), &status_on_head).await;
-    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(1)));
-    let delivered = notion.wait_for_deliveries(5).await;
-    assert!(delivered[4].title().starts_with("After status"));
-}
-
-#[tokio::test]
 async fn a_body_over_25_megabytes_is_refused() {
     let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let app = spawn_live(&dir.0, &notion, &[]).await;
     let huge = vec![b' '; 25 * 1024 * 1024 + 1];
     let response = app
@@ -862,15 +493,12 @@ async fn a_body_over_25_megabytes_is_refused() {
     assert_eq!(response.status(), 400);
 }
 
-// ---------------------------------------------------------------------------------------
-// Delivering updates
-
 #[tokio::test]
 async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_time() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     // Bodies get 6 s to arrive; a delivery waits 2 s for a reading slot. (The margin
     // keeps a slow machine from freeing a stalled slot while the ninth still waits.)
     let app = spawn_live(
@@ -938,49 +566,165 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
     assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
 }
 
+// ---------------------------------------------------------------------------------------
+// Delivering updates
+
+/// The `set` of the `attributes` operation: what Notion would show.
+fn attributes_op(body: &Value) -> &Value {
+    body["operations"]
+        .as_array()
+        .and_then(|ops| {
+            ops.iter()
+                .find(|op| op["path"] == serde_json::json!(["attributes"]))
+        })
+        .map(|op| &op["set"])
+        .unwrap_or(&Value::Null)
+}
+
 #[tokio::test]
-async fn an_instance_that_did_not_take_the_webhook_stops_showing_the_old_preview_within_seconds() {
+async fn a_signed_pull_request_event_pushes_the_new_preview_to_each_subscriber() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
     let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    // Two instances on one database, behind one public URL (one token is good on both).
-    let public = ("UNFURL_PUBLIC_URL", "https://unfurl.example.test");
-    let first = spawn_live(&dir.0, &notion, &[public]).await;
-    // The second instance's worker looks at the outbox only every ten minutes, so the first
-    // one delivers the update and nothing but the shared database tells the second.
-    let idle_worker = ("UNFURL_OUTBOX_POLL_MS", "600000");
-    let second = spawn_live(&dir.0, &notion, &[public, idle_worker]).await;
-    let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
-    let shown = second.subscribe(&token, PR).await;
-    assert_eq!(shown, "Update the README (read 1)");
+    let dir = TempDir::unique();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
+    let (_, bob) = app.connect("local:bob", "secret_notion_bob").await;
+    let (_, carol) = app.connect("local:carol", "secret_notion_carol").await;
+    let before = app.subscribe(&alice, PR).await;
+    app.subscribe(&bob, PR).await;
+    app.subscribe(&carol, OTHER_PR).await;
+    assert!(before.starts_with("Update the README"));
 
-    first.pulls.retitle("Update the README, rebased");
-    second.pulls.retitle("Update the README, rebased");
-    let (status, ack) = first.webhook("pull_request", &delivery_id(), &body).await;
+    app.pulls.retitle("Update the README, rebased");
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
     assert_eq!(status, 202, "{ack}");
-    let delivered = notion.wait_for_deliveries(1).await;
-    assert!(
-        delivered[0]
-            .title()
-            .starts_with("Update the README, rebased")
-    );
+    assert_eq!(ack, serde_json::json!({"status": "queued", "updates": 2}));
 
-    // Notion revisiting the page asks the second instance, which cached the preview for an
-    // hour: it must read the pull request again instead of undoing the pushed update.
-    let started = Instant::now();
-    loop {
-        let shown = second.subscribe(&token, PR).await;
-        if shown.starts_with("Update the README, rebased") {
-            break;
-        }
-        assert_eq!(shown, "Update the README (read 1)");
-        assert!(
-            started.elapsed() < PATIENCE,
-            "the second instance still shows the old preview"
+    let delivered = notion.wait_for_deliveries(2).await;
+    app.wait_until_outbox_is_empty().await;
+    assert_eq!(
+        notion.patches().len(),
+        2,
+        "one PATCH per subscribed connection"
+    );
+    let mut bearers: Vec<&str> = delivered.iter().map(|p| p.authorization.as_str()).collect();
+    bearers.sort_unstable();
+    assert_eq!(
+        bearers,
+        ["Bearer secret_notion_alice", "Bearer secret_notion_bob"]
+    );
+    for patch in &delivered {
+        assert_eq!(patch.version, NOTION_VERSION);
+        assert_eq!(patch.uri(), PR);
+        let ops = patch.body["operations"].as_array().unwrap();
+        assert_eq!(
+            ops.len(),
+            1,
+            "attributes only, which clears an earlier error"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(ops[0]["path"], serde_json::json!(["attributes"]));
+        assert!(
+            attributes_op(&patch.body)
+                .as_array()
+                .is_some_and(|a| a.len() >= 2)
+        );
+        assert!(
+            patch
+                .title()
+                .starts_with("Update the README, rebased (read "),
+            "{}",
+            patch.title()
+        );
     }
-    eprintln!("forgotten after {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_sub_page_subscription_is_updated_through_its_pull_request() {
+    let body = fixture_or_skip!("pull_request.labeled.json");
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR_FILES).await;
+
+    app.pulls.retitle("Labelled");
+    let (status, _) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202);
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(
+        delivered[0].uri(),
+        PR_FILES,
+        "Notion is told about the link it shows"
+    );
+    assert!(delivered[0].title().starts_with("Labelled"));
+}
+
+#[tokio::test]
+async fn an_event_for_a_pull_request_nobody_shows_pushes_nothing() {
+    let body = fixture_or_skip!("pull_request.reopened.json");
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, OTHER_PR).await;
+
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202);
+    assert_eq!(ack["updates"], 0);
+    assert_eq!(app.outbox_len().await, 0);
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn comments_reviews_checks_and_statuses_on_a_pull_request_update_it() {
+    let Some(comment) = edited("issue_comment.created.json", |json| {
+        json["issue"]["pull_request"] = serde_json::json!({
+            "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2",
+            "html_url": PR,
+        });
+    }) else {
+        return;
+    };
+    let review = fixture_or_skip!("pull_request_review.submitted.json");
+    let check_run = fixture_or_skip!("check_run.completed.json");
+    let check_suite = fixture_or_skip!("check_suite.completed.json");
+    let status_elsewhere = fixture_or_skip!("status.json");
+    let Some(status_on_head) = edited("status.json", |json| json["sha"] = HEAD_SHA.into()) else {
+        return;
+    };
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
+
+    let events: [(&str, &[u8]); 4] = [
+        ("issue_comment", &comment),
+        ("pull_request_review", &review),
+        ("check_run", &check_run),
+        ("check_suite", &check_suite),
+    ];
+    for (n, (event, body)) in events.into_iter().enumerate() {
+        app.pulls.retitle(&format!("After {event}"));
+        let (status, ack) = app.webhook(event, &delivery_id(), body).await;
+        assert_eq!(
+            (status, &ack["updates"]),
+            (202, &serde_json::json!(1)),
+            "{event}"
+        );
+        let delivered = notion.wait_for_deliveries(n + 1).await;
+        assert!(delivered[n].title().starts_with(&format!("After {event}")));
+        app.wait_until_outbox_is_empty().await;
+    }
+
+    // A status names only a commit: the pull request whose head it is, as the review and
+    // check events above taught.
+    let (status, ack) = app
+        .webhook("status", &delivery_id(), &status_elsewhere)
+        .await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(0)));
+    app.pulls.retitle("After status");
+    let (status, ack) = app.webhook("status", &delivery_id(), &status_on_head).await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(1)));
+    let delivered = notion.wait_for_deliveries(5).await;
+    assert!(delivered[4].title().starts_with("After status"));
 }
 
 #[tokio::test]
@@ -988,14 +732,7 @@ async fn no_update_is_pushed_after_notion_deletes_the_preview() {
     let body = fixture_or_skip!("pull_request.opened.json");
     let alice = alice_showing_pr().await;
     let (notion, app, token) = (&alice.notion, &alice.app, alice.token.as_str());
-    let deleted = app
-        .client
-        .delete(format!("{}/unfurl", app.address))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "uri": PR }))
-        .send()
-        .await
-        .unwrap();
+    let deleted = app.delete_preview(token, PR).await;
     assert_eq!(deleted.status(), 204);
 
     let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
@@ -1004,30 +741,25 @@ async fn no_update_is_pushed_after_notion_deletes_the_preview() {
 }
 
 #[tokio::test]
-async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
+async fn a_connection_without_a_notion_token_gets_no_push() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let alice = alice_showing_pr().await;
-    let (notion, app, token) = (&alice.notion, &alice.app, alice.token.as_str());
-    notion.answer_always(Some(503));
-    assert_eq!(
-        app.webhook("pull_request", &delivery_id(), &body).await.0,
-        202
-    );
-    notion.wait_for("a first attempt", |p| !p.is_empty()).await;
-
-    let deleted = app
-        .client
-        .delete(format!("{}/unfurl", app.address))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "uri": PR }))
-        .send()
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    // `token issue` makes such connections for local testing.
+    let token = notion_unfurl::cli::local_token(&app.app_state, "local:tester")
         .await
         .unwrap();
-    assert_eq!(deleted.status(), 204);
-    notion.answer_always(None);
+    app.subscribe(&token, PR).await;
+
+    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(1)));
     app.wait_until_outbox_is_empty().await;
-    assert!(notion.delivered().is_empty());
+    assert!(notion.patches().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Retries and refusals
 
 #[tokio::test]
 async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_once() {
@@ -1035,7 +767,7 @@ async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_onc
     let notion = FakeNotion::spawn();
     // Notion's 409 `conflict_error` asks the caller to try again, like a 503.
     notion.script(&[Reply::Status(503), Reply::Status(409), Reply::Status(503)]);
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let app = spawn_live(&dir.0, &notion, &[]).await;
     let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
     app.subscribe(&token, PR).await;
@@ -1067,6 +799,26 @@ async fn notion_503s_and_conflicts_are_retried_until_the_update_is_delivered_onc
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");
     }
+}
+
+#[tokio::test]
+async fn retry_after_from_notion_is_honoured() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
+    notion.script(&[Reply::RetryAfter(1)]);
+
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    let patches = notion.wait_for("the retry", |p| p.len() >= 2).await;
+    let waited = patches[1].at - patches[0].at;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?} despite Retry-After: 1 (backoff alone is 20 ms)"
+    );
+    assert_eq!(patches[1].answered, 200);
 }
 
 #[tokio::test]
@@ -1142,7 +894,7 @@ async fn an_update_failing_for_a_day_is_given_up() {
     notion.answer_always(Some(503));
     // An update queued to run far in the future, then made due with all its attempts but
     // one already spent.
-    let store = app.state.connections.store();
+    let store = app.app_state.connections.store();
     let canonical = "https://github.com/codertocat/hello-world/pull/2".to_owned();
     let accepted = store
         .accept_webhook(WebhookDelivery {
@@ -1176,31 +928,11 @@ async fn an_update_failing_for_a_day_is_given_up() {
 }
 
 #[tokio::test]
-async fn retry_after_from_notion_is_honoured() {
-    let body = fixture_or_skip!("pull_request.synchronize.json");
-    let alice = alice_showing_pr().await;
-    let (notion, app) = (&alice.notion, &alice.app);
-    notion.script(&[Reply::RetryAfter(1)]);
-
-    assert_eq!(
-        app.webhook("pull_request", &delivery_id(), &body).await.0,
-        202
-    );
-    let patches = notion.wait_for("the retry", |p| p.len() >= 2).await;
-    let waited = patches[1].at - patches[0].at;
-    assert!(
-        waited >= Duration::from_millis(950),
-        "retried after {waited:?} despite Retry-After: 1 (backoff alone is 20 ms)"
-    );
-    assert_eq!(patches[1].answered, 200);
-}
-
-#[tokio::test]
 async fn a_401_from_notion_revokes_the_connection() {
     let body = fixture_or_skip!("pull_request.opened.json");
     let notion = FakeNotion::spawn();
     notion.script(&[Reply::Status(401)]);
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let app = spawn_live(&dir.0, &notion, &[]).await;
     let (connection, token) = app.connect("local:alice", "secret_notion_alice").await;
     app.subscribe(&token, PR).await;
@@ -1212,7 +944,7 @@ async fn a_401_from_notion_revokes_the_connection() {
     notion
         .wait_for("the refused PATCH", |p| !p.is_empty())
         .await;
-    let store = app.state.connections.store();
+    let store = app.app_state.connections.store();
     let deadline = Instant::now() + PATIENCE;
     while !store.is_connection_revoked(&connection).await.unwrap() {
         assert!(
@@ -1221,7 +953,7 @@ async fn a_401_from_notion_revokes_the_connection() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(app.unfurl(&token, PR).await.status(), 401);
+    assert_eq!(app.unfurl_as(&token, PR).await.status(), 401);
     assert_eq!(app.outbox_len().await, 0);
     assert_eq!(notion.patches().len(), 1, "no retry for a refused token");
 }
@@ -1231,7 +963,7 @@ async fn a_400_from_notion_drops_the_update_without_retrying() {
     let body = fixture_or_skip!("pull_request.opened.json");
     let notion = FakeNotion::spawn();
     notion.script(&[Reply::Status(400)]);
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let app = spawn_live(&dir.0, &notion, &[]).await;
     let (connection, token) = app.connect("local:alice", "secret_notion_alice").await;
     app.subscribe(&token, PR).await;
@@ -1245,27 +977,28 @@ async fn a_400_from_notion_drops_the_update_without_retrying() {
         .await;
     app.wait_until_outbox_is_empty().await;
     assert_eq!(notion.patches().len(), 1);
-    let store = app.state.connections.store();
+    let store = app.app_state.connections.store();
     assert!(!store.is_connection_revoked(&connection).await.unwrap());
-    assert_eq!(app.unfurl(&token, PR).await.status(), 200);
+    assert_eq!(app.unfurl_as(&token, PR).await.status(), 200);
 }
 
 #[tokio::test]
-async fn a_connection_without_a_notion_token_gets_no_push() {
+async fn an_update_queued_before_the_preview_was_deleted_is_dropped() {
     let body = fixture_or_skip!("pull_request.opened.json");
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let app = spawn_live(&dir.0, &notion, &[]).await;
-    // `token issue` makes such connections for local testing.
-    let token = notion_unfurl::cli::local_token(&app.state, "local:tester")
-        .await
-        .unwrap();
-    app.subscribe(&token, PR).await;
+    let alice = alice_showing_pr().await;
+    let (notion, app, token) = (&alice.notion, &alice.app, alice.token.as_str());
+    notion.answer_always(Some(503));
+    assert_eq!(
+        app.webhook("pull_request", &delivery_id(), &body).await.0,
+        202
+    );
+    notion.wait_for("a first attempt", |p| !p.is_empty()).await;
 
-    let (status, ack) = app.webhook("pull_request", &delivery_id(), &body).await;
-    assert_eq!((status, &ack["updates"]), (202, &serde_json::json!(1)));
+    let deleted = app.delete_preview(token, PR).await;
+    assert_eq!(deleted.status(), 204);
+    notion.answer_always(None);
     app.wait_until_outbox_is_empty().await;
-    assert!(notion.patches().is_empty());
+    assert!(notion.delivered().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1276,7 +1009,7 @@ async fn an_update_pending_at_shutdown_is_delivered_after_a_restart() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
     let notion = FakeNotion::spawn();
     notion.answer_always(Some(503));
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let first = spawn_live(&dir.0, &notion, &[]).await;
     let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
     first.subscribe(&token, PR).await;
@@ -1285,7 +1018,7 @@ async fn an_update_pending_at_shutdown_is_delivered_after_a_restart() {
         202
     );
     notion.wait_for("a failed attempt", |p| !p.is_empty()).await;
-    first.stop().await;
+    first.app.shutdown().await;
     assert!(notion.delivered().is_empty());
 
     notion.answer_always(None);
@@ -1302,7 +1035,7 @@ async fn a_delivery_cut_short_by_a_kill_is_resumed_once_its_lease_runs_out() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
     let notion = FakeNotion::spawn();
     notion.script(&[Reply::Stall]);
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let lease = [("UNFURL_OUTBOX_LEASE_MS", "1000")];
     let first = spawn_live(&dir.0, &notion, &lease).await;
     let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
@@ -1314,7 +1047,7 @@ async fn a_delivery_cut_short_by_a_kill_is_resumed_once_its_lease_runs_out() {
     notion
         .wait_for("the PATCH in flight", |p| !p.is_empty())
         .await;
-    first.kill().await;
+    first.app.kill().await;
     let killed_at = Instant::now();
 
     let second = spawn_live(&dir.0, &notion, &lease).await;
@@ -1328,11 +1061,56 @@ async fn a_delivery_cut_short_by_a_kill_is_resumed_once_its_lease_runs_out() {
     second.wait_until_outbox_is_empty().await;
 }
 
+#[tokio::test]
+async fn an_instance_that_did_not_take_the_webhook_stops_showing_the_old_preview_within_seconds() {
+    let body = fixture_or_skip!("pull_request.synchronize.json");
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    // Two instances on one database, behind one public URL (one token is good on both).
+    let public = ("UNFURL_PUBLIC_URL", "https://unfurl.example.test");
+    let first = spawn_live(&dir.0, &notion, &[public]).await;
+    // The second instance's worker looks at the outbox only every ten minutes, so the first
+    // one delivers the update and nothing but the shared database tells the second.
+    let idle_worker = ("UNFURL_OUTBOX_POLL_MS", "600000");
+    let second = spawn_live(&dir.0, &notion, &[public, idle_worker]).await;
+    let (_, token) = first.connect("local:alice", "secret_notion_alice").await;
+    let shown = second.subscribe(&token, PR).await;
+    assert_eq!(shown, "Update the README (read 1)");
+
+    first.pulls.retitle("Update the README, rebased");
+    second.pulls.retitle("Update the README, rebased");
+    let (status, ack) = first.webhook("pull_request", &delivery_id(), &body).await;
+    assert_eq!(status, 202, "{ack}");
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert!(
+        delivered[0]
+            .title()
+            .starts_with("Update the README, rebased")
+    );
+
+    // Notion revisiting the page asks the second instance, which cached the preview for an
+    // hour: it must read the pull request again instead of undoing the pushed update.
+    let started = Instant::now();
+    loop {
+        let shown = second.subscribe(&token, PR).await;
+        if shown.starts_with("Update the README, rebased") {
+            break;
+        }
+        assert_eq!(shown, "Update the README (read 1)");
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the second instance still shows the old preview"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("forgotten after {:?}", started.elapsed());
+}
+
 /// Two servers on one database: each update is pushed once, by one of them.
 async fn two_servers_share_the_outbox(extra: &[(&str, &str)], body: &[u8]) {
     let notion = FakeNotion::spawn();
     notion.answer_always(Some(503));
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let first = spawn_live(&dir.0, &notion, extra).await;
     let second = spawn_live(&dir.0, &notion, extra).await;
     for n in 0..12 {
@@ -1532,7 +1310,7 @@ async fn concurrent_claims_never_overlap(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_on_sqlite_never_overlap() {
-    let dir = DataDir::new();
+    let dir = TempDir::unique();
     let url = format!("sqlite://{}/race.db", dir.0.display());
     concurrent_claims_never_overlap(&url).await;
 }
@@ -1583,25 +1361,10 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
         .mount(&github)
         .await;
 
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let server = GitHubServer::start(&dir.0, &notion, &github).await;
-    let (address, state) = (&server.address, &server.state);
-    let connection = server
-        .connect("github:9", "gho_subscriber", "secret_notion_sub")
-        .await;
-    let token = state.tokens.issue(&connection).unwrap();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let shown: Value = client
-        .post(format!("{address}/unfurl"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "uri": PR_FILES }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = spawn_with_github_api(&github).await;
+    let notion = server.notion();
+    let connection = connect(&server, "github:9", "gho_subscriber", "secret_notion_sub").await;
+    let shown = unfurl_as(&server, &connection, PR_FILES).await;
     let state_of = |body: &Value| {
         crate::helpers::attribute(body, "state").map(|a| a["inline"]["enum"]["value"].clone())
     };
@@ -1610,7 +1373,7 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
     // GitHub closes it and tells us.
     let closed_payload: Value = serde_json::from_slice(&closed).unwrap();
     *current.lock().unwrap() = closed_payload["pull_request"].clone();
-    assert_eq!(server.pull_request_event(&closed).await, 202);
+    assert_eq!(pull_request_event(&server, &closed).await, 202);
 
     let delivered = notion.wait_for_deliveries(1).await;
     assert_eq!(delivered[0].uri(), PR_FILES);
@@ -1624,101 +1387,66 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
     assert!(delivered[0].title().starts_with("Update the README"));
 }
 
-/// The server with the real GitHub provider reading from `github`, stopped when dropped.
-struct GitHubServer {
-    address: String,
-    state: AppState,
-    handle: ServerHandle,
-    task: JoinHandle<std::io::Result<()>>,
+/// The server with the real GitHub provider reading from `github`, talking to a fake Notion.
+async fn spawn_with_github_api(github: &wiremock::MockServer) -> TestApp {
+    TestApp::builder()
+        .with_notion()
+        .with_env(&LIVE_ENV)
+        .with_env(&[("UNFURL_GITHUB_API_URL", &github.uri())])
+        .spawn()
+        .await
 }
 
-impl GitHubServer {
-    async fn start(data_dir: &Path, notion: &FakeNotion, github: &wiremock::MockServer) -> Self {
-        let github_uri = github.uri();
-        let mut vars: Vec<(&str, &str)> = vec![
-            ("UNFURL_NOTION_API_URL", notion.base.as_str()),
-            ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
-            ("UNFURL_GITHUB_API_URL", &github_uri),
-        ];
-        vars.extend(FAST);
-        let app = Application::build(test_settings(data_dir, &vars))
-            .await
-            .unwrap();
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
-        let handle = app.handle();
-        let task = tokio::spawn(app.run_until_stopped());
-        Self {
-            address,
-            state,
-            handle,
-            task,
-        }
-    }
-
-    /// A GitHub account holding `github_token`, connected to Notion with `notion_token`;
-    /// the connection id.
-    async fn connect(&self, account: &str, github_token: &str, notion_token: &str) -> String {
-        let store = self.state.connections.store();
-        store
-            .upsert_account(account, account, Some(&Secret::new(github_token)))
-            .await
-            .unwrap();
-        store
-            .create_connection(NewConnection {
-                account_key: account.into(),
-                bot_id: format!("bot-{account}"),
-                workspace_id: format!("ws-{account}"),
-                workspace_name: None,
-                workspace_icon: None,
-                notion_token: Some(Secret::new(notion_token)),
-            })
-            .await
-            .unwrap()
-            .id
-    }
-
-    /// A correctly signed `pull_request` webhook; the answer's status.
-    async fn pull_request_event(&self, body: &[u8]) -> u16 {
-        reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap()
-            .post(format!("{}/webhooks/github", self.address))
-            .header("X-GitHub-Event", "pull_request")
-            .header("X-GitHub-Delivery", delivery_id())
-            .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, body))
-            .body(body.to_vec())
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    async fn unfurl(&self, connection: &str, uri: &str) -> Value {
-        let token = self.state.tokens.issue(connection).unwrap();
-        reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap()
-            .post(format!("{}/unfurl", self.address))
-            .bearer_auth(token)
-            .json(&serde_json::json!({ "uri": uri }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
+/// A GitHub account holding `github_token`, connected to Notion with `notion_token`; the
+/// connection id.
+async fn connect(app: &TestApp, account: &str, github_token: &str, notion_token: &str) -> String {
+    let store = app.app_state.connections.store();
+    store
+        .upsert_account(account, account, Some(&Secret::new(github_token)))
+        .await
+        .unwrap();
+    store
+        .create_connection(NewConnection {
+            account_key: account.into(),
+            bot_id: format!("bot-{account}"),
+            workspace_id: format!("ws-{account}"),
+            workspace_name: None,
+            workspace_icon: None,
+            notion_token: Some(Secret::new(notion_token)),
+        })
+        .await
+        .unwrap()
+        .id
 }
 
-impl Drop for GitHubServer {
-    fn drop(&mut self) {
-        self.task.abort();
-        drop(self.handle.stop(false));
-    }
+/// A correctly signed `pull_request` webhook; the answer's status.
+async fn pull_request_event(app: &TestApp, body: &[u8]) -> u16 {
+    app.client
+        .post(format!("{}/webhooks/github", app.address))
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", delivery_id())
+        .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// POST /unfurl for `uri` as `connection`; the JSON body.
+async fn unfurl_as(app: &TestApp, connection: &str, uri: &str) -> Value {
+    let token = app.app_state.tokens.issue(connection).unwrap();
+    app.client
+        .post(format!("{}/unfurl", app.address))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "uri": uri }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Fake GitHub's private pull request: the current state, to the tokens allowed to see it.
@@ -1771,18 +1499,13 @@ async fn each_subscriber_is_updated_with_its_own_access_to_a_private_pull_reques
         })
         .mount(&github)
         .await;
-    let notion = FakeNotion::spawn();
-    let dir = DataDir::new();
-    let server = GitHubServer::start(&dir.0, &notion, &github).await;
-    let insider = server
-        .connect("github:21", "gho_insider", "secret_notion_insider")
-        .await;
-    let leaver = server
-        .connect("github:22", "gho_leaver", "secret_notion_leaver")
-        .await;
+    let server = spawn_with_github_api(&github).await;
+    let notion = server.notion();
+    let insider = connect(&server, "github:21", "gho_insider", "secret_notion_insider").await;
+    let leaver = connect(&server, "github:22", "gho_leaver", "secret_notion_leaver").await;
     // Both could see the private pull request when they pasted it.
     for connection in [&insider, &leaver] {
-        let shown = server.unfurl(connection, PR).await;
+        let shown = unfurl_as(&server, connection, PR).await;
         assert!(
             crate::helpers::title(&shown).is_some_and(|t| t.starts_with("Update the README")),
             "{shown}"
@@ -1795,7 +1518,7 @@ async fn each_subscriber_is_updated_with_its_own_access_to_a_private_pull_reques
         .unwrap()
         .retain(|token| token == "gho_insider");
     *pull.lock().unwrap() = private(&closed);
-    assert_eq!(server.pull_request_event(&closed).await, 202);
+    assert_eq!(pull_request_event(&server, &closed).await, 202);
 
     let delivered = notion.wait_for_deliveries(2).await;
     let to = |bearer: &str| {
