@@ -49,7 +49,7 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         EnvFilter::new("trace,h2=info,hyper=info,rustls=info,cookie_store=info"),
         captured.clone(),
     );
-    let notion = fakes::spawn_notion();
+    let notion = fakes::FakeNotion::spawn();
     let data_dir = std::env::temp_dir().join(format!("notion-unfurl-log-{}", uuid::Uuid::new_v4()));
     let settings = Settings::from_vars(
         [
@@ -110,12 +110,7 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         .unwrap();
 
     // The whole linking flow: Notion's code, our code, tokens, the cookie, the CSRF token.
-    notion
-        .state
-        .valid_codes
-        .lock()
-        .unwrap()
-        .push("NOTION-CODE-SECRET".into());
+    notion.accept_code("NOTION-CODE-SECRET");
     let browser = reqwest::Client::builder()
         .no_proxy()
         .cookie_store(true)

@@ -10,8 +10,8 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET, spawn_notion};
-use crate::helpers::{spawn_app_with, spawn_origin};
+use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
+use crate::helpers::{TestApp, spawn_origin};
 use crate::linking::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -91,24 +91,21 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
         );
         return;
     };
-    let notion = spawn_notion();
     let landing = spawn_origin("127.0.0.1").await;
     let callback = format!("{}/callback", landing.base);
-    let app = spawn_app_with(&[
-        ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
-        ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
-        ("UNFURL_OAUTH_REDIRECT_URIS", &callback),
-        ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
-        ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
-        ("UNFURL_NOTION_API_URL", &notion.base),
-    ])
-    .await;
-    notion
-        .state
-        .valid_codes
-        .lock()
-        .unwrap()
-        .push("browser-code".into());
+    let app = TestApp::builder()
+        .with_notion()
+        .with_env(&[
+            ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
+            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
+            ("UNFURL_OAUTH_REDIRECT_URIS", &callback),
+            ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
+            ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
+        ])
+        .spawn()
+        .await;
+    let notion = app.notion();
+    notion.accept_code("browser-code");
     let authorize = format!(
         "{}/oauth/authorize?{}",
         app.address,
@@ -211,7 +208,7 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
     assert_eq!(param("state").as_deref(), Some("browser-state"), "{landed}");
     assert!(param("code").is_some(), "{landed}");
     assert_eq!(landing.log.hits("/callback"), 1);
-    assert_eq!(notion.state.exchanges.lock().unwrap().len(), 1);
+    assert_eq!(notion.exchanges().len(), 1);
 
     driver.call(reqwest::Method::DELETE, &path(""), None).await;
     let _ = std::fs::remove_dir_all(profile);

@@ -1,13 +1,21 @@
 //! Fake Notion and fake GitHub: local HTTP servers that check what the real ones check
-//! (HTTP Basic client credentials, `Notion-Version`, one-time codes, the PKCE verifier).
+//! (HTTP Basic client credentials, `Notion-Version`, one-time codes, the PKCE verifier) and
+//! record what they were sent.
+//!
+//! Fake Notion plays both parts of Notion's API the server calls: the OAuth code exchange
+//! (`POST /v1/oauth/token`) and preview updates (`PATCH /v1/external/object`), which it
+//! answers from a script. A [`FakeNotion`] is a cheap handle: clones share one server, so
+//! several instances of ours can talk to the same Notion.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub const NOTION_CLIENT_ID: &str = "notion-integration-id";
@@ -25,44 +33,59 @@ fn basic_ok(req: &HttpRequest, id: &str, secret: &str) -> bool {
         .is_some_and(|v| v == expected)
 }
 
-/// What fake Notion saw and will accept.
-#[derive(Default)]
-pub struct NotionState {
-    /// Codes Notion "made" and will accept once.
-    pub valid_codes: Mutex<Vec<String>>,
-    /// Every accepted exchange: (code, external_account key, name).
-    pub exchanges: Mutex<Vec<(String, String, String)>>,
-    pub refused: Mutex<usize>,
-    /// What `PATCH /v1/external/object` answers (200 unless set).
-    pub patch_status: Mutex<Option<u16>>,
-    /// Every preview update received: (Authorization header, body, status answered).
-    pub patches: Mutex<Vec<(String, serde_json::Value, u16)>>,
+/// How long a test waits for something that should happen within milliseconds.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------------------
+// Fake Notion
+
+/// How fake Notion answers one PATCH.
+#[derive(Clone, Copy, Debug)]
+pub enum Reply {
+    Status(u16),
+    /// 429 with `Retry-After: <seconds>`.
+    RetryAfter(u64),
+    /// Never answers in time (the caller gives up or dies first).
+    Stall,
 }
 
-async fn notion_patch(
-    req: HttpRequest,
-    body: web::Json<serde_json::Value>,
-    state: web::Data<NotionState>,
-) -> HttpResponse {
-    let status = state.patch_status.lock().unwrap().unwrap_or(200);
-    let authorization = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    state
-        .patches
-        .lock()
-        .unwrap()
-        .push((authorization, body.into_inner(), status));
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-        .json(serde_json::json!({"object": "external_object"}))
+/// One PATCH fake Notion received.
+#[derive(Clone, Debug)]
+pub struct Patch {
+    pub authorization: String,
+    pub version: String,
+    pub body: Value,
+    /// The status answered (0 for a stalled answer).
+    pub answered: u16,
+    pub at: Instant,
+}
+
+impl Patch {
+    pub fn uri(&self) -> &str {
+        self.body["uri"].as_str().unwrap_or_default()
+    }
+}
+
+/// What fake Notion saw and will accept.
+#[derive(Default)]
+struct NotionState {
+    /// Codes Notion "made" and will accept once.
+    valid_codes: Mutex<Vec<String>>,
+    /// Every accepted exchange: (code, external_account key, name).
+    exchanges: Mutex<Vec<(String, String, String)>>,
+    /// How many exchanges were refused.
+    refused: Mutex<usize>,
+    /// Every preview update received.
+    patches: Mutex<Vec<Patch>>,
+    /// Answers for the next PATCHes, in order; 200 once it is empty.
+    script: Mutex<VecDeque<Reply>>,
+    /// When set, every PATCH gets this status (the script is not used).
+    always: Mutex<Option<u16>>,
 }
 
 async fn notion_token(
     req: HttpRequest,
-    body: web::Json<serde_json::Value>,
+    body: web::Json<Value>,
     state: web::Data<NotionState>,
 ) -> HttpResponse {
     let refuse = |status: u16, code: &str| {
@@ -114,13 +137,166 @@ async fn notion_token(
     }))
 }
 
+async fn notion_patch(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<NotionState>,
+) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let always = *state.always.lock().unwrap();
+    let reply = match always {
+        Some(status) => Reply::Status(status),
+        None => state
+            .script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Reply::Status(200)),
+    };
+    let answered = match reply {
+        Reply::Status(status) => status,
+        Reply::RetryAfter(_) => 429,
+        Reply::Stall => 0,
+    };
+    state.patches.lock().unwrap().push(Patch {
+        authorization: header("authorization"),
+        version: header("notion-version"),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        answered,
+        at: Instant::now(),
+    });
+    let status = |code: u16| actix_web::http::StatusCode::from_u16(code).unwrap();
+    match reply {
+        Reply::Status(200) => HttpResponse::Ok().json(serde_json::json!({"object": "external_object"})),
+        Reply::Status(code) => HttpResponse::build(status(code)).json(
+            serde_json::json!({"object": "error", "status": code, "code": "scripted", "message": "scripted"}),
+        ),
+        Reply::RetryAfter(seconds) => HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", seconds.to_string()))
+            .json(serde_json::json!({"object": "error", "status": 429, "code": "rate_limited"})),
+        Reply::Stall => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+/// Fake Notion; clones are handles to the same server, stopped when the last one goes.
+#[derive(Clone)]
+pub struct FakeNotion {
+    pub base: String,
+    state: Arc<NotionState>,
+    _server: Arc<Running>,
+}
+
+impl FakeNotion {
+    pub fn spawn() -> Self {
+        let state = web::Data::new(NotionState::default());
+        let (base, server) = start(state.clone(), 2, |cfg| {
+            cfg.route("/v1/oauth/token", web::post().to(notion_token))
+                .route("/v1/external/object", web::patch().to(notion_patch));
+        });
+        Self {
+            base,
+            state: state.into_inner(),
+            _server: Arc::new(server),
+        }
+    }
+
+    // The code exchange
+
+    /// Notion made `code` and will accept it once.
+    pub fn accept_code(&self, code: &str) {
+        self.state.valid_codes.lock().unwrap().push(code.to_owned());
+    }
+
+    /// Notion forgets every code it made (expired, or already used).
+    pub fn forget_codes(&self) {
+        self.state.valid_codes.lock().unwrap().clear();
+    }
+
+    /// Every accepted exchange: (code, external_account key, name).
+    pub fn exchanges(&self) -> Vec<(String, String, String)> {
+        self.state.exchanges.lock().unwrap().clone()
+    }
+
+    /// How many exchanges were refused.
+    pub fn refused(&self) -> usize {
+        *self.state.refused.lock().unwrap()
+    }
+
+    // Preview updates
+
+    /// Answers for the next PATCHes, in order (after those scripted before).
+    pub fn script(&self, replies: &[Reply]) {
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .extend(replies.iter().copied());
+    }
+
+    /// Answer every PATCH with `status`; `None` goes back to the script.
+    pub fn answer_always(&self, status: Option<u16>) {
+        *self.state.always.lock().unwrap() = status;
+    }
+
+    pub fn patches(&self) -> Vec<Patch> {
+        self.state.patches.lock().unwrap().clone()
+    }
+
+    /// The PATCHes answered 200.
+    pub fn delivered(&self) -> Vec<Patch> {
+        self.patches()
+            .into_iter()
+            .filter(|p| p.answered == 200)
+            .collect()
+    }
+
+    /// The PATCHes once `done` holds for them; fails after [`PATIENCE`].
+    pub async fn wait_for(&self, what: &str, done: impl Fn(&[Patch]) -> bool) -> Vec<Patch> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let patches = self.patches();
+            if done(&patches) {
+                return patches;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {PATIENCE:?} for {what}; Notion saw {patches:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The delivered PATCHes once there are at least `count`.
+    pub async fn wait_for_deliveries(&self, count: usize) -> Vec<Patch> {
+        self.wait_for(&format!("{count} delivered PATCHes"), |p| {
+            p.iter().filter(|p| p.answered == 200).count() >= count
+        })
+        .await
+        .into_iter()
+        .filter(|p| p.answered == 200)
+        .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fake GitHub
+
 /// What fake GitHub saw.
 #[derive(Default)]
-pub struct GitHubState {
+struct GitHubState {
     /// code -> (PKCE challenge, redirect_uri)
     codes: Mutex<HashMap<String, (String, String)>>,
-    pub token_requests: Mutex<usize>,
-    pub issued_tokens: Mutex<Vec<String>>,
+    token_requests: Mutex<usize>,
+    issued_tokens: Mutex<Vec<String>>,
 }
 
 /// GitHub's authorize page: approves at once and sends the browser back with a code.
@@ -203,24 +379,62 @@ async fn github_user(req: HttpRequest, state: web::Data<GitHubState>) -> HttpRes
     HttpResponse::Ok().json(serde_json::json!({"id": GITHUB_USER_ID, "login": GITHUB_LOGIN}))
 }
 
-pub struct Fake<S> {
+/// Fake GitHub's sign-in (authorize, token, user); stopped when the last clone goes.
+#[derive(Clone)]
+pub struct FakeGitHub {
     pub base: String,
-    pub state: Arc<S>,
-    handle: ServerHandle,
+    state: Arc<GitHubState>,
+    _server: Arc<Running>,
 }
 
-impl<S> Drop for Fake<S> {
+impl FakeGitHub {
+    pub fn spawn() -> Self {
+        let state = web::Data::new(GitHubState::default());
+        let (base, server) = start(state.clone(), 1, |cfg| {
+            cfg.route("/login/oauth/authorize", web::get().to(github_authorize))
+                .route(
+                    "/login/oauth/access_token",
+                    web::post().to(github_access_token),
+                )
+                .route("/api/user", web::get().to(github_user));
+        });
+        Self {
+            base,
+            state: state.into_inner(),
+            _server: Arc::new(server),
+        }
+    }
+
+    /// How many times a code was presented at the token endpoint.
+    pub fn token_requests(&self) -> usize {
+        *self.state.token_requests.lock().unwrap()
+    }
+
+    /// The access tokens GitHub issued, in order.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued_tokens.lock().unwrap().clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running a fake
+
+/// A running fake server, stopped when dropped.
+struct Running(ServerHandle);
+
+impl Drop for Running {
     fn drop(&mut self) {
-        drop(self.handle.stop(false));
+        drop(self.0.stop(false));
     }
 }
 
 fn start<S: Send + Sync + 'static>(
     state: web::Data<S>,
+    workers: usize,
     routes: fn(&mut web::ServiceConfig),
-) -> (String, ServerHandle) {
+) -> (String, Running) {
     let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
-        .workers(1)
+        .workers(workers)
         .disable_signals()
         .bind(("127.0.0.1", 0))
         .unwrap();
@@ -228,35 +442,5 @@ fn start<S: Send + Sync + 'static>(
     let server = server.run();
     let handle = server.handle();
     tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}"), handle)
-}
-
-pub fn spawn_notion() -> Fake<NotionState> {
-    let state = web::Data::new(NotionState::default());
-    let (base, handle) = start(state.clone(), |cfg| {
-        cfg.route("/v1/oauth/token", web::post().to(notion_token))
-            .route("/v1/external/object", web::patch().to(notion_patch));
-    });
-    Fake {
-        base,
-        state: state.into_inner(),
-        handle,
-    }
-}
-
-pub fn spawn_github() -> Fake<GitHubState> {
-    let state = web::Data::new(GitHubState::default());
-    let (base, handle) = start(state.clone(), |cfg| {
-        cfg.route("/login/oauth/authorize", web::get().to(github_authorize))
-            .route(
-                "/login/oauth/access_token",
-                web::post().to(github_access_token),
-            )
-            .route("/api/user", web::get().to(github_user));
-    });
-    Fake {
-        base,
-        state: state.into_inner(),
-        handle,
-    }
+    (format!("http://127.0.0.1:{port}"), Running(handle))
 }

@@ -4,7 +4,7 @@
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{attribute, error_op, spawn_app_with, title};
+use crate::helpers::{TestApp, attribute, error_op, title};
 
 const PR_URL: &str = "https://github.com/Codertocat/Hello-World/pull/2";
 
@@ -17,7 +17,7 @@ fn fixture_pull_request(private: bool) -> Option<serde_json::Value> {
     Some(pull)
 }
 
-async fn account_token(app: &crate::helpers::TestApp, key: &str, github_token: &str) -> String {
+async fn account_token(app: &TestApp, key: &str, github_token: &str) -> String {
     let store = app.app_state.connections.store();
     store
         .upsert_account(
@@ -32,7 +32,7 @@ async fn account_token(app: &crate::helpers::TestApp, key: &str, github_token: &
         .unwrap()
 }
 
-async fn unfurl_as(app: &crate::helpers::TestApp, token: &str, uri: &str) -> serde_json::Value {
+async fn unfurl_as(app: &TestApp, token: &str, uri: &str) -> serde_json::Value {
     app.client
         .post(app.unfurl_url())
         .bearer_auth(token)
@@ -65,7 +65,10 @@ async fn a_private_pr_is_never_served_to_an_account_without_access() {
         )
         .mount(&github)
         .await;
-    let app = spawn_app_with(&[("UNFURL_GITHUB_API_URL", &github.uri())]).await;
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_GITHUB_API_URL", &github.uri())])
+        .spawn()
+        .await;
     let insider = account_token(&app, "github:1", "gho_insider").await;
     let outsider = account_token(&app, "github:2", "gho_outsider").await;
 
@@ -112,7 +115,10 @@ async fn a_public_pr_preview_is_shared_across_accounts() {
         .expect(1)
         .mount(&github)
         .await;
-    let app = spawn_app_with(&[("UNFURL_GITHUB_API_URL", &github.uri())]).await;
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_GITHUB_API_URL", &github.uri())])
+        .spawn()
+        .await;
     let first = account_token(&app, "github:10", "gho_one").await;
     let second = account_token(&app, "github:11", "gho_two").await;
     let a = unfurl_as(&app, &first, PR_URL).await;

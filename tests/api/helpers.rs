@@ -1,7 +1,9 @@
-//! `spawn_app()`: the real server on 127.0.0.1:0 beside a local origin serving real pages.
+//! The one way to start the real server in a test: [`TestApp::builder`] (or [`spawn_app`]
+//! for the defaults): the server on 127.0.0.1:0 beside a local origin serving real pages,
+//! with the fakes it was asked for.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,8 +11,14 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use bytes::Bytes;
+use notion_unfurl::http::limits::Limits;
 use notion_unfurl::platform::config::Settings;
 use notion_unfurl::startup::Application;
+use notion_unfurl::state::AppState;
+use notion_unfurl::unfurl::registry::Registry;
+use tokio::task::JoinHandle;
+
+use crate::fakes::{FakeGitHub, FakeNotion, GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET};
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
@@ -186,24 +194,215 @@ pub async fn spawn_origin(host: &str) -> Origin {
     }
 }
 
+/// A fresh path under the temporary directory for a server to keep its data in, removed
+/// when dropped (a test's servers may share one).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn unique() -> Self {
+        Self(std::env::temp_dir().join(format!("notion-unfurl-test-{}", uuid::Uuid::new_v4())))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Settings for a test app; `extra` overrides.
+pub fn test_settings(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = [
+        ("UNFURL_LISTEN", "127.0.0.1:0"),
+        ("UNFURL_SECRET_KEY", SECRET),
+        ("UNFURL_FETCH_ALLOW", "127.0.0.1/32"),
+        ("UNFURL_DEVELOPER_NAME", "Test Dev"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.insert("UNFURL_DATA_DIR".to_owned(), data_dir.display().to_string());
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Settings::from_vars(vars).unwrap_or_else(|e| panic!("settings: {e}"))
+}
+
+/// The real server with the default settings: [`TestApp::builder`] with nothing added.
+pub async fn spawn_app() -> TestApp {
+    TestApp::builder().spawn().await
+}
+
+/// How a test wants its server: `TestApp::builder().with_notion().with_env(&[…]).spawn()`.
+///
+/// Every server gets the test settings ([`test_settings`]), a local origin and a token of
+/// the account `local:test-account`; the rest is asked for. Settings are applied in order:
+/// the test settings, then the fakes' URLs, then each `with_env` (a later value wins).
+#[must_use]
+pub struct TestAppBuilder {
+    env: Vec<(String, String)>,
+    notion: Option<FakeNotion>,
+    github: Option<FakeGitHub>,
+    registry: Option<Registry>,
+    data_dir: Option<PathBuf>,
+}
+
+impl TestAppBuilder {
+    /// Settings on top of the test settings (`UNFURL_*` variables).
+    pub fn with_env(mut self, vars: &[(&str, &str)]) -> Self {
+        self.env
+            .extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self
+    }
+
+    /// A fake Notion of its own (`UNFURL_NOTION_API_URL`).
+    pub fn with_notion(self) -> Self {
+        self.sharing_notion(&FakeNotion::spawn())
+    }
+
+    /// The given fake Notion, which other servers of the test may talk to as well.
+    pub fn sharing_notion(mut self, notion: &FakeNotion) -> Self {
+        self.notion = Some(notion.clone());
+        self
+    }
+
+    /// A fake GitHub to sign in with: its client id and secret, web and API URLs.
+    pub fn with_github(mut self) -> Self {
+        self.github = Some(FakeGitHub::spawn());
+        self
+    }
+
+    /// These providers instead of the default ones.
+    pub fn with_registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Keep data in `dir`, which the test owns (and may give to another server), instead of
+    /// a directory of the server's own, removed with it.
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.data_dir = Some(dir.to_owned());
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let origin = spawn_origin("127.0.0.1").await;
+        let (data_dir, owned_dir) = match self.data_dir {
+            Some(dir) => (dir, None),
+            None => {
+                let owned = TempDir::unique();
+                (owned.0.clone(), Some(owned))
+            }
+        };
+        let mut env: Vec<(String, String)> = Vec::new();
+        if let Some(notion) = &self.notion {
+            env.push(("UNFURL_NOTION_API_URL".into(), notion.base.clone()));
+        }
+        if let Some(github) = &self.github {
+            env.extend([
+                ("UNFURL_GITHUB_CLIENT_ID".into(), GITHUB_CLIENT_ID.into()),
+                (
+                    "UNFURL_GITHUB_CLIENT_SECRET".into(),
+                    GITHUB_CLIENT_SECRET.into(),
+                ),
+                ("UNFURL_GITHUB_WEB_URL".into(), github.base.clone()),
+                (
+                    "UNFURL_GITHUB_API_URL".into(),
+                    format!("{}/api", github.base),
+                ),
+            ]);
+        }
+        env.extend(self.env);
+        let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let settings = test_settings(&data_dir, &vars);
+        let app = match self.registry {
+            Some(registry) => Application::build_with(settings, registry).await,
+            None => Application::build(settings).await,
+        }
+        .unwrap_or_else(|e| panic!("app: {e}"));
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let app_state = app.state().clone();
+        let limits = app.limits();
+        let token = notion_unfurl::cli::local_token(&app_state, "local:test-account")
+            .await
+            .unwrap_or_else(|e| panic!("token: {e}"));
+        let handle = app.handle();
+        let task = tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"));
+        TestApp {
+            address,
+            client,
+            origin,
+            token,
+            app_state,
+            limits,
+            data_dir,
+            notion: self.notion,
+            github: self.github,
+            handle,
+            task: Some(task),
+            _owned_dir: owned_dir,
+        }
+    }
+}
+
+/// The real server on 127.0.0.1:0, running in this test's runtime, and what it talks to.
+/// Dropping it stops the server at once (and removes its data directory if it owns one).
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// A local origin serving real pages.
     pub origin: Origin,
+    /// An access token of the account `local:test-account` (no Notion token).
     pub token: String,
-    pub app_state: notion_unfurl::state::AppState,
+    pub app_state: AppState,
+    /// The limits every handler shares (`Application::limits()`).
+    pub limits: Arc<Limits>,
     pub data_dir: PathBuf,
+    pub notion: Option<FakeNotion>,
+    pub github: Option<FakeGitHub>,
     handle: ServerHandle,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    _owned_dir: Option<TempDir>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
         drop(self.handle.stop(false));
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
 impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            env: Vec::new(),
+            notion: None,
+            github: None,
+            registry: None,
+            data_dir: None,
+        }
+    }
+
+    /// The fake Notion this server talks to (the builder was asked for one).
+    pub fn notion(&self) -> &FakeNotion {
+        self.notion
+            .as_ref()
+            .unwrap_or_else(|| panic!("built without with_notion()"))
+    }
+
+    /// The fake GitHub this server signs in with (the builder was asked for one).
+    pub fn github(&self) -> &FakeGitHub {
+        self.github
+            .as_ref()
+            .unwrap_or_else(|| panic!("built without with_github()"))
+    }
+
     pub fn unfurl_url(&self) -> String {
         format!("{}/unfurl", self.address)
     }
@@ -228,57 +427,24 @@ impl TestApp {
     pub fn origin_url(&self, path: &str) -> String {
         format!("{}{}", self.origin.base, path)
     }
-}
 
-/// Settings for a test app; `extra` overrides.
-pub fn test_settings(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
-    let mut vars: HashMap<String, String> = [
-        ("UNFURL_LISTEN", "127.0.0.1:0"),
-        ("UNFURL_SECRET_KEY", SECRET),
-        ("UNFURL_FETCH_ALLOW", "127.0.0.1/32"),
-        ("UNFURL_DEVELOPER_NAME", "Test Dev"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    vars.insert("UNFURL_DATA_DIR".to_owned(), data_dir.display().to_string());
-    for (k, v) in extra {
-        vars.insert((*k).to_owned(), (*v).to_owned());
+    /// Stop serving and let the worker finish its round, as on SIGTERM.
+    pub async fn shutdown(mut self) {
+        self.handle.stop(true).await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.app_state.connections.store().close().await;
     }
-    Settings::from_vars(vars).unwrap_or_else(|e| panic!("settings: {e}"))
-}
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(&[]).await
-}
-
-pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let origin = spawn_origin("127.0.0.1").await;
-    let data_dir =
-        std::env::temp_dir().join(format!("notion-unfurl-test-{}", uuid::Uuid::new_v4()));
-    let settings = test_settings(&data_dir, extra);
-    let app = Application::build(settings)
-        .await
-        .unwrap_or_else(|e| panic!("app: {e}"));
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let app_state = app.state().clone();
-    let token = notion_unfurl::cli::local_token(&app_state, "local:test-account")
-        .await
-        .unwrap_or_else(|e| panic!("token: {e}"));
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"));
-    TestApp {
-        address,
-        client,
-        origin,
-        token,
-        app_state,
-        data_dir,
-        handle,
+    /// Stop at once, deliveries in flight included, as `kill -9` would.
+    pub async fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+        self.handle.stop(false).await;
+        self.app_state.connections.store().close().await;
     }
 }
 
@@ -311,7 +477,7 @@ pub fn error_op(body: &serde_json::Value) -> Option<&serde_json::Value> {
 
 /// A direct connection to the SQLite database of a server whose data directory is
 /// `data_dir`, to look at rows no endpoint shows.
-pub async fn raw_database(data_dir: &std::path::Path) -> sqlx::AnyConnection {
+pub async fn raw_database(data_dir: &Path) -> sqlx::AnyConnection {
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}/notion-unfurl.db", data_dir.display());
     <sqlx::AnyConnection as sqlx::Connection>::connect(&url)

@@ -5,93 +5,58 @@ use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
 use crate::fakes::{
-    GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_LOGIN, GITHUB_USER_ID, NOTION_CLIENT_ID,
-    NOTION_CLIENT_SECRET, spawn_github, spawn_notion,
+    FakeNotion, GITHUB_LOGIN, GITHUB_USER_ID, NOTION_CLIENT_ID, NOTION_CLIENT_SECRET,
 };
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::TestApp;
 
 pub const OAUTH_CLIENT_ID: &str = "notion-oauth-client";
 pub const OAUTH_CLIENT_SECRET: &str = "notion-oauth-client-secret-value";
 pub const NOTION_CALLBACK: &str = "https://www.notion.so/externalIntegrationAuthCallback";
 
+/// What a linking server is configured with, besides its fake Notion: our OAuth client
+/// (Notion) and Notion's (us).
+pub const LINKING_ENV: [(&str, &str); 4] = [
+    ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
+    ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
+    ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
+    ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
+];
+
+/// A linking server and a browser that keeps cookies and follows no redirect by itself.
 pub struct Linking {
     pub app: TestApp,
-    pub notion: crate::fakes::Fake<crate::fakes::NotionState>,
-    pub github: Option<crate::fakes::Fake<crate::fakes::GitHubState>>,
     pub browser: reqwest::Client,
 }
 
+/// A linking server with a fake Notion, and a fake GitHub to sign in with if `with_github`.
 pub async fn spawn_linking(with_github: bool) -> Linking {
-    spawn_linking_with(with_github, &[]).await
-}
-
-/// A linking server with `extra` settings on top (e.g. another instance's database).
-pub async fn spawn_linking_with(with_github: bool, extra: &[(&str, &str)]) -> Linking {
-    let notion = spawn_notion();
-    let github = with_github.then(spawn_github);
-    let mut vars = vec![
-        (
-            "UNFURL_OAUTH_CLIENT_ID".to_owned(),
-            OAUTH_CLIENT_ID.to_owned(),
-        ),
-        (
-            "UNFURL_OAUTH_CLIENT_SECRET".to_owned(),
-            OAUTH_CLIENT_SECRET.to_owned(),
-        ),
-        (
-            "UNFURL_NOTION_CLIENT_ID".to_owned(),
-            NOTION_CLIENT_ID.to_owned(),
-        ),
-        (
-            "UNFURL_NOTION_CLIENT_SECRET".to_owned(),
-            NOTION_CLIENT_SECRET.to_owned(),
-        ),
-        ("UNFURL_NOTION_API_URL".to_owned(), notion.base.clone()),
-    ];
-    if let Some(github) = &github {
-        vars.extend([
-            (
-                "UNFURL_GITHUB_CLIENT_ID".to_owned(),
-                GITHUB_CLIENT_ID.to_owned(),
-            ),
-            (
-                "UNFURL_GITHUB_CLIENT_SECRET".to_owned(),
-                GITHUB_CLIENT_SECRET.to_owned(),
-            ),
-            ("UNFURL_GITHUB_WEB_URL".to_owned(), github.base.clone()),
-            (
-                "UNFURL_GITHUB_API_URL".to_owned(),
-                format!("{}/api", github.base),
-            ),
-        ]);
-    }
-    let mut borrowed: Vec<(&str, &str)> =
-        vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    borrowed.extend_from_slice(extra);
-    let app = spawn_app_with(&borrowed).await;
-    let browser = reqwest::Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Linking {
-        app,
-        notion,
-        github,
-        browser,
-    }
+    let builder = TestApp::builder().with_notion().with_env(&LINKING_ENV);
+    let builder = if with_github {
+        builder.with_github()
+    } else {
+        builder
+    };
+    Linking::around(builder.spawn().await)
 }
 
 impl Linking {
+    pub fn around(app: TestApp) -> Self {
+        let browser = reqwest::Client::builder()
+            .no_proxy()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { app, browser }
+    }
+
+    pub fn notion(&self) -> &FakeNotion {
+        self.app.notion()
+    }
+
     /// Notion made `code`; the browser arrives at /oauth/authorize with it.
     pub fn authorize_url(&self, code: &str, state: &str) -> String {
-        self.notion
-            .state
-            .valid_codes
-            .lock()
-            .unwrap()
-            .push(code.to_owned());
+        self.notion().accept_code(code);
         let query = authorize_query(code, state);
         format!("{}/oauth/authorize?{query}", self.app.address)
     }
@@ -135,7 +100,7 @@ impl Linking {
         let csrf = self.consent_page(code, state).await;
         let mut response = self.decide(&csrf, "allow").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        if self.github.is_some() {
+        if self.app.github.is_some() {
             let at_github = self.follow(&response).await;
             assert_eq!(at_github.status(), StatusCode::FOUND);
             response = self.follow(&at_github).await;
@@ -220,7 +185,7 @@ async fn allow_with_github_links_the_github_account_and_returns_a_code_to_notion
     let code = query(&back, "code").unwrap();
     assert!(code.len() >= 43, "our code carries 256 random bits");
 
-    let exchanges = linking.notion.state.exchanges.lock().unwrap().clone();
+    let exchanges = linking.notion().exchanges();
     assert_eq!(
         exchanges,
         vec![(
@@ -235,15 +200,7 @@ async fn allow_with_github_links_the_github_account_and_returns_a_code_to_notion
         .await
         .unwrap()
         .unwrap();
-    let issued = linking
-        .github
-        .as_ref()
-        .unwrap()
-        .state
-        .issued_tokens
-        .lock()
-        .unwrap()
-        .clone();
+    let issued = linking.app.github().issued_tokens();
     assert_eq!(
         account.upstream_token.map(|t| t.expose().to_owned()),
         issued.first().cloned()
@@ -280,7 +237,7 @@ async fn allow_with_github_links_the_github_account_and_returns_a_code_to_notion
 
     // Reconnecting the same GitHub account sends Notion the same stable key.
     linking.link("notion-code-2", "again").await;
-    let exchanges = linking.notion.state.exchanges.lock().unwrap().clone();
+    let exchanges = linking.notion().exchanges();
     assert_eq!(exchanges[1].1, format!("github:{GITHUB_USER_ID}"));
 }
 
@@ -290,7 +247,7 @@ async fn allow_without_github_creates_a_local_account() {
     let back = linking.link("notion-code-local", "s1").await;
     assert!(query(&back, "code").is_some());
     assert_eq!(query(&back, "state").as_deref(), Some("s1"));
-    let exchanges = linking.notion.state.exchanges.lock().unwrap().clone();
+    let exchanges = linking.notion().exchanges();
     assert!(exchanges[0].1.starts_with("local:"), "{exchanges:?}");
     assert!(exchanges[0].1.len() > "local:".len() + 16);
 }
@@ -305,7 +262,7 @@ async fn deny_sends_access_denied_with_the_state_and_links_nothing() {
     assert_eq!(query(&back, "error").as_deref(), Some("access_denied"));
     assert_eq!(query(&back, "state").as_deref(), Some("keep me"));
     assert!(query(&back, "code").is_none());
-    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+    assert!(linking.notion().exchanges().is_empty());
 }
 
 #[tokio::test]
@@ -399,13 +356,13 @@ async fn consent_needs_its_csrf_token_its_cookie_and_happens_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+    assert!(linking.notion().exchanges().is_empty());
 
     let first = linking.decide(&csrf, "allow").await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let again = linking.decide(&csrf, "allow").await;
     assert_ne!(again.status(), StatusCode::SEE_OTHER);
-    assert_eq!(linking.notion.state.exchanges.lock().unwrap().len(), 1);
+    assert_eq!(linking.notion().exchanges().len(), 1);
 }
 
 #[tokio::test]
@@ -432,12 +389,12 @@ async fn compressed_or_oversized_consent_forms_are_refused_unread() {
     padded.extend(std::iter::repeat_n(b'x', 20 * 1024));
     let padded = post(padded, None).await.unwrap();
     assert_eq!(padded.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+    assert!(linking.notion().exchanges().is_empty());
 
     // Neither used up the consent.
     let plain = post(form, None).await.unwrap();
     assert_eq!(plain.status(), StatusCode::SEE_OTHER);
-    assert_eq!(linking.notion.state.exchanges.lock().unwrap().len(), 1);
+    assert_eq!(linking.notion().exchanges().len(), 1);
 }
 
 #[tokio::test]
@@ -489,14 +446,20 @@ async fn sign_in_steps_from_one_address_are_rate_limited() {
         .await
         .unwrap();
     assert_eq!(callback.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(linking.notion.state.exchanges.lock().unwrap().is_empty());
+    assert!(linking.notion().exchanges().is_empty());
 }
 
 #[tokio::test]
 async fn a_consent_taken_on_one_instance_cannot_be_replayed_on_another() {
     let first = spawn_linking(false).await;
     let database = format!("sqlite://{}/notion-unfurl.db", first.app.data_dir.display());
-    let second = spawn_linking_with(false, &[("UNFURL_DATABASE_URL", database.as_str())]).await;
+    let second = TestApp::builder()
+        .with_notion()
+        .with_env(&LINKING_ENV)
+        .with_env(&[("UNFURL_DATABASE_URL", database.as_str())])
+        .spawn()
+        .await;
+    let second = Linking::around(second);
     // A client that keeps no cookies: the test sends the consent cookie itself, so the
     // replay carries it even though the first answer clears it.
     let bare = reqwest::Client::builder()
@@ -530,13 +493,7 @@ async fn a_consent_taken_on_one_instance_cannot_be_replayed_on_another() {
 
     // Consents begin on the first instance; Notion's code is good at either one's Notion.
     let begin = |code: &'static str| {
-        second
-            .notion
-            .state
-            .valid_codes
-            .lock()
-            .unwrap()
-            .push(code.into());
+        second.notion().accept_code(code);
         consent(&first, code)
     };
 
@@ -551,14 +508,14 @@ async fn a_consent_taken_on_one_instance_cannot_be_replayed_on_another() {
         decide(&second, &cookie, &csrf).await,
         StatusCode::BAD_REQUEST
     );
-    assert_eq!(first.notion.state.exchanges.lock().unwrap().len(), 1);
-    assert_eq!(second.notion.state.exchanges.lock().unwrap().len(), 1);
+    assert_eq!(first.notion().exchanges().len(), 1);
+    assert_eq!(second.notion().exchanges().len(), 1);
 }
 
 #[tokio::test]
 async fn a_forged_or_replayed_github_state_is_refused_and_nothing_is_exchanged() {
     let linking = spawn_linking(true).await;
-    let github = linking.github.as_ref().unwrap();
+    let github = linking.app.github();
     let csrf = linking.consent_page("notion-code-g", "s").await;
     let to_github = linking.decide(&csrf, "allow").await;
     let at_github = linking.follow(&to_github).await;
@@ -573,7 +530,7 @@ async fn a_forged_or_replayed_github_state_is_refused_and_nothing_is_exchanged()
         .append_pair("state", "forged-state");
     let response = linking.browser.get(forged.as_str()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(*github.state.token_requests.lock().unwrap(), 0);
+    assert_eq!(github.token_requests(), 0);
 
     // The real callback still works once (the forged attempt spent nothing)...
     let response = linking.browser.get(&callback).send().await.unwrap();
@@ -586,8 +543,8 @@ async fn a_forged_or_replayed_github_state_is_refused_and_nothing_is_exchanged()
     // ...and not twice.
     let replay = linking.browser.get(&callback).send().await.unwrap();
     assert_ne!(replay.status(), StatusCode::SEE_OTHER);
-    assert_eq!(*github.state.token_requests.lock().unwrap(), 1);
-    assert_eq!(linking.notion.state.exchanges.lock().unwrap().len(), 1);
+    assert_eq!(github.token_requests(), 1);
+    assert_eq!(linking.notion().exchanges().len(), 1);
 }
 
 #[tokio::test]
@@ -596,7 +553,7 @@ async fn when_notion_refuses_the_code_the_user_sees_a_page_and_notion_gets_no_co
     let accounts_before = count_accounts(&linking).await;
     let csrf = linking.consent_page("notion-code-r", "s").await;
     // Notion forgets its code (expired, or already used).
-    linking.notion.state.valid_codes.lock().unwrap().clear();
+    linking.notion().forget_codes();
     let response = linking.decide(&csrf, "allow").await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(response.headers().get(LOCATION).is_none());
@@ -607,7 +564,7 @@ async fn when_notion_refuses_the_code_the_user_sees_a_page_and_notion_gets_no_co
             .unwrap()
             .contains("Notion did not accept")
     );
-    assert_eq!(*linking.notion.state.refused.lock().unwrap(), 1);
+    assert_eq!(linking.notion().refused(), 1);
     // Nothing was saved for a link that did not happen: a made-up code leaves no account.
     assert_eq!(count_accounts(&linking).await, accounts_before);
 }

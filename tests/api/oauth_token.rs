@@ -12,7 +12,7 @@ use notion_unfurl_sdk::Secret;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{SECRET, TestApp, spawn_app_with};
+use crate::helpers::{SECRET, TestApp, spawn_app};
 
 const CLIENT_ID: &str = "notion-client";
 const CLIENT_SECRET: &str = "s3cret-notion-client-secret";
@@ -26,12 +26,15 @@ struct OAuthApp {
     connection: String,
 }
 
+/// A server with Notion as its OAuth client, and a connection of [`ACCOUNT`] to mint codes for.
 async fn spawn() -> OAuthApp {
-    let app = spawn_app_with(&[
-        ("UNFURL_OAUTH_CLIENT_ID", CLIENT_ID),
-        ("UNFURL_OAUTH_CLIENT_SECRET", CLIENT_SECRET),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .with_env(&[
+            ("UNFURL_OAUTH_CLIENT_ID", CLIENT_ID),
+            ("UNFURL_OAUTH_CLIENT_SECRET", CLIENT_SECRET),
+        ])
+        .spawn()
+        .await;
     let store = app.app_state.connections.store();
     store
         .upsert_account(ACCOUNT, "GitHub - octo", Some(&Secret::new(UPSTREAM_TOKEN)))
@@ -334,7 +337,7 @@ async fn basic_and_body_credentials_together_are_invalid_request() {
 
 #[tokio::test]
 async fn no_configured_client_means_every_request_is_invalid_client() {
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .post(format!("{}/oauth/token", app.address))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET, spawn_notion};
+use crate::fakes::{FakeNotion, NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
 use crate::helpers::spawn_origin;
 use crate::linking::{
     NOTION_CALLBACK, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, authorize_query, csrf_of, location,
@@ -76,17 +76,12 @@ fn start(data_dir: &std::path::Path, notion: &str, extra: &[(&str, &str)]) -> Se
 /// The browser flow and Notion's code exchange against `server`: (access, refresh) tokens.
 async fn link(
     server: &Server,
-    notion: &crate::fakes::Fake<crate::fakes::NotionState>,
+    notion: &FakeNotion,
     browser: &reqwest::Client,
     client: &reqwest::Client,
     notion_code: &str,
 ) -> (String, String) {
-    notion
-        .state
-        .valid_codes
-        .lock()
-        .unwrap()
-        .push(notion_code.into());
+    notion.accept_code(notion_code);
     let query = authorize_query(notion_code, "s");
     let page = browser
         .get(format!("{}/oauth/authorize?{query}", server.base))
@@ -140,7 +135,7 @@ async fn unfurl(client: &reqwest::Client, server: &Server, token: &str, uri: &st
 
 #[tokio::test]
 async fn links_tokens_and_subscriptions_survive_kill_9_and_restart() {
-    let notion = spawn_notion();
+    let notion = FakeNotion::spawn();
     let origin = spawn_origin("127.0.0.1").await;
     let data_dir = std::env::temp_dir().join(format!("nu-restart-{}", uuid::Uuid::new_v4()));
     let browser = reqwest::Client::builder()
@@ -232,9 +227,9 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
         .respond_with(ResponseTemplate::new(200).set_body_json(&opened["pull_request"]))
         .mount(&github)
         .await;
-    let notion = spawn_notion();
+    let notion = FakeNotion::spawn();
     // Notion is down: the update stays in the outbox, retried.
-    *notion.state.patch_status.lock().unwrap() = Some(503);
+    notion.answer_always(Some(503));
     let data_dir = std::env::temp_dir().join(format!("nu-outbox-kill-{}", uuid::Uuid::new_v4()));
     let github_api = github.uri();
     let extra = [
@@ -264,43 +259,21 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
         .unwrap();
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
     // Wait (bounded) until Notion has refused at least one attempt, then SIGKILL.
-    for _ in 0..300 {
-        if !notion.state.patches.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        !notion.state.patches.lock().unwrap().is_empty(),
-        "no delivery was attempted"
-    );
+    notion
+        .wait_for("a delivery attempt", |p| !p.is_empty())
+        .await;
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 
     // Notion is back; a new process on the same database delivers the update.
-    *notion.state.patch_status.lock().unwrap() = Some(200);
+    notion.answer_always(Some(200));
     let second = start(&data_dir, &notion.base, &extra);
-    let mut delivered = None;
-    for _ in 0..500 {
-        delivered = notion
-            .state
-            .patches
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(_, _, status)| *status == 200)
-            .cloned();
-        if delivered.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (authorization, body, _) = delivered.expect("the update was never delivered after restart");
+    let delivered = notion.wait_for_deliveries(1).await;
     assert_eq!(
-        authorization,
+        delivered[0].authorization,
         "Bearer secret_notion_token_for_outbox-kill-code"
     );
-    assert_eq!(body["uri"], pr);
+    assert_eq!(delivered[0].body["uri"], pr);
     drop(second);
     let _ = std::fs::remove_dir_all(data_dir);
 }

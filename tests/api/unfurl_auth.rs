@@ -5,7 +5,7 @@ use notion_unfurl::oauth::tokens::Claims;
 use notion_unfurl::platform::crypto::keys::Keys;
 use reqwest::StatusCode;
 
-use crate::helpers::{SECRET, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{SECRET, TestApp, spawn_app};
 
 async fn assert_refused(app: &TestApp, authorization: Option<String>, query: &str) {
     let uri = app.origin_url("/corpus/metascraper-bbc");
@@ -170,9 +170,12 @@ async fn a_revoked_connection_is_refused_at_once() {
 async fn a_revocation_on_another_instance_is_applied_within_seconds() {
     // Two instances behind one public URL (so one token is good on both), on one database.
     let public = ("UNFURL_PUBLIC_URL", "https://unfurl.example.test");
-    let first = spawn_app_with(&[public]).await;
+    let first = TestApp::builder().with_env(&[public]).spawn().await;
     let database = format!("sqlite://{}/notion-unfurl.db", first.data_dir.display());
-    let second = spawn_app_with(&[public, ("UNFURL_DATABASE_URL", database.as_str())]).await;
+    let second = TestApp::builder()
+        .with_env(&[public, ("UNFURL_DATABASE_URL", database.as_str())])
+        .spawn()
+        .await;
     // The second instance caches the connection behind the first one's token.
     let unfurl_on_second = || {
         second

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{
-    attribute, corpus_dir, error_op, spawn_app, spawn_app_with, spawn_origin, title,
-};
+use crate::helpers::{TestApp, attribute, corpus_dir, error_op, spawn_app, spawn_origin, title};
 
 /// Real pages from the shared corpus, across languages and publishers.
 const CASES: &[&str] = &[
@@ -232,7 +230,10 @@ fn socket_buffer_max(name: &str) -> usize {
 
 #[tokio::test]
 async fn a_stalled_origin_does_not_hold_up_other_requests_and_times_out() {
-    let app = spawn_app_with(&[("UNFURL_FETCH_TIMEOUT_SECS", "4")]).await;
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_FETCH_TIMEOUT_SECS", "4")])
+        .spawn()
+        .await;
     let stalled = {
         let client = app.client.clone();
         let url = app.unfurl_url();

@@ -1,0 +1,211 @@
+//! What `POST /webhooks/github` accepts and refuses before any work is queued: signatures,
+//! redeliveries, events we ignore, bodies too big, and senders too slow.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::fakes::{FakeNotion, PATIENCE};
+use crate::helpers::TempDir;
+use crate::webhook_setup::{
+    PR, WEBHOOK_SECRET, alice_showing_pr, delivery_id, fixture_or_skip, sign, spawn_live,
+};
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_refused_and_record_nothing() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
+    let delivery = delivery_id();
+
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    let good = sign(WEBHOOK_SECRET, &body);
+    let attempts: [(&[u8], Option<String>); 5] = [
+        (&body, None),
+        (&body, Some(sign("another-secret", &body))),
+        (&tampered, Some(good.clone())),
+        (&body, Some(good.trim_start_matches("sha256=").to_owned())),
+        (&body, Some("sha256=not-hex".to_owned())),
+    ];
+    for (sent, signature) in attempts {
+        let response = app
+            .post_webhook("pull_request", &delivery, sent, signature.as_deref())
+            .await;
+        assert_eq!(response.status(), 401, "signature {signature:?}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"], "invalid_signature");
+    }
+    assert_eq!(app.outbox_len().await, 0);
+
+    // The refused attempts did not spend the delivery id either.
+    let (status, _) = app.webhook("pull_request", &delivery, &body).await;
+    assert_eq!(status, 202);
+    notion.wait_for_deliveries(1).await;
+    assert_eq!(notion.patches().len(), 1);
+}
+
+#[tokio::test]
+async fn webhooks_are_refused_when_no_secret_is_configured() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = spawn_live(&dir.0, &notion, &[("UNFURL_GITHUB_WEBHOOK_SECRET", "")]).await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    for signature in [
+        Some(sign(WEBHOOK_SECRET, &body)),
+        Some(sign("", &body)),
+        None,
+    ] {
+        let response = app
+            .post_webhook("pull_request", &delivery_id(), &body, signature.as_deref())
+            .await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(app.outbox_len().await, 0);
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn a_redelivered_webhook_pushes_nothing_more() {
+    let body = fixture_or_skip!("pull_request.closed.json");
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
+    let delivery = delivery_id();
+
+    assert_eq!(app.webhook("pull_request", &delivery, &body).await.0, 202);
+    notion.wait_for_deliveries(1).await;
+    app.wait_until_outbox_is_empty().await;
+
+    let (status, ack) = app.webhook("pull_request", &delivery, &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(ack["status"], "duplicate");
+    assert_eq!(
+        app.outbox_len().await,
+        0,
+        "nothing was queued for the redelivery"
+    );
+    assert_eq!(notion.patches().len(), 1);
+}
+
+#[tokio::test]
+async fn ping_is_answered_and_other_events_are_ignored() {
+    let ping = fixture_or_skip!("ping.json");
+    let comment_on_issue = fixture_or_skip!("issue_comment.created.json");
+    let alice = alice_showing_pr().await;
+    let (notion, app) = (&alice.notion, &alice.app);
+
+    let (status, ack) = app.webhook("ping", &delivery_id(), &ping).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
+    let (status, ack) = app.webhook("star", &delivery_id(), &ping).await;
+    assert_eq!((status, ack["status"].as_str()), (202, Some("ignored")));
+    // The fixture comments on an issue, not a pull request.
+    let (status, ack) = app
+        .webhook("issue_comment", &delivery_id(), &comment_on_issue)
+        .await;
+    assert_eq!((status, ack["status"].as_str()), (202, Some("ignored")));
+    assert_eq!(app.outbox_len().await, 0);
+    assert!(notion.patches().is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_25_megabytes_is_refused() {
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = spawn_live(&dir.0, &notion, &[]).await;
+    let huge = vec![b' '; 25 * 1024 * 1024 + 1];
+    let response = app
+        .post_webhook(
+            "pull_request",
+            &delivery_id(),
+            &huge,
+            Some(&sign(WEBHOOK_SECRET, &huge)),
+        )
+        .await;
+    assert_eq!(response.status(), 413);
+    // Just under the cap is read and verified (and then is no valid payload).
+    let big = vec![b' '; 25 * 1024 * 1024 - 1];
+    let response = app
+        .post_webhook(
+            "pull_request",
+            &delivery_id(),
+            &big,
+            Some(&sign(WEBHOOK_SECRET, &big)),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    // Bodies get 6 s to arrive; a delivery waits 2 s for a reading slot. (The margin
+    // keeps a slow machine from freeing a stalled slot while the ninth still waits.)
+    let app = spawn_live(
+        &dir.0,
+        &notion,
+        &[("UNFURL_WEBHOOK_READ_TIMEOUT_SECS", "6")],
+    )
+    .await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    // Eight senders announce a kilobyte, send a few bytes of it and stall, as a sender
+    // without the secret can (the signature is only checked once the body is in).
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let head = format!(
+            "POST /webhooks/github HTTP/1.1\r\nHost: {host}\r\nX-GitHub-Event: ping\r\n\
+             X-GitHub-Delivery: {}\r\nX-Hub-Signature-256: sha256=00\r\n\
+             Content-Type: application/json\r\nContent-Length: 1024\r\n\r\n{{\"zen\":",
+            delivery_id()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    let deadline = Instant::now() + PATIENCE;
+    while app.limits.webhook_reads.available_permits() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled senders never got a slot"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A ninth, correctly signed delivery finds no slot in time and is told to retry
+    // (GitHub redelivers), without its body being read.
+    let ping = br#"{"zen":"Keep it logically awesome."}"#;
+    let refused = app
+        .post_webhook(
+            "ping",
+            &delivery_id(),
+            ping,
+            Some(&sign(WEBHOOK_SECRET, ping)),
+        )
+        .await;
+    assert_eq!(refused.status(), 503);
+
+    // Each stalled sender is cut off at the deadline, and its slot is freed.
+    for mut stream in stalled {
+        let mut answer = vec![0u8; 512];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+            .await
+            .expect("a stalled sender was never cut off")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    let deadline = Instant::now() + PATIENCE;
+    while app.limits.webhook_reads.available_permits() < 8 {
+        assert!(
+            Instant::now() < deadline,
+            "reading slots were not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, ack) = app.webhook("ping", &delivery_id(), ping).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
+}

@@ -1,0 +1,96 @@
+//! Webhooks: an accepted delivery queues one update per subscription and records which
+//! subscribed links went stale, for every instance's cache; a redelivery records nothing
+//! more. Updates of one subscription go out one at a time, oldest first, and old link
+//! changes are purged.
+//!
+//! Starts from the revocation chapter: only `first` still shows [`PR`].
+
+use notion_unfurl::store::{Accepted, WebhookDelivery};
+
+use crate::{PR, PR_CANONICAL, Story};
+
+pub async fn chapter(story: &Story<'_>) {
+    let (store, now) = (story.store, story.now);
+    let delivery = WebhookDelivery {
+        id: "delivery-of-the-story",
+        event: "pull_request",
+        canonical_uris: &[PR_CANONICAL.to_owned()],
+        heads: &[],
+        commits: &[],
+        now_ms: now * 1000,
+    };
+    let changed_since = now - 5;
+    assert_eq!(
+        store.accept_webhook(delivery).await.unwrap(),
+        Accepted::Queued { updates: 1 }
+    );
+    assert_eq!(
+        store.accept_webhook(delivery).await.unwrap(),
+        Accepted::Duplicate
+    );
+    // Updates of one subscription are delivered one at a time, oldest first: a change that
+    // arrives while the first update is in flight queues a second, which waits for it.
+    let now_ms = now * 1000;
+    let first_claim = store
+        .claim_outbox(now_ms, now_ms + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(first_claim.len(), 1);
+    let second_change = WebhookDelivery {
+        id: "delivery-of-the-story-2",
+        ..delivery
+    };
+    assert_eq!(
+        store.accept_webhook(second_change).await.unwrap(),
+        Accepted::Queued { updates: 1 }
+    );
+    assert!(
+        store
+            .claim_outbox(now_ms, now_ms + 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the newer update waits while the older one is in flight"
+    );
+    // Even once the older lease has run out, the older row goes first, alone.
+    let after_lease = now_ms + 120_000;
+    let retried = store
+        .claim_outbox(after_lease, after_lease + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.iter().map(|row| row.id).collect::<Vec<_>>(),
+        [first_claim[0].id]
+    );
+    store.delete_outbox_row(first_claim[0].id).await.unwrap();
+    let next = store
+        .claim_outbox(after_lease, after_lease + 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert!(next[0].id > first_claim[0].id);
+    store.delete_outbox_row(next[0].id).await.unwrap();
+
+    let changes = store.link_changes_since(changed_since).await.unwrap();
+    let changed: Vec<&str> = changes.iter().map(|(_, uri)| uri.as_str()).collect();
+    assert_eq!(
+        changed,
+        [PR, PR],
+        "first's one subscription to the pull request, changed twice"
+    );
+    assert!(
+        store
+            .link_changes_since(now + 3600)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.purge_link_changes(now + 3600).await.unwrap(), 2);
+    assert!(
+        store
+            .link_changes_since(changed_since)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
