@@ -8,8 +8,8 @@ use serde_json::json;
 use crate::platform::config::Settings;
 use crate::startup::Application;
 use crate::state::AppState;
+use crate::unfurl::body::validate_uri;
 use crate::unfurl::registry::Registry;
-use crate::unfurl::validate_uri;
 
 #[derive(Debug, Parser)]
 #[command(

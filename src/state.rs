@@ -66,6 +66,9 @@ pub struct AppState {
     /// Recognises our access tokens, expired ones included (for revocation).
     pub signature: SignatureCheck,
     pub metrics: Arc<Metrics>,
+    /// Records GitHub webhook deliveries as queued updates.
+    #[cfg(feature = "github")]
+    pub webhooks: crate::live::webhooks::GitHubWebhooks,
     /// Wakes the outbox worker when a webhook queued updates.
     pub outbox: Wakeup,
 }
@@ -122,7 +125,15 @@ impl AppState {
         let consent = Consent::new(keys.cipher.clone(), settings.public_url.scheme() == "https");
         let (settings_issuer, settings_audience) =
             (settings.token_issuer(), settings.token_audience());
+        let outbox = Wakeup::default();
         Ok(Self {
+            #[cfg(feature = "github")]
+            webhooks: crate::live::webhooks::GitHubWebhooks {
+                store: store.clone(),
+                unfurler: unfurler.clone(),
+                wakeup: outbox.clone(),
+                web_url: settings.github_web_url.clone(),
+            },
             settings: Arc::new(settings),
             tokens,
             unfurler,
@@ -133,7 +144,7 @@ impl AppState {
             github,
             signature: SignatureCheck::new(&keys, &settings_issuer, &settings_audience),
             metrics: Arc::new(Metrics::new()),
-            outbox: Wakeup::default(),
+            outbox,
         })
     }
 

@@ -12,7 +12,7 @@
 //! - [`unfurl::UnfurlHttpError`] (`/unfurl`): JSON `{error, message}`; 400, 401 (with
 //!   `WWW-Authenticate: Bearer`), 405 (with `Allow`), 413, 503. A provider failure is not
 //!   an HTTP error: `200` with Notion's `error` operation
-//!   (`crate::unfurl::error_operation`).
+//!   (`crate::unfurl::body::error_operation`).
 //! - [`oauth_token::OAuthError`] (`/oauth/token`, `/oauth/revoke`): RFC 6749 §5.2 JSON
 //!   `{error, error_description}` with `Cache-Control: no-store` and `Pragma: no-cache`;
 //!   400, 401 (with `WWW-Authenticate: Basic`), 405 (with `Allow`), 429 (with

@@ -17,7 +17,7 @@ use crate::oauth::access::{self, AccessError};
 use crate::oauth::connections::ActiveConnection;
 use crate::platform::metrics::UnfurlOutcome;
 use crate::state::AppState;
-use crate::unfurl::{UriError, validate_uri};
+use crate::unfurl::body::{UriError, validate_uri};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -4,30 +4,24 @@
 //! Nothing about the request is trusted before its signature: the raw body is read (up to
 //! GitHub's 25 MB cap), its HMAC-SHA256 under `UNFURL_GITHUB_WEBHOOK_SECRET` is compared in
 //! constant time with `X-Hub-Signature-256`, and only then are the headers and the JSON
-//! looked at. An accepted event is only recorded (delivery id and one outbox row per
-//! subscription, one transaction) and acknowledged with 202; the outbox worker
-//! (crate::live::outbox) re-reads the pull requests and pushes them to Notion.
-//!
-//! Which pull requests and commits an event names is the GitHub crate's to say
-//! (`notion_unfurl_github::webhook`), with the same link forms its provider uses
-//! (`notion_unfurl_github::links`); this handler keeps the HTTP side. A build without the
-//! `github` feature has no such route (404): nothing in it could read the events.
+//! looked at. A verified event goes to `crate::live::webhooks`, which records it (delivery
+//! id and one outbox row per subscription, one transaction); it is acknowledged with 202
+//! and the outbox worker (`crate::live::outbox`) re-reads the pull requests and pushes them
+//! to Notion. A build without the `github` feature has no such route (404): nothing in it
+//! could read the events.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use hmac::{Hmac, Mac};
-use notion_unfurl_github::links;
-use notion_unfurl_github::webhook::{self, Event};
+use notion_unfurl_github::webhook::Event;
 use serde::Serialize;
 use sha2::Sha256;
-use url::Url;
 
 use crate::http::error_json::ErrorJson;
 use crate::http::limits::Limits;
 use crate::http::request::{BodyError, read_limited};
-use crate::platform::clock::unix_ms;
+use crate::live::webhooks::{ReceiveError, Received};
 use crate::state::AppState;
-use crate::store::{Accepted, WebhookDelivery};
 
 /// GitHub caps webhook payloads at 25 MB; larger ones are never sent.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -163,62 +157,24 @@ pub async fn github(
         ))?;
     span.record("delivery", delivery);
 
-    let Some(named) = webhook::changes(event, &body, &state.settings.github_web_url)
-        .map_err(|_| WebhookError::BadRequest("the body is not a GitHub event payload"))?
-    else {
-        return Ok(ack(StatusCode::ACCEPTED, "ignored", None));
-    };
-    let canonical = |url: &Url| canonical_forms(url, &state.unfurler.canonical_uri(url));
-    let mut canonical_uris: Vec<String> = named.pulls.iter().flat_map(&canonical).collect();
-    canonical_uris.sort();
-    canonical_uris.dedup();
-    let mut heads: Vec<(String, String)> = named
-        .heads
-        .iter()
-        .flat_map(|(sha, url)| canonical(url).into_iter().map(|c| (sha.clone(), c)))
-        .collect();
-    heads.sort();
-    heads.dedup();
-
-    let accepted = state
-        .connections
-        .store()
-        .accept_webhook(WebhookDelivery {
-            id: delivery,
-            event: event.name(),
-            canonical_uris: &canonical_uris,
-            heads: &heads,
-            commits: &named.commits,
-            now_ms: unix_ms(),
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not record a webhook");
-            WebhookError::Unavailable
-        })?;
-    match accepted {
-        Accepted::Duplicate => {
+    match state.webhooks.receive(event, delivery, &body).await {
+        Ok(Received::Ignored) => Ok(ack(StatusCode::ACCEPTED, "ignored", None)),
+        Ok(Received::Duplicate) => {
             tracing::info!("duplicate webhook delivery ignored");
             Ok(ack(StatusCode::OK, "duplicate", None))
         }
-        Accepted::Queued { updates } => {
+        Ok(Received::Queued { updates }) => {
             tracing::info!(updates, "webhook accepted");
-            if updates > 0 {
-                state.outbox.wake();
-            }
             Ok(ack(StatusCode::ACCEPTED, "queued", Some(updates)))
         }
+        Err(ReceiveError::Payload) => Err(WebhookError::BadRequest(
+            "the body is not a GitHub event payload",
+        )),
+        Err(e @ ReceiveError::Store(_)) => {
+            tracing::error!(error = %e, "could not record a webhook");
+            Err(WebhookError::Unavailable)
+        }
     }
-}
-
-/// The canonical URIs subscriptions to `pull` may be stored under: the routed provider's
-/// (`routed`) and the GitHub provider's form (`links::canonical_uri`), so the webhook
-/// finds subscriptions whichever provider served the preview.
-fn canonical_forms(pull: &Url, routed: &str) -> Vec<String> {
-    let mut forms = vec![routed.to_owned()];
-    forms.extend(links::canonical_uri(pull));
-    forms.dedup();
-    forms
 }
 
 #[cfg(test)]
@@ -250,20 +206,5 @@ mod tests {
         ));
         assert!(!signature_matches(b"s3cret", body, "sha256=zz"));
         assert!(!signature_matches(b"s3cret", body, &good[..good.len() - 2]));
-    }
-
-    #[test]
-    fn canonical_forms_lower_case_owner_and_repository() {
-        let pull = Url::parse("https://github.com/Codertocat/Hello-World/pull/2")
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            canonical_forms(&pull, pull.as_str()),
-            [
-                "https://github.com/Codertocat/Hello-World/pull/2",
-                "https://github.com/codertocat/hello-world/pull/2"
-            ]
-        );
-        let lower = Url::parse("https://github.com/o/r/pull/2").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(canonical_forms(&lower, lower.as_str()), [lower.as_str()]);
     }
 }

@@ -6,3 +6,5 @@
 
 pub mod outbox;
 pub mod watch;
+#[cfg(feature = "github")]
+pub mod webhooks;

@@ -24,8 +24,9 @@ use crate::platform::clock::unix_ms;
 use crate::platform::config::Settings;
 use crate::platform::metrics::{DeliveryOutcome, Metrics};
 use crate::store::{CHANGE_WINDOW_SECS, OutboxRow, Store, StoreError};
+use crate::unfurl::Unfurler;
+use crate::unfurl::body::validate_uri;
 use crate::unfurl::cache;
-use crate::unfurl::{Unfurler, validate_uri};
 
 /// The longest pause between attempts computed from the backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);

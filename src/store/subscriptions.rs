@@ -1,8 +1,6 @@
 //! Subscriptions: which connection shows a preview of which link, by the link as pasted
 //! and by its canonical form (what updates are matched on).
 
-use sqlx::Row;
-
 use super::database::{Result, Store};
 use crate::platform::clock::unix_secs;
 
@@ -48,6 +46,7 @@ impl Store {
     /// are not revoked, in a stable order.
     #[cfg(any(test, feature = "testing"))]
     pub async fn subscriptions_for(&self, canonical_uri: &str) -> Result<Vec<(String, String)>> {
+        use sqlx::Row;
         let rows = sqlx::query(
             "SELECT s.connection_id, s.uri FROM subscriptions s \
              JOIN connections c ON c.id = s.connection_id \

@@ -1,10 +1,13 @@
 //! One unfurl, from a validated URI to the finished response body.
 //!
-//! Shared by `POST /unfurl` and the `unfurl` CLI command, so both print exactly the same
-//! bytes. The Notion `error` operation is built here and nowhere else.
+//! Shared by `POST /unfurl`, the `unfurl` CLI command and the outbox, so all three send
+//! exactly the same bytes: [`body`] builds them (the Notion `error` operation included),
+//! [`registry`] routes a link to its provider, [`cache`] keeps the finished answers, and the
+//! [`Unfurler`] here ties them together.
 //!
 //! May import: `clients`, `store`, `platform`; never HTTP or accounts.
 
+pub mod body;
 pub mod cache;
 pub mod registry;
 
@@ -12,126 +15,19 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use notion_unfurl_sdk::{
     Account, Attribute, CacheScope, Context, GuardedClient, Pattern, Provider, ProviderError,
     UnfurlRequest,
 };
-use serde::Serialize;
 use url::Url;
 
 use crate::platform::memo::{Epoch, EpochMemo};
+use crate::unfurl::body::{UriError, attributes_body, error_body, error_operation, validate_uri};
 use crate::unfurl::cache::{Entry, Outcome, PreviewCache, Scope};
 use crate::unfurl::registry::Registry;
 
-/// Longest URI we accept (protocol decision: Notion never sends longer links).
-pub const MAX_URI_BYTES: usize = 8 * 1024;
-
 /// How long a failure is remembered, so a broken link does not hammer its origin.
 pub const NEGATIVE_TTL: Duration = Duration::from_secs(30);
-
-/// Why a `uri` cannot be unfurled at all (HTTP 400, never reaches a provider).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UriError {
-    #[error("the uri is longer than {MAX_URI_BYTES} bytes")]
-    TooLong,
-    #[error("the uri is not an absolute URL")]
-    NotAbsolute,
-    #[error("only http and https links can be previewed")]
-    Scheme,
-}
-
-/// Parse and check a pasted link.
-pub fn validate_uri(raw: &str) -> Result<Url, UriError> {
-    if raw.len() > MAX_URI_BYTES {
-        return Err(UriError::TooLong);
-    }
-    let url = Url::parse(raw).map_err(|_| UriError::NotAbsolute)?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(UriError::Scheme);
-    }
-    Ok(url)
-}
-
-#[derive(Serialize)]
-struct ErrorSet<'a> {
-    status: u16,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Operation<'a> {
-    Attributes {
-        path: [&'static str; 1],
-        set: &'a [Attribute],
-    },
-    Error {
-        path: [&'static str; 1],
-        set: ErrorSet<'a>,
-    },
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    uri: &'a str,
-    operations: Vec<Operation<'a>>,
-}
-
-/// `{"uri", "operations": [{"path": ["attributes"], "set": [...]}]}`.
-pub fn attributes_body(uri: &str, attributes: &[Attribute]) -> Bytes {
-    render(&Body {
-        uri,
-        operations: vec![Operation::Attributes {
-            path: ["attributes"],
-            set: attributes,
-        }],
-    })
-}
-
-/// `{"uri", "operations": [{"path": ["error"], "set": {"status", "message"}}]}`.
-pub fn error_body(uri: &str, status: u16, message: &str) -> Bytes {
-    render(&Body {
-        uri,
-        operations: vec![Operation::Error {
-            path: ["error"],
-            set: ErrorSet { status, message },
-        }],
-    })
-}
-
-fn render(body: &Body<'_>) -> Bytes {
-    // Serialising these plain structs cannot fail; an empty body would still be valid HTTP.
-    Bytes::from(serde_json::to_vec(body).unwrap_or_default())
-}
-
-/// The status and the sentence a Notion user sees for a provider failure.
-pub fn error_operation(error: &ProviderError) -> (u16, String) {
-    let (status, default) = match error {
-        ProviderError::NotFound { .. } => (404, "This page could not be found."),
-        ProviderError::Forbidden { .. } => (403, "Your account does not have access to this."),
-        ProviderError::Unauthorized { .. } => (
-            401,
-            "Your connected account needs to be reconnected to preview this link.",
-        ),
-        ProviderError::RateLimited { .. } => (
-            429,
-            "Too many previews were requested. Please try again in a few minutes.",
-        ),
-        ProviderError::Upstream { .. } => (502, "The site could not be reached right now."),
-        ProviderError::Timeout => (504, "The site took too long to respond."),
-        ProviderError::Blocked { .. } => (403, "This link cannot be previewed."),
-        ProviderError::Invalid { .. } => (502, "The page could not be read."),
-    };
-    let hint = match error {
-        ProviderError::NotFound { hint }
-        | ProviderError::Forbidden { hint }
-        | ProviderError::Unauthorized { hint }
-        | ProviderError::RateLimited { hint, .. } => hint.clone(),
-        _ => None,
-    };
-    (status, hint.unwrap_or_else(|| default.to_owned()))
-}
 
 /// Who an unfurl is for: the account, and its cache-scope key made once (not per request).
 #[derive(Debug, Clone)]
@@ -379,18 +275,6 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uris_are_validated() {
-        assert!(validate_uri("https://example.com/a?b#c").is_ok());
-        assert_eq!(validate_uri("/relative"), Err(UriError::NotAbsolute));
-        assert_eq!(validate_uri("example.com"), Err(UriError::NotAbsolute));
-        assert_eq!(validate_uri("ftp://example.com/x"), Err(UriError::Scheme));
-        assert_eq!(validate_uri("javascript:alert(1)"), Err(UriError::Scheme));
-        assert_eq!(validate_uri("file:///etc/passwd"), Err(UriError::Scheme));
-        let long = format!("https://example.com/{}", "a".repeat(MAX_URI_BYTES));
-        assert_eq!(validate_uri(&long), Err(UriError::TooLong));
-    }
 
     #[cfg(feature = "opengraph")]
     fn unfurler(registry: Registry) -> Unfurler {

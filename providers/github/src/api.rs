@@ -15,6 +15,7 @@ use notion_unfurl_sdk::reqwest::{
     self,
     header::{self, HeaderMap},
 };
+use notion_unfurl_sdk::trusted::{ReadError, read_limited};
 use notion_unfurl_sdk::{Secret, TrustedClient};
 use sha2::{Digest, Sha256};
 
@@ -26,6 +27,10 @@ pub const API_VERSION: &str = "2022-11-28";
 /// GitHub answers renamed or transferred repositories with a redirect to
 /// `/repositories/{id}/…`; more than this many hops is a loop.
 const MAX_REDIRECTS: usize = 2;
+
+/// The largest answer read: a page of 100 check runs, each with up to 64 KiB of output
+/// text, stays under it; anything larger is not what the endpoint documents.
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Entries per store; each holds one small summary, not a response body.
 const STORE_ENTRIES: u64 = 10_000;
@@ -206,7 +211,15 @@ impl Api {
                         .get(header::ETAG)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
-                    let bytes = response.bytes().await.map_err(transport)?;
+                    let bytes = read_limited(response, MAX_RESPONSE_BYTES)
+                        .await
+                        .map_err(|e| match e {
+                            ReadError::Transport(e) => transport(e),
+                            ReadError::TooLarge { limit } => {
+                                tracing::warn!(path = %target, limit, "GitHub's answer is too large");
+                                Failure::Invalid
+                            }
+                        })?;
                     let value = Arc::new((endpoint.parse)(&bytes).map_err(|e| {
                         // The error's position only: its message may quote private content.
                         tracing::warn!(
