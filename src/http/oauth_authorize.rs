@@ -16,9 +16,9 @@ use crate::http::limits::Limits;
 use crate::http::pages::{self, PageError};
 use crate::http::request::{BodyError, read_limited};
 use crate::oauth::consent::{self, Pending, same_secret};
+use crate::oauth::linking::{self, SignedIn};
 use crate::platform::crypto::random_token;
 use crate::state::AppState;
-use crate::store::NewConnection;
 
 /// Query or form pairs, refusing a repeated name (security.md: reject repeated parameters)
 /// and a name or value that is not UTF-8 once decoded: decoding would replace its bytes,
@@ -226,7 +226,12 @@ pub async fn decide(
 async fn allow(state: &AppState, mut pending: Pending) -> Result<HttpResponse, PageError> {
     let Some(github) = &state.github else {
         let key = format!("local:{}", &random_token()[..32]);
-        return link(state, &pending, &key, "Local account", None).await;
+        let account = SignedIn {
+            key: &key,
+            name: "Local account",
+            upstream_token: None,
+        };
+        return link(state, &pending, account).await;
     };
     let started = github.start().map_err(PageError::GitHubStart)?;
     pending.github_state = Some(started.state);
@@ -304,49 +309,21 @@ async fn github_callback_inner(
         .map_err(PageError::GitHubSignIn)?;
     let key = format!("github:{}", user.id);
     let name = format!("GitHub - {}", user.login);
-    link(state, &pending, &key, &name, Some(&user.token)).await
+    let account = SignedIn {
+        key: &key,
+        name: &name,
+        upstream_token: Some(&user.token),
+    };
+    link(state, &pending, account).await
 }
 
-/// Trade Notion's code, store the account and the connection, send our code to Notion.
+/// Link the signed-in account and send our code back to Notion.
 async fn link(
     state: &AppState,
     pending: &Pending,
-    account_key: &str,
-    account_name: &str,
-    upstream_token: Option<&notion_unfurl_sdk::Secret>,
+    account: SignedIn<'_>,
 ) -> Result<HttpResponse, PageError> {
-    let store = &state.store;
-    // Notion first: a made-up or spent code must leave nothing behind (no account row, no
-    // upstream token) for a stranger to pile up.
-    let grant = state
-        .notion
-        .exchange_code(&pending.notion_code, account_key, account_name)
-        .await?;
-    let not_saved = |what| move |source| PageError::NotSaved { what, source };
-    store
-        .upsert_account(account_key, account_name, upstream_token)
-        .await
-        .map_err(not_saved("account"))?;
-    let connection = store
-        .create_connection(NewConnection {
-            account_key: account_key.to_owned(),
-            bot_id: grant.bot_id,
-            workspace_id: grant.workspace_id,
-            workspace_name: grant.workspace_name,
-            workspace_icon: grant.workspace_icon,
-            notion_token: Some(grant.access_token),
-        })
-        .await
-        .map_err(not_saved("connection"))?;
-    let code = crate::oauth::grants::mint_code(
-        store,
-        &connection.id,
-        &pending.client_id,
-        &pending.redirect_uri,
-    )
-    .await
-    .map_err(not_saved("authorisation code"))?;
-    tracing::info!(account = account_key, "account linked");
+    let code = linking::link(&state.store, &state.notion, pending, account).await?;
     back_to_notion(
         &pending.redirect_uri,
         &[("code", &code), ("state", &pending.state)],

@@ -16,6 +16,7 @@ use html_escape::{encode_double_quoted_attribute, encode_text};
 use crate::clients::github::LoginError;
 use crate::clients::notion::NotionError;
 use crate::http::limits::retry_after_secs;
+use crate::oauth::linking::LinkError;
 use crate::store::StoreError;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,-apple-system,sans-serif;background:#f7f6f3;\
@@ -145,6 +146,15 @@ impl fmt::Debug for PageError {
 }
 
 /// A refusal names what Notion got wrong; anything else is for Notion to retry.
+impl From<LinkError> for PageError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Notion(e) => e.into(),
+            LinkError::NotSaved { what, source } => Self::NotSaved { what, source },
+        }
+    }
+}
+
 impl From<NotionError> for PageError {
     fn from(e: NotionError) -> Self {
         match e {

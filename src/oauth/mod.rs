@@ -8,4 +8,5 @@ pub mod access;
 pub mod connections;
 pub mod consent;
 pub mod grants;
+pub mod linking;
 pub mod tokens;
