@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use notion_unfurl_opengraph::{PageMetadata, extract};
+use notion_unfurl_sdk::Url;
 use serde_json::Value;
-use url::Url;
 
 const TITLE_FLOOR: f64 = 0.90;
 const IMAGE_FLOOR: f64 = 0.85;

@@ -2,7 +2,7 @@
 //! document walk because pages use dozens of spellings and the tests pin each one.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use url::Url;
+use notion_unfurl_sdk::Url;
 
 /// Parse the date forms pages use and return them with their offset; dates without one
 /// are taken as UTC.

@@ -6,9 +6,9 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, FixedOffset};
+use notion_unfurl_sdk::Url;
 use scraper::{Html, Selector};
 use serde_json::Value;
-use url::Url;
 
 use super::author::{Candidate, push_name, uninvert};
 use super::date::parse_date;

@@ -83,8 +83,8 @@ mod json_ld;
 mod text;
 
 use chrono::{DateTime, FixedOffset};
+use notion_unfurl_sdk::Url;
 use scraper::Html;
-use url::Url;
 
 pub(crate) use author::name_key;
 pub use author::{AUTHOR_MAX_CHARS, MAX_AUTHOR_NAMES};
@@ -187,7 +187,7 @@ pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
 /// Page builders shared by the tests of every child module.
 #[cfg(test)]
 mod test_support {
-    use url::Url;
+    use notion_unfurl_sdk::Url;
 
     use super::{PageMetadata, from_html};
 
