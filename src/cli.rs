@@ -1,4 +1,8 @@
 //! The command line: `serve` (the default), `unfurl URL`, `notion-config`, `token issue`.
+//!
+//! Commands write their output through [`emit`], so a reader that goes away early
+//! (`notion-unfurl notion-config | head -1`) ends the command quietly instead of with a
+//! panic: Rust ignores SIGPIPE, and `println!` panics on the broken pipe it then gets.
 
 use std::process::ExitCode;
 
@@ -78,6 +82,26 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Write a command's whole output to stdout. A reader that has gone away (`| head -1`)
+/// did not want the rest: success, quietly, as ripgrep does.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(format!("could not write the output: {e}")),
+    }
+}
+
+/// Lines joined for [`emit`], each ended by a newline.
+fn lines(lines: &[String]) -> String {
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
 async fn serve(settings: Settings) -> ExitCode {
     let app = match Application::build(settings).await {
         Ok(app) => app,
@@ -117,8 +141,15 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
     };
     let requester = account.map(crate::unfurl::Requester::new);
     let entry = state.unfurler.unfurl(raw, &url, requester.as_ref()).await;
-    println!("{}", String::from_utf8_lossy(&entry.body));
-    ExitCode::SUCCESS
+    let written = emit(&format!("{}\n", String::from_utf8_lossy(&entry.body)));
+    // The body is printed either way (it is what Notion would get); the exit status says
+    // whether it is a preview, so scripts need not read the JSON.
+    match entry.outcome {
+        crate::unfurl::cache::Outcome::Failed { status } => fail(format!(
+            "no preview: the answer is an error operation (status {status})"
+        )),
+        crate::unfurl::cache::Outcome::Preview { .. } => written,
+    }
 }
 
 /// Why a local token could not be issued.
@@ -172,10 +203,7 @@ async fn issue_token(settings: Settings, account: &str) -> ExitCode {
         Err(e) => return fail(e),
     };
     match local_token(&state, account).await {
-        Ok(token) => {
-            println!("{token}");
-            ExitCode::SUCCESS
-        }
+        Ok(token) => emit(&format!("{token}\n")),
         Err(e) => fail(e),
     }
 }
@@ -216,46 +244,48 @@ fn notion_config(settings: &Settings, as_json: bool) -> ExitCode {
         Err(e) => return fail(e),
     };
     if as_json {
-        println!("{config:#}");
-        return ExitCode::SUCCESS;
+        return emit(&format!("{config:#}\n"));
     }
     let field = |key: &str| config[key].as_str().unwrap_or_default().to_owned();
-    println!(
-        "OAuth Authorize URL:         {}",
-        field("oauth_authorize_url")
-    );
-    println!("OAuth Token URL:             {}", field("oauth_token_url"));
-    println!(
-        "Deleted Token Callback URL:  {}",
-        field("deleted_token_callback_url")
-    );
-    println!(
-        "Unfurl Callback URL:         {}",
-        field("unfurl_callback_url")
-    );
+    let mut out = vec![
+        format!(
+            "OAuth Authorize URL:         {}",
+            field("oauth_authorize_url")
+        ),
+        format!("OAuth Token URL:             {}", field("oauth_token_url")),
+        format!(
+            "Deleted Token Callback URL:  {}",
+            field("deleted_token_callback_url")
+        ),
+        format!(
+            "Unfurl Callback URL:         {}",
+            field("unfurl_callback_url")
+        ),
+    ];
     for pattern in config["patterns"].as_array().into_iter().flatten() {
-        println!();
-        println!(
+        out.push(String::new());
+        out.push(format!(
             "Provider: {}",
             pattern["provider"].as_str().unwrap_or_default()
-        );
-        match pattern["domain"].as_str() {
-            Some(domain) => println!("  Unfurl URL Domain:   {domain}"),
-            None => println!(
-                "  Unfurl URL Domain:   any domain you have verified (this provider previews every http/https page)"
-            ),
-        }
-        println!(
+        ));
+        out.push(match pattern["domain"].as_str() {
+            Some(domain) => format!("  Unfurl URL Domain:   {domain}"),
+            None => "  Unfurl URL Domain:   any domain you have verified (this provider previews every http/https page)".to_owned(),
+        });
+        out.push(format!(
             "  URL matching pattern: {}",
             pattern["pattern"].as_str().unwrap_or_default()
-        );
+        ));
         for sample in pattern["samples"].as_array().into_iter().flatten() {
-            println!(
+            out.push(format!(
                 "  Sample URL:           {}",
                 sample.as_str().unwrap_or_default()
-            );
+            ));
         }
-        println!("  Placeholder attributes: {}", pattern["placeholder"]);
+        out.push(format!(
+            "  Placeholder attributes: {}",
+            pattern["placeholder"]
+        ));
     }
-    ExitCode::SUCCESS
+    emit(&lines(&out))
 }

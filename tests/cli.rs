@@ -305,10 +305,15 @@ fn unfurl_command_prints_the_response_body_and_refuses_bad_urls() {
     let refused = run(binary(&dir)
         .args(["unfurl", &uri])
         .env("UNFURL_SECRET_KEY", SECRET));
-    assert!(refused.status.success());
+    // The body Notion would get is printed, and the status says it is no preview.
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     let body: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(body["operations"][0]["path"][0], "error");
     assert_eq!(body["operations"][0]["set"]["status"], 403);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("error operation (status 403)"),
+        "{refused:?}"
+    );
 
     let output = run(binary(&dir)
         .args(["unfurl", &uri])
@@ -379,4 +384,33 @@ fn a_settings_file_is_read_under_the_environment() {
         stderr.contains("UNFURL_CONFIG") && stderr.contains("`listn`"),
         "{stderr}"
     );
+}
+
+#[test]
+fn output_to_a_reader_that_went_away_ends_quietly() {
+    let dir = temp_dir();
+    for args in [
+        &["notion-config", "--json"][..],
+        &["notion-config"],
+        &["unfurl", "http://127.0.0.1:9/page"],
+    ] {
+        // A pipe whose reading end is closed before the child starts: its first write
+        // fails with EPIPE every time, as under `| head -1` once head has exited.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = binary(&dir)
+            .args(args)
+            .env("UNFURL_SECRET_KEY", SECRET)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        if args[0] != "unfurl" {
+            assert!(output.status.success(), "{args:?}: {output:?}");
+        }
+    }
 }
