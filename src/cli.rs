@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::platform::config::Settings;
+use crate::platform::config::{Gathered, Settings};
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::unfurl::registry::Registry;
@@ -65,8 +65,18 @@ pub enum TokenCommand {
     },
 }
 
-/// Run the parsed command with `settings`; the process exits with the returned code.
-pub async fn run(command: Command, settings: Settings) -> ExitCode {
+/// Run the parsed command with `settings` (made from `gathered`); the process exits with
+/// the returned code.
+pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> ExitCode {
+    for warning in &gathered.warnings {
+        tracing::warn!("{warning}");
+    }
+    // `serve` logs the settings' own warnings beside its start-up line (`Application::build`).
+    if !matches!(command, Command::Serve) {
+        for warning in settings.warnings() {
+            tracing::warn!("{warning}");
+        }
+    }
     match command {
         Command::Serve => serve(settings).await,
         Command::Unfurl { url, account } => unfurl(settings, &url, account).await,

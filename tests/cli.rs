@@ -32,12 +32,13 @@ fn temp_dir() -> TempDir {
     TempDir(dir)
 }
 
-/// The binary with a clean environment: no UNFURL_* from the caller leaks in.
+/// The binary with a clean environment: no UNFURL_* (or DATABASE_URL, its fallback) from
+/// the caller leaks in.
 fn binary(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_notion-unfurl"));
     command.current_dir(cwd);
     for (key, _) in std::env::vars() {
-        if key.starts_with("UNFURL_") || key == "RUST_LOG" {
+        if key.starts_with("UNFURL_") || key == "RUST_LOG" || key == "DATABASE_URL" {
             command.env_remove(key);
         }
     }

@@ -18,6 +18,7 @@
 //! of two concurrent requests (on one instance or several) exactly one wins.
 
 mod accounts;
+mod causes;
 mod connect;
 mod connections;
 mod database;
