@@ -1,11 +1,16 @@
-//! The command line: `serve` (the default), `unfurl URL`, `notion-config`, `token issue`.
+//! The command line: `serve` (the default), `unfurl URL`, `notion-config`, `check-config`,
+//! `token issue`.
+//!
+//! Commands write their output through [`emit`], so a reader that goes away early
+//! (`notion-unfurl notion-config | head -1`) ends the command quietly instead of with a
+//! panic: Rust ignores SIGPIPE, and `println!` panics on the broken pipe it then gets.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::platform::config::Settings;
+use crate::platform::config::{Gathered, Settings};
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::unfurl::body::validate_uri;
@@ -45,6 +50,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the settings and the database without serving: print what is set (secrets
+    /// redacted) and what it turns on. Exits 1 on a problem (the database cannot be
+    /// opened…), 2 on a bad setting; warnings exit 0 unless --strict.
+    CheckConfig {
+        /// Exit 1 on warnings too (half-configured pieces, a generated secret…).
+        #[arg(long)]
+        strict: bool,
+    },
     /// Access tokens for local testing.
     Token {
         #[command(subcommand)]
@@ -61,12 +74,26 @@ pub enum TokenCommand {
     },
 }
 
-/// Run the parsed command with `settings`; the process exits with the returned code.
-pub async fn run(command: Command, settings: Settings) -> ExitCode {
+/// Run the parsed command with `settings` (made from `gathered`); the process exits with
+/// the returned code.
+pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> ExitCode {
+    // `check-config` prints the warnings in its report; `serve` logs the settings' own
+    // beside its start-up line (`Application::build`).
+    if !matches!(command, Command::CheckConfig { .. }) {
+        for warning in &gathered.warnings {
+            tracing::warn!("{warning}");
+        }
+    }
+    if !matches!(command, Command::Serve | Command::CheckConfig { .. }) {
+        for warning in settings.warnings() {
+            tracing::warn!("{warning}");
+        }
+    }
     match command {
         Command::Serve => serve(settings).await,
         Command::Unfurl { url, account } => unfurl(settings, &url, account).await,
         Command::NotionConfig { json } => notion_config(&settings, json),
+        Command::CheckConfig { strict } => check_config(&settings, gathered, strict).await,
         Command::Token {
             action: TokenCommand::Issue { account },
         } => issue_token(settings, &account).await,
@@ -76,6 +103,26 @@ pub async fn run(command: Command, settings: Settings) -> ExitCode {
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("notion-unfurl: {message}");
     ExitCode::FAILURE
+}
+
+/// Write a command's whole output to stdout. A reader that has gone away (`| head -1`)
+/// did not want the rest: success, quietly, as ripgrep does.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(format!("could not write the output: {e}")),
+    }
+}
+
+/// Lines joined for [`emit`], each ended by a newline.
+fn lines(lines: &[String]) -> String {
+    lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
 async fn serve(settings: Settings) -> ExitCode {
@@ -117,8 +164,15 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
     };
     let requester = account.map(crate::unfurl::Requester::new);
     let entry = state.unfurler.unfurl(raw, &url, requester.as_ref()).await;
-    println!("{}", String::from_utf8_lossy(&entry.body));
-    ExitCode::SUCCESS
+    let written = emit(&format!("{}\n", String::from_utf8_lossy(&entry.body)));
+    // The body is printed either way (it is what Notion would get); the exit status says
+    // whether it is a preview, so scripts need not read the JSON.
+    match entry.outcome {
+        crate::unfurl::cache::Outcome::Failed { status } => fail(format!(
+            "no preview: the answer is an error operation (status {status})"
+        )),
+        crate::unfurl::cache::Outcome::Preview { .. } => written,
+    }
 }
 
 /// Why a local token could not be issued.
@@ -172,10 +226,7 @@ async fn issue_token(settings: Settings, account: &str) -> ExitCode {
         Err(e) => return fail(e),
     };
     match local_token(&state, account).await {
-        Ok(token) => {
-            println!("{token}");
-            ExitCode::SUCCESS
-        }
+        Ok(token) => emit(&format!("{token}\n")),
         Err(e) => fail(e),
     }
 }
@@ -216,46 +267,195 @@ fn notion_config(settings: &Settings, as_json: bool) -> ExitCode {
         Err(e) => return fail(e),
     };
     if as_json {
-        println!("{config:#}");
-        return ExitCode::SUCCESS;
+        return emit(&format!("{config:#}\n"));
     }
     let field = |key: &str| config[key].as_str().unwrap_or_default().to_owned();
-    println!(
-        "OAuth Authorize URL:         {}",
-        field("oauth_authorize_url")
-    );
-    println!("OAuth Token URL:             {}", field("oauth_token_url"));
-    println!(
-        "Deleted Token Callback URL:  {}",
-        field("deleted_token_callback_url")
-    );
-    println!(
-        "Unfurl Callback URL:         {}",
-        field("unfurl_callback_url")
-    );
+    let mut out = vec![
+        format!(
+            "OAuth Authorize URL:         {}",
+            field("oauth_authorize_url")
+        ),
+        format!("OAuth Token URL:             {}", field("oauth_token_url")),
+        format!(
+            "Deleted Token Callback URL:  {}",
+            field("deleted_token_callback_url")
+        ),
+        format!(
+            "Unfurl Callback URL:         {}",
+            field("unfurl_callback_url")
+        ),
+    ];
     for pattern in config["patterns"].as_array().into_iter().flatten() {
-        println!();
-        println!(
+        out.push(String::new());
+        out.push(format!(
             "Provider: {}",
             pattern["provider"].as_str().unwrap_or_default()
-        );
-        match pattern["domain"].as_str() {
-            Some(domain) => println!("  Unfurl URL Domain:   {domain}"),
-            None => println!(
-                "  Unfurl URL Domain:   any domain you have verified (this provider previews every http/https page)"
-            ),
-        }
-        println!(
+        ));
+        out.push(match pattern["domain"].as_str() {
+            Some(domain) => format!("  Unfurl URL Domain:   {domain}"),
+            None => "  Unfurl URL Domain:   any domain you have verified (this provider previews every http/https page)".to_owned(),
+        });
+        out.push(format!(
             "  URL matching pattern: {}",
             pattern["pattern"].as_str().unwrap_or_default()
-        );
+        ));
         for sample in pattern["samples"].as_array().into_iter().flatten() {
-            println!(
+            out.push(format!(
                 "  Sample URL:           {}",
                 sample.as_str().unwrap_or_default()
-            );
+            ));
         }
-        println!("  Placeholder attributes: {}", pattern["placeholder"]);
+        out.push(format!(
+            "  Placeholder attributes: {}",
+            pattern["placeholder"]
+        ));
     }
-    ExitCode::SUCCESS
+    emit(&lines(&out))
+}
+
+/// `check-config`: what `serve` would use, checked without serving and without changing
+/// the database's schema (see [`crate::store::inspect`]). A problem exits 1; warnings exit
+/// 0 unless `strict`. Bad settings never get here: loading them exits 2 first.
+async fn check_config(settings: &Settings, gathered: &Gathered, strict: bool) -> ExitCode {
+    use crate::platform::config::{FALLBACK_DATABASE_VARIABLE, VARIABLES, shown_value};
+
+    let mut out = vec![match &gathered.file {
+        Some(file) => format!("Settings (the environment over {}):", file.display()),
+        None => "Settings (the environment):".to_owned(),
+    }];
+    let mut set: Vec<(&String, &String)> = gathered.vars.iter().collect();
+    set.sort();
+    if set.is_empty() {
+        out.push("  none: every setting has its default".to_owned());
+    }
+    let width = set.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, value) in set {
+        let known = VARIABLES.contains(&name.as_str()) || name == FALLBACK_DATABASE_VARIABLE;
+        // An unknown name (a typo of a secret's, a test suite's URL) may hold anything.
+        let shown = if known {
+            shown_value(name, value)
+        } else {
+            "(not a setting: not shown)".to_owned()
+        };
+        let origin = match &gathered.file {
+            Some(file) if gathered.from_file.contains(name) => file.display().to_string(),
+            _ => "environment".to_owned(),
+        };
+        out.push(format!("  {name:width$}  {shown}  ({origin})"));
+    }
+
+    let mut problems = Vec::new();
+    let mut warnings = gathered.warnings.clone();
+    warnings.extend(settings.warnings());
+    let overview = settings.overview();
+    let providers = match Registry::from_settings(settings) {
+        Ok(registry) => registry
+            .providers()
+            .iter()
+            .map(|p| p.id().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => {
+            problems.push(e.to_string());
+            "(none: see the problems)".to_owned()
+        }
+    };
+    if let Err(e) = notion_unfurl_sdk::GuardedClient::new(settings.fetch_policy()) {
+        problems.push(format!("could not build the fetch client: {e}"));
+    }
+    let user_agent = settings.fetch_policy().user_agent;
+    if let Err(e) = crate::clients::notion::NotionClient::new(
+        settings.notion_api_url.clone(),
+        None,
+        &user_agent,
+    ) {
+        problems.push(format!("could not build the Notion client: {e}"));
+    }
+    if let Err(e) = crate::clients::github::GitHubLogin::from_settings(settings, &user_agent) {
+        problems.push(format!("could not set up GitHub sign-in: {e}"));
+    }
+    let secret = if settings.secret_key.is_some() {
+        "UNFURL_SECRET_KEY".to_owned()
+    } else {
+        let path = settings.data_dir.join("secret.key");
+        let state = if path.is_file() {
+            "generated earlier"
+        } else {
+            "`serve` generates it"
+        };
+        warnings.push(format!(
+            "UNFURL_SECRET_KEY is not set: {} is used ({state}); set UNFURL_SECRET_KEY in production",
+            path.display()
+        ));
+        format!("{} ({state})", path.display())
+    };
+    let public_url = if overview.public_url_set {
+        overview.public_url.clone()
+    } else {
+        format!("{} (derived from UNFURL_LISTEN)", overview.public_url)
+    };
+    let database = match crate::store::inspect(&settings.database_url).await {
+        Ok(found) => {
+            if found.unknown > 0 {
+                warnings.push(format!(
+                    "the database has {} migration(s) this version does not know: a newer version ran against it",
+                    found.unknown
+                ));
+            }
+            match found.pending {
+                0 => format!(
+                    "connected; schema up to date ({} migrations)",
+                    found.applied
+                ),
+                pending => format!(
+                    "connected; {pending} migration(s) pending, which `serve` applies at start (check-config applies none)"
+                ),
+            }
+        }
+        Err(e) => {
+            problems.push(format!("could not open the database: {e}"));
+            "not reachable: see the problems".to_owned()
+        }
+    };
+    out.extend([
+        String::new(),
+        format!("Listening on:      {}", settings.listen),
+        format!("Public URL:        {public_url}"),
+        format!("Database:          {}", overview.database),
+        format!("                   {database}"),
+        format!("Secret key:        {secret}"),
+        format!("Providers:         {providers}"),
+        format!("Notion client:     {}", overview.notion_client.describe()),
+        format!("Our OAuth client:  {}", overview.oauth_client.describe()),
+        format!("GitHub sign-in:    {}", overview.github_sign_in.describe()),
+        format!(
+            "GitHub webhooks:   {}",
+            if overview.webhooks { "set" } else { "not set" }
+        ),
+    ]);
+    for (heading, items) in [("Warnings:", &warnings), ("Problems:", &problems)] {
+        if !items.is_empty() {
+            out.push(String::new());
+            out.push(heading.to_owned());
+            out.extend(items.iter().map(|item| format!("  - {item}")));
+        }
+    }
+    let failed = !problems.is_empty() || (strict && !warnings.is_empty());
+    out.push(String::new());
+    out.push(format!(
+        "{}: {} problem(s), {} warning(s){}",
+        if failed { "FAILED" } else { "OK" },
+        problems.len(),
+        warnings.len(),
+        if strict { " (--strict)" } else { "" }
+    ));
+    let written = emit(&lines(&out));
+    if failed {
+        // The report is on stdout; stderr gets the first problem, for logs and scripts.
+        return fail(match problems.first() {
+            Some(problem) => problem.clone(),
+            None => "check-config --strict: warnings were found".to_owned(),
+        });
+    }
+    written
 }

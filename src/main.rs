@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let settings = match Settings::from_vars(gathered.vars) {
+    let settings = match Settings::from_gathered(&gathered) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("notion-unfurl: {e}");
@@ -28,8 +28,5 @@ async fn main() -> ExitCode {
         // Commands print their result on stdout; logs go to stderr so they can be piped.
         _ => telemetry::init_with_writer(settings.log_format, std::io::stderr),
     }
-    for warning in &gathered.warnings {
-        tracing::warn!("{warning}");
-    }
-    run(command, settings).await
+    run(command, settings, &gathered).await
 }

@@ -49,10 +49,13 @@ impl Application {
             .local_addr()
             .map(|a| a.port())
             .unwrap_or(listen.port());
-        // A public URL derived from `UNFURL_LISTEN=…:0` names the port actually bound.
+        // A listen address `…:0`, and the public URL derived from it, name the port
+        // actually bound.
+        settings.listen.set_port(port);
         if settings.public_url.port() == Some(0) {
             let _ = settings.public_url.set_port(Some(port));
         }
+        announce_settings(&settings, &registry);
         let state = AppState::from_settings(settings, registry).await?;
         let data = web::Data::new(state.clone());
         let limits = Arc::new(Limits::new(state.settings.client_ip_header.as_deref()));
@@ -133,6 +136,26 @@ impl Application {
         let served = self.server.await;
         outbox.stop(OUTBOX_STOP_GRACE).await;
         served
+    }
+}
+
+/// One line saying what this server uses, before the database is opened (so a failure to
+/// open it follows the line naming it), then one warning per half-configured piece.
+fn announce_settings(settings: &Settings, registry: &Registry) {
+    let overview = settings.overview();
+    let providers: Vec<&str> = registry.providers().iter().map(|p| p.id()).collect();
+    tracing::info!(
+        database = %overview.database,
+        public_url = %overview.public_url,
+        providers = %providers.join(","),
+        notion_client = overview.notion_client.is_complete(),
+        oauth_client = overview.oauth_client.is_complete(),
+        github_sign_in = overview.github_sign_in.is_complete(),
+        webhooks = overview.webhooks,
+        "starting"
+    );
+    for warning in overview.warnings() {
+        tracing::warn!("{warning}");
     }
 }
 

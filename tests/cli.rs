@@ -32,12 +32,13 @@ fn temp_dir() -> TempDir {
     TempDir(dir)
 }
 
-/// The binary with a clean environment: no UNFURL_* from the caller leaks in.
+/// The binary with a clean environment: no UNFURL_* (or DATABASE_URL, its fallback) from
+/// the caller leaks in.
 fn binary(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_notion-unfurl"));
     command.current_dir(cwd);
     for (key, _) in std::env::vars() {
-        if key.starts_with("UNFURL_") || key == "RUST_LOG" {
+        if key.starts_with("UNFURL_") || key == "RUST_LOG" || key == "DATABASE_URL" {
             command.env_remove(key);
         }
     }
@@ -305,10 +306,15 @@ fn unfurl_command_prints_the_response_body_and_refuses_bad_urls() {
     let refused = run(binary(&dir)
         .args(["unfurl", &uri])
         .env("UNFURL_SECRET_KEY", SECRET));
-    assert!(refused.status.success());
+    // The body Notion would get is printed, and the status says it is no preview.
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     let body: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
     assert_eq!(body["operations"][0]["path"][0], "error");
     assert_eq!(body["operations"][0]["set"]["status"], 403);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("error operation (status 403)"),
+        "{refused:?}"
+    );
 
     let output = run(binary(&dir)
         .args(["unfurl", &uri])
@@ -379,4 +385,196 @@ fn a_settings_file_is_read_under_the_environment() {
         stderr.contains("UNFURL_CONFIG") && stderr.contains("`listn`"),
         "{stderr}"
     );
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn output_to_a_reader_that_went_away_ends_quietly() {
+    let dir = temp_dir();
+    for args in [
+        &["notion-config", "--json"][..],
+        &["notion-config"],
+        &["check-config"],
+        &["unfurl", "http://127.0.0.1:9/page"],
+    ] {
+        // A pipe whose reading end is closed before the child starts: its first write
+        // fails with EPIPE every time, as under `| head -1` once head has exited.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = binary(&dir)
+            .args(args)
+            .env("UNFURL_SECRET_KEY", SECRET)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        if args[0] != "unfurl" {
+            assert!(output.status.success(), "{args:?}: {output:?}");
+        }
+    }
+}
+
+#[test]
+fn check_config_prints_what_is_set_with_secrets_redacted() {
+    let dir = temp_dir();
+    let secrets = [
+        ("UNFURL_SECRET_KEY", SECRET),
+        ("UNFURL_OAUTH_CLIENT_SECRET", "CHECK-OAUTH-SECRET"),
+        ("UNFURL_NOTION_CLIENT_SECRET", "CHECK-NOTION-SECRET"),
+        ("UNFURL_GITHUB_TOKEN", "CHECK-GITHUB-TOKEN"),
+        ("UNFURL_GITHUB_WEBHOOK_SECRET", "CHECK-WEBHOOK-SECRET"),
+        ("UNFURL_SECRT_KEY", "CHECK-TYPO-SECRET"),
+    ];
+    let mut command = binary(&dir);
+    command
+        .arg("check-config")
+        .env("UNFURL_PUBLIC_URL", "https://unfurl.example.com")
+        .env("UNFURL_OAUTH_CLIENT_ID", "check-client")
+        .env("UNFURL_NOTION_CLIENT_ID", "check-notion");
+    for (name, value) in secrets {
+        command.env(name, value);
+    }
+    let output = run(&mut command);
+    let all = text(&output);
+    assert!(output.status.success(), "{all}");
+    for (_, value) in secrets {
+        assert!(!all.contains(value), "{value} printed:\n{all}");
+    }
+    assert!(all.contains("UNFURL_SECRET_KEY"), "{all}");
+    assert!(all.contains("<redacted>"), "{all}");
+    assert!(all.contains("check-client"), "{all}");
+    assert!(all.contains("https://unfurl.example.com/"), "{all}");
+    assert!(all.contains("migration"), "{all}");
+    // The typo is a warning, and warnings fail only under --strict.
+    assert!(
+        all.contains("UNFURL_SECRT_KEY is set but is not a setting"),
+        "{all}"
+    );
+    let strict = run(command.arg("--strict"));
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict));
+
+    // Checking applies no migration: the database the check created has none.
+    let fresh = temp_dir();
+    let output = run(binary(&fresh)
+        .arg("check-config")
+        .env("UNFURL_SECRET_KEY", SECRET));
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("pending"), "{}", text(&output));
+}
+
+#[test]
+fn check_config_names_an_unreachable_postgres_within_seconds() {
+    let dir = temp_dir();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let started = std::time::Instant::now();
+    let output = run(binary(&dir)
+        .arg("check-config")
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env(
+            "UNFURL_DATABASE_URL",
+            format!("postgres://unfurl:CHECK-DB-PASSWORD@127.0.0.1:{port}/unfurl"),
+        ));
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(all.contains(&format!("127.0.0.1:{port}")), "{all}");
+    assert!(all.contains("connection refused"), "{all}");
+    assert!(!all.contains("CHECK-DB-PASSWORD"), "{all}");
+    assert!(!all.contains("timed out"), "{all}");
+}
+
+#[test]
+fn check_config_refuses_a_bad_setting_naming_it_or_its_file_key() {
+    let dir = temp_dir();
+    let output = run(binary(&dir)
+        .arg("check-config")
+        .env("UNFURL_SECRET_KEY_ID", "300"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "notion-unfurl: UNFURL_SECRET_KEY_ID: must be between 1 and 255, got 300"
+    );
+
+    let file = dir.join("unfurl.toml");
+    std::fs::write(&file, "secret_key_id = 300\n").unwrap();
+    let output = run(binary(&dir).args(["--config", "unfurl.toml", "check-config"]));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unfurl.toml: `secret_key_id`: must be between 1 and 255"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("UNFURL_SECRET_KEY_ID"), "{stderr}");
+}
+
+#[test]
+fn database_url_is_used_when_unfurl_database_url_is_unset() {
+    let dir = temp_dir();
+    let attached = format!("sqlite://{}/attached.db", dir.display());
+    let output = run(binary(&dir)
+        .arg("check-config")
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env("DATABASE_URL", &attached));
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains(&attached), "{}", text(&output));
+    assert!(dir.join("attached.db").is_file());
+    assert!(!dir.join("data/notion-unfurl.db").exists());
+
+    let ours = format!("sqlite://{}/ours.db", dir.display());
+    let output = run(binary(&dir)
+        .arg("check-config")
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env("DATABASE_URL", "postgres://elsewhere.invalid/db")
+        .env("UNFURL_DATABASE_URL", &ours));
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(dir.join("ours.db").is_file());
+}
+
+#[test]
+fn an_sqlite_file_that_cannot_be_opened_is_named_with_the_cause() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let file = dir.join("locked.db");
+    std::fs::write(&file, b"").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // A privileged user (root in a container) opens it anyway: then a directory where the
+    // file should be is the failure to look at.
+    let (target, cause) = if std::fs::File::open(&file).is_ok() {
+        eprintln!("running privileged: checking a directory in place of the file instead");
+        let blocked = dir.join("blocked.db");
+        std::fs::create_dir(&blocked).unwrap();
+        (blocked, "is a directory")
+    } else {
+        (file, "permission denied")
+    };
+    let output = run(binary(&dir)
+        .arg("check-config")
+        .env("UNFURL_SECRET_KEY", SECRET)
+        .env(
+            "UNFURL_DATABASE_URL",
+            format!("sqlite://{}", target.display()),
+        ));
+    let all = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains(&target.display().to_string()), "{all}");
+    assert!(all.contains(cause), "{all}");
 }

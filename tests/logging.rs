@@ -1,4 +1,5 @@
-//! No token, code or secret ever reaches a log line, at any level, in either format.
+//! No token, code or secret ever reaches a log line, at any level, in either format; the
+//! start-up line says what the server uses, and half-configured pieces are warned about.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
@@ -6,7 +7,7 @@
 mod fakes;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use notion_unfurl::platform::config::{LogFormat, Settings};
 use notion_unfurl::startup::Application;
@@ -40,15 +41,26 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+/// The log lines of every test in this file: the subscriber is global, installed once.
+fn captured() -> Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            notion_unfurl::platform::telemetry::init_with(
+                LogFormat::Json,
+                // `cookie_store` is the test browser's own cookie jar, not the server.
+                EnvFilter::new("trace,h2=info,hyper=info,rustls=info,cookie_store=info"),
+                captured.clone(),
+            );
+            captured
+        })
+        .clone()
+}
+
 #[tokio::test]
 async fn tokens_codes_and_secrets_never_reach_the_logs() {
-    let captured = Captured::default();
-    notion_unfurl::platform::telemetry::init_with(
-        LogFormat::Json,
-        // `cookie_store` is the test browser's own cookie jar, not the server.
-        EnvFilter::new("trace,h2=info,hyper=info,rustls=info,cookie_store=info"),
-        captured.clone(),
-    );
+    let captured = captured();
     let notion = fakes::FakeNotion::spawn();
     let data_dir = std::env::temp_dir().join(format!("notion-unfurl-log-{}", uuid::Uuid::new_v4()));
     let settings = Settings::from_vars(
@@ -251,5 +263,66 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         .unwrap_or_else(|| panic!("no fetch failure logged:\n{logs}"));
     assert!(failure.contains("127.0.0.1"), "{failure}");
     assert!(failure.to_lowercase().contains("connect"), "{failure}");
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test]
+async fn start_up_says_what_it_uses_in_one_line_and_warns_about_half_set_pieces() {
+    let captured = captured();
+    let data_dir =
+        std::env::temp_dir().join(format!("notion-unfurl-start-{}", uuid::Uuid::new_v4()));
+    let github_secret = "HALF-SET-GITHUB-SECRET";
+    let settings = Settings::from_vars(
+        [
+            // Every address, not loopback, and no public URL: Notion could not reach it.
+            ("UNFURL_LISTEN", "0.0.0.0:0"),
+            ("UNFURL_SECRET_KEY", SECRET),
+            ("UNFURL_DATA_DIR", data_dir.to_str().unwrap()),
+            ("UNFURL_NOTION_CLIENT_ID", "half-set-notion-client"),
+            ("UNFURL_GITHUB_CLIENT_SECRET", github_secret),
+            ("UNFURL_OAUTH_CLIENT_ID", "log-client"),
+            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_SECRET),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    handle.stop(false).await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let database = format!("sqlite://{}/notion-unfurl.db", data_dir.display());
+    let starting: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "starting" && line["database"] == database.as_str())
+        .collect();
+    assert_eq!(starting.len(), 1, "{logs}");
+    let line = &starting[0];
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["public_url"], format!("http://0.0.0.0:{port}/"));
+    assert_eq!(line["providers"], "github,opengraph");
+    assert_eq!(line["oauth_client"], true);
+    assert_eq!(line["notion_client"], false);
+    assert_eq!(line["github_sign_in"], false);
+    assert_eq!(line["webhooks"], false);
+
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains(r#""level":"WARN""#))
+        .collect();
+    for expected in [
+        "UNFURL_NOTION_CLIENT_ID is set but UNFURL_NOTION_CLIENT_SECRET is not",
+        "UNFURL_GITHUB_CLIENT_SECRET is set but UNFURL_GITHUB_CLIENT_ID is not",
+        &format!("UNFURL_PUBLIC_URL is not set while listening on 0.0.0.0:{port}"),
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(expected)),
+            "no warning {expected:?} in:\n{logs}"
+        );
+    }
+    assert!(!logs.contains(github_secret), "{logs}");
     let _ = std::fs::remove_dir_all(data_dir);
 }

@@ -25,7 +25,8 @@
 //!   Redirects back to Notion (`error=invalid_request` / `access_denied`, with `state`)
 //!   are answers, not error pages.
 //!
-//! The probes answer for themselves: `/readyz` says `503 {"status":"unavailable"}`.
+//! The probes answer for themselves: `/readyz` says `503 {"status":"unavailable"}`; a
+//! method other than GET or HEAD gets actix's own `405` with `Allow`.
 //!
 //! What is logged:
 //! - A cause (store, Notion, GitHub, signing) is logged once with `error = %e`, never put
@@ -78,8 +79,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/oauth/github/callback",
         web::get().to(oauth_authorize::github_callback),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
+    // Probes answer HEAD like GET (actix sends the headers and drops the body): load
+    // balancers and `curl -I` probe that way. Any other method gets actix's 405 with `Allow`.
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(health::healthz))
+            .route(web::head().to(health::healthz)),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz))
+            .route(web::head().to(health::readyz)),
+    )
     .route("/metrics", web::get().to(health::metrics));
     // The only route with a large body limit (GitHub's 25 MB), enforced while reading.
     // Without the GitHub crate nothing could read the events, so the route is left out.

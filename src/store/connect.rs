@@ -4,9 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, AnyPool, Connection};
+
+use super::causes;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -14,6 +16,11 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 /// How long a query waits for a free pooled connection before failing, so an exhausted or
 /// unreachable database shows up as an error instead of a hung request.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the first PostgreSQL connection may take. The pool would retry a refused
+/// connection until `ACQUIRE_TIMEOUT` and then say only "pool timed out"; one direct
+/// attempt first fails at once with the server's address and the real cause.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Run on every new SQLite connection: SQLite keeps these per connection, not in the file.
 /// The busy timeout (ms) is how long a writer waits for another writer's lock; writes here
@@ -33,6 +40,10 @@ pub enum OpenError {
     },
     #[error("SQLite did not switch to WAL journaling (journal_mode is {0:?})")]
     NotWal(String),
+    #[error("cannot reach PostgreSQL at {place}: {reason}")]
+    Unreachable { place: String, reason: String },
+    #[error("cannot open the SQLite database {path}: {reason}")]
+    SqliteFile { path: String, reason: String },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -58,7 +69,7 @@ impl Backend {
         }
     }
 
-    fn migrator(self) -> &'static Migrator {
+    pub(super) fn migrator(self) -> &'static Migrator {
         match self {
             Self::Sqlite => &SQLITE_MIGRATIONS,
             Self::Postgres => &POSTGRES_MIGRATIONS,
@@ -66,23 +77,47 @@ impl Backend {
     }
 }
 
-/// A pool for `url` with every migration applied.
-pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), OpenError> {
+/// A pool for `url`, its migrations untouched (`check-config` only reads them).
+pub(super) async fn connect(url: &str) -> Result<(AnyPool, Backend), OpenError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let pool = match backend {
         Backend::Sqlite => open_sqlite(url).await?,
-        Backend::Postgres => {
-            AnyPoolOptions::new()
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect(url)
-                .await?
-        }
+        Backend::Postgres => open_postgres(url).await?,
     };
+    Ok((pool, backend))
+}
+
+/// A pool for `url` with every migration applied.
+pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), OpenError> {
+    let (pool, backend) = connect(url).await?;
     // Several instances may start at once against one PostgreSQL; sqlx serialises them
     // with an advisory lock, and an already-applied migration is skipped by version.
     backend.migrator().run(&pool).await?;
     Ok((pool, backend))
+}
+
+async fn open_postgres(url: &str) -> Result<AnyPool, OpenError> {
+    let unreachable = |reason: String| OpenError::Unreachable {
+        place: causes::postgres_place(url),
+        reason,
+    };
+    match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, AnyConnection::connect(url)).await {
+        Ok(Ok(first)) => {
+            let _ = first.close().await;
+        }
+        Ok(Err(e)) => return Err(unreachable(causes::reason(&e))),
+        Err(_) => {
+            return Err(unreachable(format!(
+                "no answer within {} s",
+                FIRST_CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    }
+    Ok(AnyPoolOptions::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await?)
 }
 
 async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
@@ -118,7 +153,8 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
             })
         })
         .connect(&target.url)
-        .await?;
+        .await
+        .map_err(|e| target.open_error(e))?;
     if !target.in_memory {
         // WAL lets readers (unfurls checking revocation) run while a writer commits. The
         // mode is stored in the file, so this is a no-op after the first start.
@@ -159,6 +195,17 @@ impl SqliteTarget {
             url,
             file: (!in_memory).then(|| path.to_owned()),
             in_memory,
+        }
+    }
+
+    /// The failure to open the file, with its path and the OS's reason.
+    fn open_error(&self, error: sqlx::Error) -> OpenError {
+        match &self.file {
+            Some(path) => OpenError::SqliteFile {
+                path: path.clone(),
+                reason: causes::sqlite_reason(path, !self.url.contains("mode=ro"), &error),
+            },
+            None => error.into(),
         }
     }
 

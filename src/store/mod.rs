@@ -18,10 +18,12 @@
 //! of two concurrent requests (on one instance or several) exactly one wins.
 
 mod accounts;
+mod causes;
 mod connect;
 mod connections;
 mod database;
 mod grants;
+mod inspection;
 mod outbox;
 mod subscriptions;
 
@@ -30,6 +32,7 @@ pub use connect::{Backend, OpenError};
 pub use connections::{Connection, NewConnection};
 pub use database::{Result, Store, StoreError};
 pub use grants::{CodeOutcome, RotateOutcome};
+pub use inspection::{Inspection, inspect};
 pub use outbox::{Accepted, OutboxRow, WebhookDelivery};
 
 /// How far back a look at other instances' changes (revocations, changed links) reaches,

@@ -1,6 +1,7 @@
-//! Malformed requests to `/unfurl`: 400, 413, 405, each with a JSON error body.
+//! Malformed requests to `/unfurl`: 400, 413, 405, each with a JSON error body; the probes'
+//! methods.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -142,6 +143,47 @@ async fn healthz_answers() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn probes_answer_head_like_get_and_other_methods_with_405() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let url = format!("{}{path}", app.address);
+        let get = app.client.get(&url).send().await.unwrap();
+        assert_eq!(get.status(), StatusCode::OK, "GET {path}");
+        let head = app.client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} has a body"
+        );
+        for method in [Method::POST, Method::PUT, Method::DELETE] {
+            let response = app
+                .client
+                .request(method.clone(), &url)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            let allow = response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(allow.contains("GET") && allow.contains("HEAD"), "{allow}");
+        }
+    }
 }
 
 #[tokio::test]

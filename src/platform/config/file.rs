@@ -7,10 +7,10 @@
 //! (a typo would otherwise be silently ignored), and so does a syntax error, reported by
 //! line only: the offending line may hold a secret.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::variables::{ConfigError, VARIABLES, problem};
+use super::variables::{ConfigError, FALLBACK_DATABASE_VARIABLE, VARIABLES, problem};
 
 /// The variable naming the file when `--config` is not given.
 pub const CONFIG_VARIABLE: &str = "UNFURL_CONFIG";
@@ -21,6 +21,20 @@ pub const CONFIG_VARIABLE: &str = "UNFURL_CONFIG";
 pub struct Gathered {
     pub vars: HashMap<String, String>,
     pub warnings: Vec<String>,
+    /// The settings file read, if any.
+    pub file: Option<PathBuf>,
+    /// The variables whose value is the file's (the environment did not override them).
+    pub from_file: BTreeSet<String>,
+}
+
+impl Gathered {
+    /// `error` pointed at the file when the value it complains about came from there.
+    pub fn attribute(&self, mut error: ConfigError) -> ConfigError {
+        if self.from_file.contains(error.variable) {
+            error.file.clone_from(&self.file);
+        }
+        error
+    }
 }
 
 /// Prefixes of `UNFURL_*` variables that belong to the tests and benchmarks
@@ -36,13 +50,16 @@ pub fn gather(
     // An empty variable counts as unset, here as in `Settings`: it leaves the file's value.
     let env: HashMap<String, String> = env
         .into_iter()
-        .filter(|(k, v)| k.starts_with("UNFURL_") && !v.is_empty())
+        .filter(|(k, v)| {
+            (k.starts_with("UNFURL_") || k == FALLBACK_DATABASE_VARIABLE) && !v.is_empty()
+        })
         .collect();
     let mut gathered = Gathered::default();
     for name in env.keys() {
         // The test suite's and the benchmark's own variables are not typos.
         let tooling = TOOLING_PREFIXES.iter().any(|p| name.starts_with(p));
-        if name != CONFIG_VARIABLE && !tooling && !VARIABLES.contains(&name.as_str()) {
+        let known = VARIABLES.contains(&name.as_str()) || name == FALLBACK_DATABASE_VARIABLE;
+        if name != CONFIG_VARIABLE && !tooling && !known {
             gathered.warnings.push(format!(
                 "{name} is set but is not a setting of this server; it is ignored"
             ));
@@ -65,6 +82,13 @@ pub fn gather(
         if let Some(warning) = exposure_warning(&path, &gathered.vars) {
             gathered.warnings.push(warning);
         }
+        gathered.from_file = gathered
+            .vars
+            .keys()
+            .filter(|name| !env.contains_key(*name))
+            .cloned()
+            .collect();
+        gathered.file = Some(path);
     }
     gathered.vars.extend(env);
     gathered.vars.remove(CONFIG_VARIABLE);
@@ -123,8 +147,8 @@ fn scalar(value: &toml::Value) -> Option<String> {
     }
 }
 
-/// Variables whose values must not be readable by other users.
-fn is_secret(name: &str) -> bool {
+/// Variables whose values must not be readable by other users, nor printed.
+pub(super) fn is_secret(name: &str) -> bool {
     name.ends_with("_SECRET")
         || name.ends_with("_TOKEN")
         || name.contains("SECRET_KEY")
@@ -262,6 +286,47 @@ mod tests {
         assert!(message.contains(" line 2: "), "{message}");
         assert!(!message.contains("hunter2"), "secret echoed: {message}");
         assert_eq!(message.lines().count(), 1, "{message}");
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_names_the_file_and_its_key() {
+        let file = TempFile::with("secret_key_id = 300\nlisten = \"127.0.0.1:7\"\n");
+        let gathered = gather(Some(&file.0), Vec::new()).unwrap_or_else(|e| panic!("{e}"));
+        let message = match Settings::from_gathered(&gathered) {
+            Ok(_) => panic!("secret_key_id = 300 was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(
+            message,
+            format!(
+                "{}: `secret_key_id`: must be between 1 and 255, got 300",
+                file.0.display()
+            )
+        );
+
+        // The environment's value is the one in use, so the message names the variable.
+        let overridden = gather(Some(&file.0), env(&[("UNFURL_SECRET_KEY_ID", "0")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let message = match Settings::from_gathered(&overridden) {
+            Ok(_) => panic!("UNFURL_SECRET_KEY_ID=0 was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(message.starts_with("UNFURL_SECRET_KEY_ID: "), "{message}");
+    }
+
+    #[test]
+    fn database_url_passes_through_and_is_no_typo() {
+        let gathered = gather(
+            None,
+            env(&[("DATABASE_URL", "postgres://h/d"), ("HOME", "/root")]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(gathered.warnings.is_empty(), "{:?}", gathered.warnings);
+        assert_eq!(
+            gathered.vars.get("DATABASE_URL").map(String::as_str),
+            Some("postgres://h/d")
+        );
+        assert!(!gathered.vars.contains_key("HOME"));
     }
 
     #[test]

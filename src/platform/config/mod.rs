@@ -2,19 +2,22 @@
 //! ([`file`]: `--config FILE` or `UNFURL_CONFIG`).
 //!
 //! Every variable is documented once here, next to its field, and in the README table.
-//! A bad value stops start-up with one line naming the variable and the problem.
+//! A bad value stops start-up with one line naming the variable (or the file and its key)
+//! and the problem; half-configured pieces are warned about ([`report`]).
 
 mod file;
+mod report;
 mod variables;
 
 pub use file::{CONFIG_VARIABLE, Gathered, gather};
-pub use variables::{ConfigError, VARIABLES};
+pub use report::{Overview, Pair, redact_database_url, shown_value};
+pub use variables::{ConfigError, FALLBACK_DATABASE_VARIABLE, VARIABLES};
 
 use variables::problem;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -31,15 +34,18 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `UNFURL_LISTEN`: address to bind. Default `127.0.0.1:8080`; port 0 picks a free one.
+    /// `UNFURL_LISTEN`: address to bind, an IP address or a host name (resolved at start,
+    /// IPv4 preferred) and a port. Default `127.0.0.1:8080`; port 0 picks a free one.
     pub listen: SocketAddr,
     /// `UNFURL_PUBLIC_URL`: the URL Notion reaches us at (token issuer and audience).
-    /// Default `http://<UNFURL_LISTEN>`.
+    /// Default `http://<UNFURL_LISTEN>`, as written (warned about unless on loopback).
     pub public_url: Url,
+    /// Whether `UNFURL_PUBLIC_URL` was set, rather than derived from `UNFURL_LISTEN`.
+    pub public_url_set: bool,
     /// `UNFURL_DATA_DIR`: where the generated secret (and the SQLite file) live. Default `data`.
     pub data_dir: PathBuf,
-    /// `UNFURL_DATABASE_URL`: `sqlite://…` or `postgres://…`.
-    /// Default `sqlite://<UNFURL_DATA_DIR>/notion-unfurl.db`.
+    /// `UNFURL_DATABASE_URL`: `sqlite://…` or `postgres://…`; when unset, `DATABASE_URL`
+    /// (what `fly postgres attach` sets). Default `sqlite://<UNFURL_DATA_DIR>/notion-unfurl.db`.
     pub database_url: String,
     /// `UNFURL_SECRET_KEY`: at least 32 bytes; signs access tokens. Generated into
     /// `<UNFURL_DATA_DIR>/secret.key` (with a warning) when absent.
@@ -139,16 +145,87 @@ where
     let Some(raw) = get(vars, name) else {
         return Ok(default);
     };
-    let value: T = raw
-        .parse()
-        .map_err(|_| problem(name, format!("expected a number, got {raw:?}")))?;
+    let (low, high) = (range.start(), range.end());
+    // A whole number too large or negative for the type fails to parse as well: it is out
+    // of range, not "not a number".
+    let value: T = raw.parse().map_err(|_| match raw.parse::<i128>() {
+        Ok(_) => problem(name, format!("must be between {low} and {high}, got {raw}")),
+        Err(_) => problem(
+            name,
+            format!("expected a whole number between {low} and {high}, got {raw:?}"),
+        ),
+    })?;
     if !range.contains(&value) {
         return Err(problem(
             name,
-            format!("must be between {} and {}", range.start(), range.end()),
+            format!("must be between {low} and {high}, got {raw}"),
         ));
     }
     Ok(value)
+}
+
+/// `UNFURL_LISTEN`: the address, and the text to derive the public URL from when a host
+/// name was given (`localhost:8080` makes `http://localhost:8080`, not `http://[::1]:8080`).
+fn parse_listen(raw: &str) -> Result<(SocketAddr, String), ConfigError> {
+    const NAME: &str = "UNFURL_LISTEN";
+    if let Ok(address) = raw.parse::<SocketAddr>() {
+        return Ok((address, address.to_string()));
+    }
+    let expected = || {
+        problem(
+            NAME,
+            format!(
+                "expected an IP address and port such as 127.0.0.1:8080 or [::1]:8080 \
+                 (or a host name and port such as localhost:8080), got {raw:?}"
+            ),
+        )
+    };
+    let (host, port) = raw.rsplit_once(':').ok_or_else(expected)?;
+    // An unbracketed IPv6 address would resolve but make no URL.
+    if host.is_empty() || host.contains(':') {
+        return Err(expected());
+    }
+    let port: u16 = port.parse().map_err(|_| expected())?;
+    let addresses: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            problem(
+                NAME,
+                format!("cannot resolve {host:?} ({e}); an IP address such as 127.0.0.1:8080 needs no lookup"),
+            )
+        })?
+        .collect();
+    let address = addresses
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addresses.first())
+        .copied()
+        .ok_or_else(|| problem(NAME, format!("{host:?} resolves to no address")))?;
+    Ok((address, raw.to_owned()))
+}
+
+/// `UNFURL_DATABASE_URL`, else `DATABASE_URL`, else the SQLite file in the data directory.
+/// Errors name the variable that was read and never echo the value (it may hold a password).
+fn database_url(vars: &Vars, data_dir: &std::path::Path) -> Result<String, ConfigError> {
+    let (name, url) = match get(vars, "UNFURL_DATABASE_URL") {
+        Some(url) => ("UNFURL_DATABASE_URL", url),
+        None => match get(vars, FALLBACK_DATABASE_VARIABLE) {
+            Some(url) => (FALLBACK_DATABASE_VARIABLE, url),
+            None => return Ok(format!("sqlite://{}/notion-unfurl.db", data_dir.display())),
+        },
+    };
+    // The same schemes `store::Backend::of` opens, so a URL that passes here opens there.
+    if url.starts_with("sqlite:") {
+        return Ok(url.to_owned());
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(problem(
+            name,
+            "expected sqlite://PATH or postgres://USER@HOST/DATABASE",
+        ));
+    }
+    Url::parse(url).map_err(|e| problem(name, format!("not a PostgreSQL URL ({e})")))?;
+    Ok(url.to_owned())
 }
 
 fn secret(vars: &Vars, name: &'static str) -> Option<Secret> {
@@ -171,7 +248,13 @@ pub const MIN_SECRET_BYTES: usize = 32;
 impl Settings {
     /// Settings from the process environment over the file `UNFURL_CONFIG` names, if any.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(gather(None, std::env::vars())?.vars)
+        Self::from_gathered(&gather(None, std::env::vars())?)
+    }
+
+    /// Settings from what [`gather`] collected; a bad value read from the settings file is
+    /// reported under the file's path and key, which is what the operator has to edit.
+    pub fn from_gathered(gathered: &Gathered) -> Result<Self, ConfigError> {
+        Self::from_vars(gathered.vars.clone()).map_err(|e| gathered.attribute(e))
     }
 
     /// Settings from explicit variables (tests use this; unset means default).
@@ -180,30 +263,19 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let vars: Vars = vars
             .into_iter()
-            .filter(|(k, _)| k.starts_with("UNFURL_"))
+            .filter(|(k, _)| k.starts_with("UNFURL_") || k == FALLBACK_DATABASE_VARIABLE)
             .collect();
 
-        let listen_raw = get(&vars, "UNFURL_LISTEN").unwrap_or("127.0.0.1:8080");
-        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
-            problem(
-                "UNFURL_LISTEN",
-                format!("expected host:port such as 127.0.0.1:8080, got {listen_raw:?}"),
-            )
-        })?;
-        let public_url = parse_url(&vars, "UNFURL_PUBLIC_URL", &format!("http://{listen}"))?;
+        let (listen, listen_shown) =
+            parse_listen(get(&vars, "UNFURL_LISTEN").unwrap_or("127.0.0.1:8080"))?;
+        let public_url_set = get(&vars, "UNFURL_PUBLIC_URL").is_some();
+        let public_url = parse_url(
+            &vars,
+            "UNFURL_PUBLIC_URL",
+            &format!("http://{listen_shown}"),
+        )?;
         let data_dir = PathBuf::from(get(&vars, "UNFURL_DATA_DIR").unwrap_or("data"));
-        let database_url = match get(&vars, "UNFURL_DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres") => {
-                url.to_owned()
-            }
-            Some(_) => {
-                return Err(problem(
-                    "UNFURL_DATABASE_URL",
-                    "expected sqlite://PATH or postgres://…",
-                ));
-            }
-            None => format!("sqlite://{}/notion-unfurl.db", data_dir.display()),
-        };
+        let database_url = database_url(&vars, &data_dir)?;
         let secret_key = secret(&vars, "UNFURL_SECRET_KEY");
         if let Some(key) = &secret_key
             && key.expose().len() < MIN_SECRET_BYTES
@@ -274,6 +346,7 @@ impl Settings {
         Ok(Self {
             listen,
             public_url,
+            public_url_set,
             data_dir,
             database_url,
             secret_key,
@@ -373,6 +446,34 @@ impl Settings {
         })
     }
 
+    /// What these settings turn on, for the start-up line and `check-config`.
+    pub fn overview(&self) -> Overview {
+        Overview {
+            database: redact_database_url(&self.database_url),
+            public_url: self.public_url.to_string(),
+            public_url_set: self.public_url_set,
+            listen: self.listen,
+            notion_client: Pair::of(
+                self.notion_client_id.is_some(),
+                self.notion_client_secret.is_some(),
+            ),
+            oauth_client: Pair::of(
+                self.oauth_client_id.is_some(),
+                self.oauth_client_secret.is_some(),
+            ),
+            github_sign_in: Pair::of(
+                self.github_client_id.is_some(),
+                self.github_client_secret.is_some(),
+            ),
+            webhooks: self.github_webhook_secret.is_some(),
+        }
+    }
+
+    /// Half-configured pieces, one sentence each; logged at start, listed by `check-config`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.overview().warnings()
+    }
+
     /// The audience of our access tokens: the unfurl endpoint.
     pub fn token_audience(&self) -> String {
         format!("{}/unfurl", self.public_url.as_str().trim_end_matches('/'))
@@ -410,7 +511,10 @@ mod tests {
         let listed: std::collections::BTreeSet<&str> = VARIABLES.iter().copied().collect();
         assert_eq!(read, listed);
         let readme = include_str!("../../../README.md");
-        for name in VARIABLES.iter().chain([&CONFIG_VARIABLE]) {
+        for name in VARIABLES
+            .iter()
+            .chain([&CONFIG_VARIABLE, &FALLBACK_DATABASE_VARIABLE])
+        {
             assert!(
                 readme.contains(&format!("`{name}`")),
                 "{name} is not in README.md"
@@ -446,6 +550,9 @@ mod tests {
             ("UNFURL_FETCH_TIMEOUT_SECS", "60"),
             ("UNFURL_NOTION_API_URL", "ftp://x"),
             ("UNFURL_DATABASE_URL", "mysql://x"),
+            ("UNFURL_DATABASE_URL", "postgresfoo://x"),
+            ("UNFURL_DATABASE_URL", "postgres://[x"),
+            ("DATABASE_URL", "postgresfoo://x"),
             ("UNFURL_PREVIOUS_SECRET_KEYS", "2"),
             ("UNFURL_SECRET_KEY_ID", "0"),
         ];
@@ -456,6 +563,91 @@ mod tests {
             assert_eq!(err.variable, name);
             assert!(err.to_string().starts_with(name), "{err}");
         }
+    }
+
+    fn problem_of(pairs: &[(&str, &str)]) -> String {
+        match Settings::from_vars(vars(pairs)) {
+            Ok(_) => panic!("{pairs:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_number_out_of_range_says_the_range_not_that_it_is_no_number() {
+        let too_big = problem_of(&[("UNFURL_SECRET_KEY_ID", "300")]);
+        assert_eq!(
+            too_big,
+            "UNFURL_SECRET_KEY_ID: must be between 1 and 255, got 300"
+        );
+        let negative = problem_of(&[("UNFURL_TOKEN_TTL_SECS", "-5")]);
+        assert!(negative.contains("between 60 and 86400"), "{negative}");
+        let word = problem_of(&[("UNFURL_WORKERS", "many")]);
+        assert!(
+            word.contains("expected a whole number between 1 and 256"),
+            "{word}"
+        );
+    }
+
+    #[test]
+    fn listen_takes_a_host_name_and_keeps_it_in_the_public_url() {
+        let s = Settings::from_vars(vars(&[("UNFURL_LISTEN", "localhost:8080")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.listen.ip().is_loopback(), "{}", s.listen);
+        assert_eq!(s.listen.port(), 8080);
+        assert_eq!(s.public_url.as_str(), "http://localhost:8080/");
+        for bad in ["localhost", "127.0.0.1", "::1:8080", ":8080"] {
+            let message = problem_of(&[("UNFURL_LISTEN", bad)]);
+            assert!(
+                message.contains("an IP address and port such as 127.0.0.1:8080"),
+                "{bad}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn database_url_is_read_when_unfurl_database_url_is_unset() {
+        let fly = "postgres://app:hunter2@db.flycast:5432/app?sslmode=disable";
+        let s =
+            Settings::from_vars(vars(&[("DATABASE_URL", fly)])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.database_url, fly);
+        assert_eq!(
+            s.overview().database,
+            "postgres://app@db.flycast:5432/app?sslmode=disable"
+        );
+        let ours = Settings::from_vars(vars(&[
+            ("DATABASE_URL", fly),
+            ("UNFURL_DATABASE_URL", "sqlite://x.db"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ours.database_url, "sqlite://x.db");
+        let bad = problem_of(&[("DATABASE_URL", "mysql://u:hunter2@h/d")]);
+        assert!(bad.starts_with("DATABASE_URL: "), "{bad}");
+        assert!(!bad.contains("hunter2"), "{bad}");
+    }
+
+    #[test]
+    fn a_public_listener_without_a_public_url_warns() {
+        let exposed = Settings::from_vars(vars(&[("UNFURL_LISTEN", "0.0.0.0:8080")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!exposed.public_url_set);
+        let warnings = exposed.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("UNFURL_PUBLIC_URL is not set while listening on 0.0.0.0:8080")
+        );
+        let named = Settings::from_vars(vars(&[
+            ("UNFURL_LISTEN", "0.0.0.0:8080"),
+            ("UNFURL_PUBLIC_URL", "https://unfurl.example.com"),
+            ("UNFURL_NOTION_CLIENT_ID", "id"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let warnings = named.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(
+                "UNFURL_NOTION_CLIENT_ID is set but UNFURL_NOTION_CLIENT_SECRET is not"
+            )
+        );
     }
 
     #[test]
