@@ -1,7 +1,17 @@
 //! Opening a database: picking the backend from the URL, pool settings, SQLite's
 //! durability pragmas, and the embedded migrations.
+//!
+//! Any number of processes may open one database at once (`serve &` and `token issue` on a
+//! fresh directory, or several instances starting together), and each must find every
+//! migration applied exactly once. PostgreSQL: sqlx's migrator takes a session advisory
+//! lock (`pg_advisory_lock`, keyed by the database name) before it reads which migrations
+//! are applied, also through the `Any` driver, so a second process waits and then skips
+//! them by version. SQLite: sqlx takes no lock at all (its `lock()` is a no-op there), so
+//! two processes both ran migration 1 and the second failed with "table accounts already
+//! exists"; [`SetupLock`] serialises them instead.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -28,6 +38,11 @@ pub enum OpenError {
     UnsupportedUrl,
     #[error("could not create the database directory {path}: {source}")]
     CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not lock {path} to set up the database: {source}")]
+    Lock {
         path: String,
         source: std::io::Error,
     },
@@ -70,22 +85,23 @@ impl Backend {
 pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), OpenError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
-    let pool = match backend {
+    let (pool, setup) = match backend {
         Backend::Sqlite => open_sqlite(url).await?,
         Backend::Postgres => {
-            AnyPoolOptions::new()
+            let pool = AnyPoolOptions::new()
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect(url)
-                .await?
+                .await?;
+            (pool, None)
         }
     };
-    // Several instances may start at once against one PostgreSQL; sqlx serialises them
-    // with an advisory lock, and an already-applied migration is skipped by version.
     backend.migrator().run(&pool).await?;
+    drop(setup);
     Ok((pool, backend))
 }
 
-async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
+/// The pool, and for a file the [`SetupLock`] to hold until the migrations ran.
+async fn open_sqlite(url: &str) -> Result<(AnyPool, Option<SetupLock>), OpenError> {
     let target = SqliteTarget::parse(url);
     if let Some(dir) = target.directory() {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
@@ -93,6 +109,11 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
             source,
         })?;
     }
+    // Taken before the first connection: switching to WAL also wants the file to itself.
+    let setup = match &target.file {
+        Some(file) => Some(SetupLock::acquire(Path::new(file)).await?),
+        None => None,
+    };
     let mut options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
     if target.in_memory {
         // The Any driver re-parses the URL for every connection, and each parse names a new
@@ -129,7 +150,55 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
             return Err(OpenError::NotWal(mode));
         }
     }
-    Ok(pool)
+    Ok((pool, setup))
+}
+
+/// An exclusive OS lock on `<database>-setup.lock`, held by one process at a time from its
+/// first connection to its last migration; the others wait for it and then find the
+/// migrations applied.
+///
+/// The lock (`flock`) belongs to the open file, so the OS releases it when the process
+/// ends in any way, `kill -9` included: a crashed process never leaves the database locked.
+/// The file itself stays: deleting a lock file races with a process about to lock it.
+struct SetupLock {
+    _file: File,
+}
+
+impl SetupLock {
+    async fn acquire(database: &Path) -> Result<Self, OpenError> {
+        let mut name = database.as_os_str().to_owned();
+        name.push("-setup.lock");
+        let path = PathBuf::from(name);
+        let failed = |source| OpenError::Lock {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(failed)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Self { _file: file }),
+            Err(TryLockError::WouldBlock) => {
+                tracing::info!(
+                    path = %path.display(),
+                    "another process is setting up the database; waiting for it"
+                );
+            }
+            Err(TryLockError::Error(e)) => return Err(failed(e)),
+        }
+        // The holder only connects and migrates, so the wait is short; it blocks a thread,
+        // not the runtime.
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|locked| locked)
+            .map_err(failed)?;
+        Ok(Self { _file: file })
+    }
 }
 
 /// An SQLite URL made ready to open: `mode=rwc` added so a missing file is created.

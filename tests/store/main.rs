@@ -133,9 +133,16 @@ async fn story(store: &Store, url: &str) -> Facts {
     }
 }
 
-/// The whole story against one database: connect twice (the second run of the migrations
-/// must change nothing), tell it, close, reopen, check.
+/// The whole story against one database: connect several times at once on the fresh
+/// database (as processes starting together do: the migrations must run exactly once, the
+/// others waiting for them), connect again (changing nothing), tell it, close, reopen, check.
 async fn run_against(url: &str, backend: Backend) {
+    let together =
+        futures_util::future::join_all((0..4).map(|_| Store::connect(url, cipher()))).await;
+    for opened in together {
+        let opened = opened.unwrap_or_else(|e| panic!("a store opened together failed: {e}"));
+        opened.close().await;
+    }
     let store = Store::connect(url, cipher()).await.unwrap();
     assert_eq!(store.backend(), backend);
     let again = Store::connect(url, cipher()).await.unwrap();
