@@ -300,7 +300,8 @@ fn a_server_and_token_commands_started_together_on_a_fresh_directory_all_succeed
     // The README's walk-through (`serve &` then `token issue`) with more processes, on an
     // empty directory each round: they race to create the secret, the database file and its
     // schema. Before the fix most rounds had a process fail ("table accounts already
-    // exists", "database is locked", a short secret.key).
+    // exists", "database is locked", a short secret.key). Half the commands may create the
+    // secret themselves (`--create-secret`), half wait for the one the others create.
     const ROUNDS: usize = 10;
     const ISSUERS: usize = 4;
     const PUBLIC_URL: &str = "http://127.0.0.1:9";
@@ -317,6 +318,9 @@ fn a_server_and_token_commands_started_together_on_a_fresh_directory_all_succeed
                 issue
                     .args(["token", "issue", "--account", &format!("local:race-{i}")])
                     .env("UNFURL_PUBLIC_URL", PUBLIC_URL);
+                if i % 2 == 1 {
+                    issue.arg("--create-secret");
+                }
                 spawn_to_completion(issue)
             })
             .collect();
@@ -355,6 +359,59 @@ fn a_server_and_token_commands_started_together_on_a_fresh_directory_all_succeed
             assert_eq!(mode & 0o777, 0o600, "round {round}");
         }
     }
+}
+
+#[test]
+fn token_issue_in_another_directory_refuses_to_make_a_second_secret() {
+    let server_dir = temp_dir();
+    let mut server = binary(&server_dir);
+    server.env("UNFURL_LISTEN", "127.0.0.1:0");
+    let (mut child, lines) = spawn_server(server);
+    let (_, before) = wait_until_listening(&mut child, &lines);
+    // Start-up names its files absolutely, so a second directory shows in the log.
+    let data = server_dir.canonicalize().unwrap().join("data");
+    let storage: serde_json::Value = before
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_default())
+        .find(|json: &serde_json::Value| json["message"] == "data directory, database and secret")
+        .unwrap_or_else(|| panic!("no storage line: {before:?}"));
+    assert_eq!(storage["data_dir"], data.display().to_string());
+    assert_eq!(
+        storage["database"],
+        data.join("notion-unfurl.db").display().to_string()
+    );
+    assert_eq!(
+        storage["secret"],
+        data.join("secret.key").display().to_string()
+    );
+    assert!(terminate(&mut child).success());
+
+    // From another directory: no secret there, and none is made.
+    let elsewhere = temp_dir();
+    let refused = run(binary(&elsewhere).args(["token", "issue", "--account", "local:lost"]));
+    assert!(!refused.status.success());
+    assert!(refused.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let looked_at = elsewhere.canonicalize().unwrap().join("data/secret.key");
+    assert!(
+        stderr.contains(&looked_at.display().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--create-secret"), "{stderr}");
+    assert!(!elsewhere.join("data").exists(), "nothing is created");
+
+    // Told to, it makes one (and the database beside it).
+    let created = run(binary(&elsewhere).args([
+        "token",
+        "issue",
+        "--account",
+        "local:lost",
+        "--create-secret",
+    ]));
+    assert!(created.status.success(), "{created:?}");
+    assert!(elsewhere.join("data/secret.key").is_file());
+    assert!(String::from_utf8_lossy(&created.stderr).contains("generated a secret"));
 }
 
 #[test]

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::AnyPool;
+
+use crate::platform::data_dir::absolute;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
@@ -78,6 +80,28 @@ impl Backend {
             Self::Sqlite => &SQLITE_MIGRATIONS,
             Self::Postgres => &POSTGRES_MIGRATIONS,
         }
+    }
+}
+
+/// Where `url` points, for a log line: an SQLite file's absolute path, or a PostgreSQL
+/// URL without its password and query (which may hold one).
+pub fn database_location(url: &str) -> String {
+    match Backend::of(url) {
+        Ok(Backend::Sqlite) => {
+            let target = SqliteTarget::parse(url);
+            match &target.file {
+                Some(file) => absolute(Path::new(file)).display().to_string(),
+                None => "in memory".to_owned(),
+            }
+        }
+        _ => match url::Url::parse(url) {
+            Ok(mut parsed) => {
+                let _ = parsed.set_password(None);
+                parsed.set_query(None);
+                parsed.to_string()
+            }
+            Err(_) => "an unreadable database URL".to_owned(),
+        },
     }
 }
 
@@ -267,6 +291,16 @@ mod tests {
             assert_eq!(target.url, url);
             assert_eq!(target.directory(), None);
         }
+    }
+
+    #[test]
+    fn a_logged_location_is_absolute_and_never_holds_a_password() {
+        let shown = database_location("sqlite://data/notion-unfurl.db");
+        assert!(Path::new(&shown).is_absolute(), "{shown}");
+        assert!(shown.ends_with("data/notion-unfurl.db"), "{shown}");
+        assert_eq!(database_location("sqlite::memory:"), "in memory");
+        let shown = database_location("postgres://unfurl:hunter2@db:5432/nu?password=hunter3");
+        assert_eq!(shown, "postgres://unfurl@db:5432/nu");
     }
 
     #[test]

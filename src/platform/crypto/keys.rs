@@ -21,11 +21,12 @@ pub const CURRENT_KEY_ID: u8 = 1;
 /// The generated secret's file name in the data directory.
 const SECRET_FILE: &str = "secret.key";
 
-/// How long a short secret file is waited for before it is refused: another process may
-/// still be writing it.
+/// How long a short or (for [`SecretFile::MustExist`]) missing secret file is waited for
+/// before it is refused: long enough for a process started at the same moment to write it,
+/// short enough that a command run in the wrong directory says so promptly.
 pub const SECRET_PATIENCE: Duration = Duration::from_secs(5);
 
-/// How often a short secret file is looked at again.
+/// How often a short or missing secret file is looked at again.
 const SECRET_POLL: Duration = Duration::from_millis(20);
 
 /// Keys derived from the root secret.
@@ -52,6 +53,19 @@ pub enum KeyError {
     },
     #[error("{path} holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set UNFURL_SECRET_KEY")]
     TooShort { path: String },
+    #[error("no secret at {path}")]
+    Missing { path: String },
+}
+
+/// What to do when the secret file is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretFile {
+    /// Generate one (the server's first start).
+    CreateIfMissing,
+    /// Wait up to [`SECRET_PATIENCE`] for another process (a server starting at the same
+    /// time) to create it, then fail with [`KeyError::Missing`]: a command that must sign
+    /// with the server's secret never makes a second one the server would not know.
+    MustExist,
 }
 
 /// Where the root secret came from, so start-up can warn about a generated one.
@@ -81,12 +95,20 @@ impl Keys {
 
     /// The keys for these settings, generating the secret file when needed.
     pub fn load(settings: &Settings) -> Result<(Self, SecretSource), KeyError> {
+        Self::load_with(settings, SecretFile::CreateIfMissing)
+    }
+
+    /// The keys for these settings; `mode` says whether a missing secret file may be made.
+    pub fn load_with(
+        settings: &Settings,
+        mode: SecretFile,
+    ) -> Result<(Self, SecretSource), KeyError> {
         let (root, source) = match &settings.secret_key {
             Some(secret) => (
                 secret.expose().as_bytes().to_vec(),
                 SecretSource::Environment,
             ),
-            None => read_or_create(&secret_path(&settings.data_dir), SECRET_PATIENCE)?,
+            None => read_or_create(&secret_path(&settings.data_dir), mode, SECRET_PATIENCE)?,
         };
         let mut keys = Self::derive_with_id(&root, settings.secret_key_id);
         // Earlier secrets only decrypt what was stored under them; nothing new uses them.
@@ -102,14 +124,20 @@ pub fn secret_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SECRET_FILE)
 }
 
-/// Read the secret at `path`, creating it when it is missing.
+/// Read the secret at `path`, creating it when it is missing and `mode` allows.
 ///
 /// Another process may be creating the file at this very moment (`serve &` and `token issue`
 /// started together on a fresh directory): the file is created whole ([`write_new`]), so a
 /// missing file is either created here or found complete on the next look. A file that is
 /// too short (written by hand, or by an older version that wrote in place) is looked at
-/// again for `patience` ([`SECRET_PATIENCE`]) before it is refused.
-fn read_or_create(path: &Path, patience: Duration) -> Result<(Vec<u8>, SecretSource), KeyError> {
+/// again for `patience` ([`SECRET_PATIENCE`]) before it is refused, and so is a missing
+/// one in [`SecretFile::MustExist`] mode, so a command started together with the server
+/// waits for the server's secret instead of failing.
+fn read_or_create(
+    path: &Path,
+    mode: SecretFile,
+    patience: Duration,
+) -> Result<(Vec<u8>, SecretSource), KeyError> {
     let shown = || absolute(path).display().to_string();
     let io = |source| KeyError::Io {
         path: shown(),
@@ -127,14 +155,20 @@ fn read_or_create(path: &Path, patience: Duration) -> Result<(Vec<u8>, SecretSou
                     return Err(KeyError::TooShort { path: shown() });
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let secret = hex::encode(rand::random::<[u8; 32]>());
-                if write_new(path, secret.as_bytes()).map_err(io)? {
-                    return Ok((secret.into_bytes(), SecretSource::FileCreated));
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match mode {
+                SecretFile::CreateIfMissing => {
+                    let secret = hex::encode(rand::random::<[u8; 32]>());
+                    if write_new(path, secret.as_bytes()).map_err(io)? {
+                        return Ok((secret.into_bytes(), SecretSource::FileCreated));
+                    }
+                    // Another process created it first: read theirs on the next turn.
+                    continue;
                 }
-                // Another process created it first: read theirs on the next turn.
-                continue;
-            }
+                SecretFile::MustExist if Instant::now() >= deadline => {
+                    return Err(KeyError::Missing { path: shown() });
+                }
+                SecretFile::MustExist => {}
+            },
             Err(e) => return Err(io(e)),
         }
         // Start-up only, and only while another process is writing: a short pause is cheaper
@@ -179,7 +213,11 @@ mod tests {
         let path = secret_path(&dir);
         let results: Vec<(Vec<u8>, SecretSource)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..8)
-                .map(|_| scope.spawn(|| read_or_create(&path, SECRET_PATIENCE)))
+                .map(|_| {
+                    scope.spawn(|| {
+                        read_or_create(&path, SecretFile::CreateIfMissing, SECRET_PATIENCE)
+                    })
+                })
                 .collect();
             handles
                 .into_iter()
@@ -206,7 +244,7 @@ mod tests {
         let path = secret_path(&dir);
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(&path, "0123");
-        let refused = read_or_create(&path, Duration::ZERO);
+        let refused = read_or_create(&path, SecretFile::CreateIfMissing, Duration::ZERO);
         let Err(KeyError::TooShort { path: shown }) = refused else {
             panic!("{refused:?}");
         };
@@ -215,7 +253,8 @@ mod tests {
         // Completed by its writer while this reader waits: accepted, not refused.
         let full = "f".repeat(64);
         let accepted = std::thread::scope(|scope| {
-            let reader = scope.spawn(|| read_or_create(&path, SECRET_PATIENCE));
+            let reader =
+                scope.spawn(|| read_or_create(&path, SecretFile::CreateIfMissing, SECRET_PATIENCE));
             let _ = std::fs::write(&path, &full);
             reader
                 .join()
@@ -224,6 +263,36 @@ mod tests {
         let (secret, source) = accepted.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(secret, full.as_bytes());
         assert_eq!(source, SecretSource::FileReused);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_secret_that_must_exist_is_never_created_and_its_absence_names_the_path() {
+        let dir = temp_dir();
+        let path = secret_path(&dir);
+        let refused = read_or_create(&path, SecretFile::MustExist, Duration::ZERO);
+        let Err(KeyError::Missing { path: shown }) = refused else {
+            panic!("{refused:?}");
+        };
+        assert_eq!(Path::new(&shown), absolute(&path));
+        assert!(!dir.exists(), "nothing is created");
+
+        // One created meanwhile (by a server starting at the same time) is used.
+        let created = std::thread::scope(|scope| {
+            let reader =
+                scope.spawn(|| read_or_create(&path, SecretFile::MustExist, SECRET_PATIENCE));
+            let creator = read_or_create(&path, SecretFile::CreateIfMissing, SECRET_PATIENCE);
+            let reader = reader
+                .join()
+                .unwrap_or_else(|_| panic!("the reader panicked"));
+            (creator, reader)
+        });
+        let (Ok((made, SecretSource::FileCreated)), Ok((found, SecretSource::FileReused))) =
+            created
+        else {
+            panic!("{created:?}");
+        };
+        assert_eq!(made, found);
         let _ = std::fs::remove_dir_all(dir);
     }
 
