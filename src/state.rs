@@ -18,7 +18,7 @@ use crate::oauth::grants::SignatureCheck;
 use crate::oauth::tokens::Tokens;
 use crate::platform::config::Settings;
 use crate::platform::crypto::keys::{KeyError, Keys, SecretFile, SecretSource, secret_path};
-use crate::platform::data_dir::absolute;
+use crate::platform::data_dir::{Instance, absolute};
 use crate::platform::metrics::Metrics;
 use crate::store::{Store, database_location};
 use crate::unfurl::Unfurler;
@@ -32,6 +32,11 @@ pub enum StartError {
     Keys(#[from] KeyError),
     #[error("could not create the data directory {path}: {source}")]
     DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not take an instance id in {path}: {source}")]
+    Instance {
         path: String,
         source: std::io::Error,
     },
@@ -162,8 +167,9 @@ impl AppState {
         })
     }
 
-    /// What the outbox worker needs.
-    pub fn outbox_deps(&self) -> outbox::Deps {
+    /// What the outbox worker of `instance` needs; the caller keeps `instance` (its lock)
+    /// for as long as the worker runs.
+    pub fn outbox_deps(&self, instance: &Instance) -> outbox::Deps {
         outbox::Deps {
             store: self.store.clone(),
             connections: self.connections.clone(),
@@ -173,6 +179,7 @@ impl AppState {
             metrics: self.metrics.clone(),
             wakeup: self.outbox.clone(),
             options: outbox::OutboxOptions::from_settings(&self.settings),
+            instance: instance.id().to_owned(),
         }
     }
 
