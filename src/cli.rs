@@ -11,8 +11,9 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use crate::platform::config::{Gathered, Settings};
+use crate::platform::crypto::keys::{KeyError, SecretFile};
 use crate::startup::Application;
-use crate::state::AppState;
+use crate::state::{AppState, StartError};
 use crate::unfurl::body::validate_uri;
 use crate::unfurl::registry::Registry;
 
@@ -67,10 +68,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print one access token for ACCOUNT on stdout (uses the server's secret).
+    /// Print one access token for ACCOUNT on stdout, signed with the server's secret.
     Issue {
         #[arg(long)]
         account: String,
+        /// Generate a secret into the data directory when there is none. Without it a
+        /// missing secret file is waited for a few seconds (a server may be starting) and
+        /// then refused: a new secret would sign tokens the server refuses.
+        #[arg(long)]
+        create_secret: bool,
     },
 }
 
@@ -95,8 +101,19 @@ pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> E
         Command::NotionConfig { json } => notion_config(&settings, json),
         Command::CheckConfig { strict } => check_config(&settings, gathered, strict).await,
         Command::Token {
-            action: TokenCommand::Issue { account },
-        } => issue_token(settings, &account).await,
+            action:
+                TokenCommand::Issue {
+                    account,
+                    create_secret,
+                },
+        } => {
+            let secret = if create_secret {
+                SecretFile::CreateIfMissing
+            } else {
+                SecretFile::MustExist
+            };
+            issue_token(settings, &account, secret).await
+        }
     }
 }
 
@@ -220,9 +237,16 @@ pub async fn local_token(state: &AppState, account_key: &str) -> Result<String, 
     Ok(state.tokens.issue(&connection.id)?)
 }
 
-async fn issue_token(settings: Settings, account: &str) -> ExitCode {
-    let state = match AppState::from_settings(settings, Registry::default()).await {
+async fn issue_token(settings: Settings, account: &str, secret: SecretFile) -> ExitCode {
+    let state = match AppState::from_settings_with(settings, Registry::default(), secret).await {
         Ok(state) => state,
+        Err(StartError::Keys(KeyError::Missing { path })) => {
+            return fail(format!(
+                "no secret at {path}: token issue signs with the server's secret and does not \
+                 make a new one; run it where the server runs (or with the server's \
+                 UNFURL_DATA_DIR or UNFURL_SECRET_KEY), or pass --create-secret"
+            ));
+        }
         Err(e) => return fail(e),
     };
     match local_token(&state, account).await {

@@ -21,10 +21,10 @@
 //!   body, the provider registry, the preview cache.
 //! - [`clients`]: our clients of Notion's API and of GitHub's OAuth.
 //! - [`store`]: SQLite or PostgreSQL, per table group; migrations run at start-up.
-//! - [`platform`]: what all of them stand on: settings, keys and ciphers, the clock, the
-//!   per-thread memo, logs and metrics.
+//! - [`platform`]: what all of them stand on: settings, keys and ciphers, the data
+//!   directory's files, the clock, the per-thread memo, logs and metrics.
 //!
-//! `platform` gathers six small modules that own no capability, where `architecture.md`
+//! `platform` gathers seven small modules that own no capability, where `architecture.md`
 //! first listed them one by one at the top: that keeps `src/` to a dozen entries, so the
 //! capabilities are what a newcomer sees first.
 //!

@@ -11,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 use crate::http::limits::Limits;
 use crate::live::{outbox, watch};
 use crate::platform::config::Settings;
+use crate::platform::data_dir::{Instance, absolute};
 use crate::platform::telemetry::RequestSpan;
 use crate::state::{AppState, StartError};
 use crate::unfurl::registry::Registry;
@@ -25,6 +26,8 @@ pub struct Application {
     server: Server,
     state: AppState,
     limits: Arc<Limits>,
+    /// This server's id as an outbox claimant, locked until the server is dropped.
+    instance: Instance,
 }
 
 impl Application {
@@ -57,6 +60,18 @@ impl Application {
         }
         announce_settings(&settings, &registry);
         let state = AppState::from_settings(settings, registry).await?;
+        let instance =
+            Instance::claim(&state.settings.data_dir).map_err(|source| StartError::Instance {
+                path: absolute(&state.settings.data_dir).display().to_string(),
+                source,
+            })?;
+        tracing::info!(
+            instance = instance.id(),
+            file = %instance
+                .slot_file()
+                .map_or_else(|| "none (every slot is taken)".to_owned(), |f| absolute(f).display().to_string()),
+            "update outbox claims are recorded under this instance id"
+        );
         let data = web::Data::new(state.clone());
         let limits = Arc::new(Limits::new(state.settings.client_ip_header.as_deref()));
         let shared_limits = web::Data::from(limits.clone());
@@ -84,6 +99,7 @@ impl Application {
             server,
             state,
             limits,
+            instance,
         })
     }
 
@@ -113,9 +129,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.announce();
         let _watch = watch::Watch::start(self.state.watch_deps());
-        let outbox = outbox::Worker::start(self.state.outbox_deps());
+        let outbox = outbox::Worker::start(self.state.outbox_deps(&self.instance));
         let served = self.server.await;
         outbox.stop(OUTBOX_STOP_GRACE).await;
+        // Only now may another process take this instance's id.
+        drop(self.instance);
         served
     }
 
@@ -132,9 +150,10 @@ impl Application {
             handle.stop(true).await;
         });
         let _watch = watch::Watch::start(self.state.watch_deps());
-        let outbox = outbox::Worker::start(self.state.outbox_deps());
+        let outbox = outbox::Worker::start(self.state.outbox_deps(&self.instance));
         let served = self.server.await;
         outbox.stop(OUTBOX_STOP_GRACE).await;
+        drop(self.instance);
         served
     }
 }

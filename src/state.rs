@@ -17,9 +17,10 @@ use crate::oauth::consent::Consent;
 use crate::oauth::grants::SignatureCheck;
 use crate::oauth::tokens::Tokens;
 use crate::platform::config::Settings;
-use crate::platform::crypto::keys::{KeyError, Keys, SecretSource};
+use crate::platform::crypto::keys::{KeyError, Keys, SecretFile, SecretSource, secret_path};
+use crate::platform::data_dir::{Instance, absolute};
 use crate::platform::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Store, database_location};
 use crate::unfurl::Unfurler;
 use crate::unfurl::cache::PreviewCache;
 use crate::unfurl::registry::Registry;
@@ -31,6 +32,11 @@ pub enum StartError {
     Keys(#[from] KeyError),
     #[error("could not create the data directory {path}: {source}")]
     DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not take an instance id in {path}: {source}")]
+    Instance {
         path: String,
         source: std::io::Error,
     },
@@ -75,19 +81,43 @@ pub struct AppState {
 
 impl AppState {
     /// Everything but the listener: used by `serve` and by the CLI commands. Opens the
-    /// database and runs its migrations.
+    /// database and runs its migrations; generates the secret file when it is missing.
     pub async fn from_settings(settings: Settings, registry: Registry) -> Result<Self, StartError> {
-        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
-            path: settings.data_dir.display().to_string(),
+        Self::from_settings_with(settings, registry, SecretFile::CreateIfMissing).await
+    }
+
+    /// Like [`AppState::from_settings`]; `secret` says whether a missing secret file may be
+    /// generated. Nothing is created (no data directory, no database) before the secret is
+    /// settled, so a command refused for want of the server's secret leaves no trace.
+    pub async fn from_settings_with(
+        settings: Settings,
+        registry: Registry,
+        secret: SecretFile,
+    ) -> Result<Self, StartError> {
+        let (keys, source) = Keys::load_with(&settings, secret)?;
+        let data_dir = absolute(&settings.data_dir);
+        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.display().to_string(),
             source,
         })?;
-        let (keys, source) = Keys::load(&settings)?;
+        let secret_file = absolute(&secret_path(&settings.data_dir));
         if source == SecretSource::FileCreated {
             tracing::warn!(
-                path = %settings.data_dir.join("secret.key").display(),
+                path = %secret_file.display(),
                 "UNFURL_SECRET_KEY is not set: generated a secret and saved it; set UNFURL_SECRET_KEY in production"
             );
         }
+        // Absolute paths: a command run from another directory than the server's names
+        // other files, and this line is where that shows.
+        tracing::info!(
+            data_dir = %data_dir.display(),
+            database = %database_location(&settings.database_url),
+            secret = %match source {
+                SecretSource::Environment => "UNFURL_SECRET_KEY".to_owned(),
+                _ => secret_file.display().to_string(),
+            },
+            "data directory, database and secret"
+        );
         if !settings.fetch_allow.is_empty() {
             let nets: Vec<String> = settings
                 .fetch_allow
@@ -148,8 +178,9 @@ impl AppState {
         })
     }
 
-    /// What the outbox worker needs.
-    pub fn outbox_deps(&self) -> outbox::Deps {
+    /// What the outbox worker of `instance` needs; the caller keeps `instance` (its lock)
+    /// for as long as the worker runs.
+    pub fn outbox_deps(&self, instance: &Instance) -> outbox::Deps {
         outbox::Deps {
             store: self.store.clone(),
             connections: self.connections.clone(),
@@ -159,6 +190,7 @@ impl AppState {
             metrics: self.metrics.clone(),
             wakeup: self.outbox.clone(),
             options: outbox::OutboxOptions::from_settings(&self.settings),
+            instance: instance.id().to_owned(),
         }
     }
 

@@ -50,7 +50,14 @@ fn run(command: &mut Command) -> Output {
 }
 
 /// Start `serve`, wait for its "listening" line and return the child and the port.
-fn start_server(mut command: Command) -> (Child, u16, mpsc::Receiver<String>) {
+fn start_server(command: Command) -> (Child, u16, mpsc::Receiver<String>) {
+    let (mut child, lines) = spawn_server(command);
+    let (port, _) = wait_until_listening(&mut child, &lines);
+    (child, port, lines)
+}
+
+/// Start `serve` without waiting for it; the receiver gets its log lines (JSON).
+fn spawn_server(mut command: Command) -> (Child, mpsc::Receiver<String>) {
     command
         .arg("serve")
         .env("UNFURL_LOG_FORMAT", "json")
@@ -67,20 +74,47 @@ fn start_server(mut command: Command) -> (Child, u16, mpsc::Receiver<String>) {
             }
         }
     });
+    (child, lines_rx)
+}
+
+/// The port from the server's "listening" line, and the lines logged before it.
+fn wait_until_listening(child: &mut Child, lines: &mpsc::Receiver<String>) -> (u16, Vec<String>) {
     let mut seen = Vec::new();
     loop {
-        let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(30)) else {
+        let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) else {
             let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                use std::io::Read;
+                let _ = pipe.read_to_string(&mut stderr);
+            }
             let _ = child.wait();
-            panic!("server never said it was listening: {seen:?}");
+            panic!("server never said it was listening: {seen:?}\n{stderr}");
         };
         let json: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         if json["message"] == "listening" {
             let port = json["port"].as_u64().unwrap() as u16;
-            return (child, port, lines_rx);
+            return (port, seen);
         }
         seen.push(line);
     }
+}
+
+/// Start `command` at once and collect its output on a thread, so several run together;
+/// the receiver gets the output when it exits.
+fn spawn_to_completion(mut command: Command) -> mpsc::Receiver<Output> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok(output) = child.wait_with_output() {
+            let _ = tx.send(output);
+        }
+    });
+    rx
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -97,16 +131,35 @@ fn signal(child: &mut Child, which: &str) -> std::process::ExitStatus {
 }
 
 fn http_get(port: u16, path: &str) -> String {
+    http(port, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n"))
+}
+
+/// `DELETE /unfurl` with `token`: `204` when the server knows the token and its connection
+/// (the server signs with the same secret and reads the same database), `401` otherwise.
+fn delete_unfurl(port: u16, token: &str) -> String {
+    let body = r#"{"uri":"https://example.com/"}"#;
+    http(
+        port,
+        &format!(
+            "DELETE /unfurl HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+/// Send `head` (request line and headers, then the body if any) and read the whole answer.
+fn http(port: u16, head: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let request = match head.split_once("\r\n\r\n") {
+        Some((headers, body)) => format!("{headers}\r\nConnection: close\r\n\r\n{body}"),
+        None => format!("{head}Connection: close\r\n\r\n"),
+    };
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -231,6 +284,135 @@ fn token_issue_prints_a_token_the_server_accepts() {
         .env("UNFURL_SECRET_KEY", SECRET)
         .env("UNFURL_PUBLIC_URL", "http://127.0.0.1:9"));
     assert!(again.status.success(), "{again:?}");
+}
+
+/// Every file in `dir`, by name.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_server_and_token_commands_started_together_on_a_fresh_directory_all_succeed() {
+    // The README's walk-through (`serve &` then `token issue`) with more processes, on an
+    // empty directory each round: they race to create the secret, the database file and its
+    // schema. Before the fix most rounds had a process fail ("table accounts already
+    // exists", "database is locked", a short secret.key). Half the commands may create the
+    // secret themselves (`--create-secret`), half wait for the one the others create.
+    const ROUNDS: usize = 10;
+    const ISSUERS: usize = 4;
+    const PUBLIC_URL: &str = "http://127.0.0.1:9";
+    for round in 0..ROUNDS {
+        let dir = temp_dir();
+        let mut server = binary(&dir);
+        server
+            .env("UNFURL_LISTEN", "127.0.0.1:0")
+            .env("UNFURL_PUBLIC_URL", PUBLIC_URL);
+        let (mut child, lines) = spawn_server(server);
+        let issuers: Vec<_> = (0..ISSUERS)
+            .map(|i| {
+                let mut issue = binary(&dir);
+                issue
+                    .args(["token", "issue", "--account", &format!("local:race-{i}")])
+                    .env("UNFURL_PUBLIC_URL", PUBLIC_URL);
+                if i % 2 == 1 {
+                    issue.arg("--create-secret");
+                }
+                spawn_to_completion(issue)
+            })
+            .collect();
+        let (port, _) = wait_until_listening(&mut child, &lines);
+        for (i, issued) in issuers.iter().enumerate() {
+            let output = issued
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("round {round}: token issue {i} did not finish"));
+            assert!(
+                output.status.success(),
+                "round {round}: token issue {i} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let token = String::from_utf8(output.stdout).unwrap();
+            // Signed with the server's secret, for a connection in the server's database.
+            let answer = delete_unfurl(port, token.trim());
+            assert!(
+                answer.starts_with("HTTP/1.1 204"),
+                "round {round}: the server refused token {i}: {answer}"
+            );
+        }
+        assert!(terminate(&mut child).success(), "round {round}");
+        let data = dir.join("data");
+        let names = file_names(&data);
+        assert!(
+            names.iter().all(|name| !name.ends_with(".tmp")),
+            "round {round}: temporary files left: {names:?}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(data.join("secret.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "round {round}");
+        }
+    }
+}
+
+#[test]
+fn token_issue_in_another_directory_refuses_to_make_a_second_secret() {
+    let server_dir = temp_dir();
+    let mut server = binary(&server_dir);
+    server.env("UNFURL_LISTEN", "127.0.0.1:0");
+    let (mut child, lines) = spawn_server(server);
+    let (_, before) = wait_until_listening(&mut child, &lines);
+    // Start-up names its files absolutely, so a second directory shows in the log.
+    let data = server_dir.canonicalize().unwrap().join("data");
+    let storage: serde_json::Value = before
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_default())
+        .find(|json: &serde_json::Value| json["message"] == "data directory, database and secret")
+        .unwrap_or_else(|| panic!("no storage line: {before:?}"));
+    assert_eq!(storage["data_dir"], data.display().to_string());
+    assert_eq!(
+        storage["database"],
+        data.join("notion-unfurl.db").display().to_string()
+    );
+    assert_eq!(
+        storage["secret"],
+        data.join("secret.key").display().to_string()
+    );
+    assert!(terminate(&mut child).success());
+
+    // From another directory: no secret there, and none is made.
+    let elsewhere = temp_dir();
+    let refused = run(binary(&elsewhere).args(["token", "issue", "--account", "local:lost"]));
+    assert!(!refused.status.success());
+    assert!(refused.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let looked_at = elsewhere.canonicalize().unwrap().join("data/secret.key");
+    assert!(
+        stderr.contains(&looked_at.display().to_string()),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--create-secret"), "{stderr}");
+    assert!(!elsewhere.join("data").exists(), "nothing is created");
+
+    // Told to, it makes one (and the database beside it).
+    let created = run(binary(&elsewhere).args([
+        "token",
+        "issue",
+        "--account",
+        "local:lost",
+        "--create-secret",
+    ]));
+    assert!(created.status.success(), "{created:?}");
+    assert!(elsewhere.join("data/secret.key").is_file());
+    assert!(String::from_utf8_lossy(&created.stderr).contains("generated a secret"));
 }
 
 #[test]

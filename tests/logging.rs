@@ -83,6 +83,8 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
     let token = notion_unfurl::cli::local_token(app.state(), "local:logging")
         .await
         .unwrap();
+    // Signed with our secret, for a connection this database never had.
+    let unknown = app.state().tokens.issue("no-such-connection").unwrap();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -212,6 +214,16 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         .send()
         .await
         .unwrap();
+    // Refused tokens, each for another reason: revoked, unknown connection, none at all.
+    for bearer in [Some(access.as_str()), Some(unknown.as_str()), None] {
+        let mut request = client
+            .post(format!("{base}/unfurl"))
+            .json(&serde_json::json!({ "uri": uri }));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401);
+    }
     drop(handle.stop(true));
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -255,6 +267,38 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         logs.contains("UNFURL_FETCH_ALLOW is set"),
         "the allow-list warning is logged at start"
     );
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // Each 401 says why at debug level (never the token: checked above).
+    let refusals: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["message"] == "access token refused")
+        .map(|e| {
+            (
+                e["level"].as_str().unwrap_or_default(),
+                e["reason"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    for reason in ["bad_signature", "revoked", "unknown_connection", "missing"] {
+        assert!(
+            refusals.contains(&("DEBUG", reason)),
+            "no debug line says {reason}: {refusals:?}"
+        );
+    }
+    // Start-up names the data directory, the database and the secret, absolutely.
+    let storage = events
+        .iter()
+        .find(|e| e["message"] == "data directory, database and secret")
+        .unwrap_or_else(|| panic!("the storage line is missing:\n{logs}"));
+    assert_eq!(storage["data_dir"], data_dir.display().to_string());
+    assert_eq!(
+        storage["database"],
+        data_dir.join("notion-unfurl.db").display().to_string()
+    );
+    assert_eq!(storage["secret"], "UNFURL_SECRET_KEY");
     // The page at port 9 refuses the connection: the operator learns why the user was told
     // only that the site failed, without the URL's query.
     let failure = logs

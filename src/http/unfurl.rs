@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::http::error_json::ErrorJson;
 use crate::http::request::{BodyError, bearer_token, read_limited};
-use crate::oauth::access::{self, AccessError};
+use crate::oauth::access;
 use crate::oauth::connections::ActiveConnection;
 use crate::platform::metrics::UnfurlOutcome;
 use crate::state::AppState;
@@ -83,17 +83,21 @@ async fn authenticate(
     req: &HttpRequest,
     state: &AppState,
 ) -> Result<Arc<ActiveConnection>, UnfurlHttpError> {
-    let token = bearer_token(req).ok_or(UnfurlHttpError::InvalidToken)?;
+    let Some(token) = bearer_token(req) else {
+        tracing::debug!(reason = "missing", "access token refused");
+        return Err(UnfurlHttpError::InvalidToken);
+    };
     access::check(&state.tokens, &state.connections, token)
         .await
-        .map_err(|e| match e {
-            AccessError::Store(e) => {
-                tracing::error!(error = %e, "connection lookup failed");
-                UnfurlHttpError::Unavailable
-            }
-            refused => {
-                tracing::info!(error = %refused, "access token refused");
+        .map_err(|e| match e.reason() {
+            // Debug: Notion retries a refused token, and each try would repeat the line.
+            Some(reason) => {
+                tracing::debug!(reason, "access token refused");
                 UnfurlHttpError::InvalidToken
+            }
+            None => {
+                tracing::error!(error = %e, "the access check failed");
+                UnfurlHttpError::Unavailable
             }
         })
 }

@@ -7,8 +7,10 @@
 //! good; a 429, 5xx or timeout puts it back with exponential backoff and jitter.
 //!
 //! Delivery is at least once: a worker killed after Notion answered but before the row was
-//! deleted leaves a lease that runs out, and the next worker pushes the same update again.
-//! That is harmless because every push is the complete attribute set.
+//! deleted leaves a lease, and the update is pushed again once it is released: at once when
+//! the same instance starts again (it releases the leases held under its own id before its
+//! first round), otherwise when the lease runs out and another worker claims the row. That
+//! is harmless because every push is the complete attribute set.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +106,10 @@ pub struct Deps {
     /// Woken by whoever queues updates on this instance.
     pub wakeup: Wakeup,
     pub options: OutboxOptions,
+    /// This instance's id, recorded with every claim. Whoever builds the worker holds the
+    /// lock that makes it this process's alone (`crate::platform::data_dir::Instance`), so
+    /// leases already recorded under it belong to a dead process and are released at start.
+    pub instance: String,
 }
 
 /// The running worker. [`Worker::stop`] lets a delivery in progress finish; dropping it
@@ -148,6 +154,7 @@ fn millis(duration: Duration) -> i64 {
 }
 
 async fn run(state: Deps, mut stopped: watch::Receiver<bool>) {
+    release_leases_of_previous_run(&state).await;
     let options = state.options;
     let batch = options.batch.max(1);
     let mut next_purge = tokio::time::Instant::now();
@@ -171,6 +178,20 @@ async fn run(state: Deps, mut stopped: watch::Receiver<bool>) {
         }
     }
     tracing::debug!("outbox worker stopped");
+}
+
+/// Take back what this instance held when it last stopped (killed mid-delivery, say), so
+/// those links are updated now rather than when their leases run out.
+async fn release_leases_of_previous_run(state: &Deps) {
+    match state.store.release_outbox_leases(&state.instance).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(
+            released,
+            "released the update leases this instance held when it last stopped"
+        ),
+        // They run out by themselves; nothing is lost but time.
+        Err(e) => tracing::warn!(error = %e, "could not release this instance's old leases"),
+    }
 }
 
 /// Housekeeping: old webhook history, and codes and refresh tokens that expired more than
@@ -198,7 +219,12 @@ async fn round(state: &Deps, options: &OutboxOptions, batch: usize) -> usize {
     let claimed = match state
         .connections
         .store()
-        .claim_outbox(now, now.saturating_add(millis(options.lease)), limit)
+        .claim_outbox(
+            &state.instance,
+            now,
+            now.saturating_add(millis(options.lease)),
+            limit,
+        )
         .await
     {
         Ok(rows) => rows,

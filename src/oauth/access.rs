@@ -29,10 +29,27 @@ pub const MEMO_ENTRIES: usize = 4096;
 pub enum AccessError {
     #[error("access token refused: {0}")]
     Token(#[from] TokenError),
-    #[error("the access token's connection is revoked or unknown")]
-    NoConnection,
+    #[error("the access token's connection is revoked")]
+    Revoked,
+    #[error("the access token's connection is unknown")]
+    UnknownConnection,
     #[error("connection lookup failed: {0}")]
     Store(#[from] StoreError),
+}
+
+impl AccessError {
+    /// Why the token was refused, as a stable name for the log (`expired`, `bad_signature`,
+    /// `revoked`, `unknown_connection`, …); `None` when nothing was refused (the lookup
+    /// failed). A signature from another secret, or a connection from another database,
+    /// is what a `token issue` run against the wrong data directory shows up as.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Token(TokenError::Invalid(rejection)) => Some(rejection.as_str()),
+            Self::Token(TokenError::Sign(_)) | Self::Store(_) => None,
+            Self::Revoked => Some("revoked"),
+            Self::UnknownConnection => Some("unknown_connection"),
+        }
+    }
 }
 
 thread_local! {
@@ -54,10 +71,14 @@ pub async fn check(
         return Ok(connection);
     }
     let claims = tokens.verify(token)?;
-    let connection = connections
-        .active(&claims.sub)
-        .await?
-        .ok_or(AccessError::NoConnection)?;
+    let Some(connection) = connections.active(&claims.sub).await? else {
+        // Only a token we signed gets here, so this second lookup cannot be driven by
+        // strangers; it tells the log which of the two refusals this is.
+        return Err(match connections.store().connection(&claims.sub).await? {
+            Some(_) => AccessError::Revoked,
+            None => AccessError::UnknownConnection,
+        });
+    };
     let lifetime = tokens.remaining(&claims).min(CONNECTION_TTL);
     if !lifetime.is_zero() {
         MEMO.with(|memo| {

@@ -28,9 +28,64 @@ pub struct Claims {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("token rejected: {0}")]
-    Invalid(String),
+    Invalid(Rejection),
     #[error("could not sign a token: {0}")]
     Sign(String),
+}
+
+/// Why a token failed verification: what an operator needs to tell a token from another
+/// server or secret (`bad_signature`), one for another public URL (`wrong_audience`,
+/// `wrong_issuer`) and one that merely aged (`expired`), and never anything of the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Expired,
+    /// Signed with another secret, or altered.
+    BadSignature,
+    WrongIssuer,
+    WrongAudience,
+    /// Not HS256, or `typ` is not `JWT`.
+    WrongType,
+    /// `exp`, `iss`, `aud` or `sub` missing or empty.
+    MissingClaim,
+    NotYetValid,
+    /// Not a JWT at all (bad base64, bad JSON, wrong shape).
+    Malformed,
+}
+
+impl Rejection {
+    /// A stable name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::BadSignature => "bad_signature",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::WrongType => "wrong_type",
+            Self::MissingClaim => "missing_claim",
+            Self::NotYetValid => "not_yet_valid",
+            Self::Malformed => "malformed",
+        }
+    }
+
+    fn of(error: &jsonwebtoken::errors::Error) -> Self {
+        use jsonwebtoken::errors::ErrorKind;
+        match error.kind() {
+            ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::InvalidSignature => Self::BadSignature,
+            ErrorKind::InvalidIssuer => Self::WrongIssuer,
+            ErrorKind::InvalidAudience => Self::WrongAudience,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => Self::WrongType,
+            ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject => Self::MissingClaim,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
+            _ => Self::Malformed,
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Signs and verifies access tokens for one issuer and audience.
@@ -112,7 +167,7 @@ impl Tokens {
                 return Ok(claims);
             }
             self.verified.invalidate(token);
-            return Err(TokenError::Invalid("ExpiredSignature".into()));
+            return Err(TokenError::Invalid(Rejection::Expired));
         }
         let claims = Arc::new(self.verify_uncached(token)?);
         self.verified.insert(token.to_owned(), claims.clone());
@@ -126,24 +181,14 @@ impl Tokens {
 
     fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| TokenError::Invalid(e.kind_name()))?;
+            .map_err(|e| TokenError::Invalid(Rejection::of(&e)))?;
         if data.header.typ.as_deref() != Some("JWT") {
-            return Err(TokenError::Invalid("typ is not JWT".into()));
+            return Err(TokenError::Invalid(Rejection::WrongType));
         }
         if data.claims.sub.is_empty() {
-            return Err(TokenError::Invalid("empty sub".into()));
+            return Err(TokenError::Invalid(Rejection::MissingClaim));
         }
         Ok(data.claims)
-    }
-}
-
-trait KindName {
-    fn kind_name(&self) -> String;
-}
-
-impl KindName for jsonwebtoken::errors::Error {
-    fn kind_name(&self) -> String {
-        format!("{:?}", self.kind())
     }
 }
 
@@ -190,7 +235,57 @@ mod tests {
         other.sub = "local:someone-else".into();
         let signature = token.rsplit('.').next().unwrap_or_default();
         let swapped = forge(r#"{"alg":"HS256","typ":"JWT"}"#, &other, signature);
-        assert!(t.verify(&swapped).is_err());
+        assert_eq!(rejection(&t, &swapped), Some(Rejection::BadSignature));
+    }
+
+    fn rejection(tokens: &Tokens, token: &str) -> Option<Rejection> {
+        match tokens.verify(token) {
+            Err(TokenError::Invalid(rejection)) => Some(rejection),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn each_refusal_names_its_reason_and_never_the_token() {
+        let t = tokens();
+        assert_eq!(rejection(&t, "not-a-jwt"), Some(Rejection::Malformed));
+        let other_key = Tokens::new(
+            &Keys::derive(&[8; 32]),
+            "https://unfurl.test".into(),
+            "https://unfurl.test/unfurl".into(),
+            Duration::from_secs(3600),
+        );
+        let foreign = other_key.issue("a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rejection(&t, &foreign), Some(Rejection::BadSignature));
+        let elsewhere = Tokens::new(
+            &Keys::derive(&[7; 32]),
+            "https://unfurl.test".into(),
+            "https://elsewhere.test/unfurl".into(),
+            Duration::from_secs(3600),
+        );
+        let misaddressed = elsewhere.issue("a").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rejection(&t, &misaddressed), Some(Rejection::WrongAudience));
+        let expired = Claims {
+            iss: "https://unfurl.test".into(),
+            aud: "https://unfurl.test/unfurl".into(),
+            sub: "a".into(),
+            exp: unix_secs_unsigned() - 3600,
+            iat: unix_secs_unsigned() - 7200,
+            jti: "x".into(),
+        };
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &expired,
+            &EncodingKey::from_secret(&Keys::derive(&[7; 32]).jwt),
+        )
+        .unwrap_or_default();
+        assert_eq!(rejection(&t, &old), Some(Rejection::Expired));
+        let shown = t
+            .verify(&foreign)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(shown, "token rejected: bad_signature");
     }
 
     #[test]
@@ -250,6 +345,6 @@ mod tests {
             &EncodingKey::from_secret(&Keys::derive(&[7; 32]).jwt),
         )
         .unwrap_or_default();
-        assert!(t.verify(&token).is_err());
+        assert_eq!(rejection(&t, &token), Some(Rejection::WrongType));
     }
 }

@@ -1,7 +1,17 @@
 //! Opening a database: picking the backend from the URL, pool settings, SQLite's
 //! durability pragmas, and the embedded migrations.
+//!
+//! Any number of processes may open one database at once (`serve &` and `token issue` on a
+//! fresh directory, or several instances starting together), and each must find every
+//! migration applied exactly once. PostgreSQL: sqlx's migrator takes a session advisory
+//! lock (`pg_advisory_lock`, keyed by the database name) before it reads which migrations
+//! are applied, also through the `Any` driver, so a second process waits and then skips
+//! them by version. SQLite: sqlx takes no lock at all (its `lock()` is a no-op there), so
+//! two processes both ran migration 1 and the second failed with "table accounts already
+//! exists"; [`SetupLock`] serialises them instead.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -9,6 +19,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 use super::causes;
+use crate::platform::data_dir::absolute;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -35,6 +46,11 @@ pub enum OpenError {
     UnsupportedUrl,
     #[error("could not create the database directory {path}: {source}")]
     CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not lock {path} to set up the database: {source}")]
+    Lock {
         path: String,
         source: std::io::Error,
     },
@@ -77,23 +93,52 @@ impl Backend {
     }
 }
 
-/// A pool for `url`, its migrations untouched (`check-config` only reads them).
-pub(super) async fn connect(url: &str) -> Result<(AnyPool, Backend), OpenError> {
+/// Where `url` points, for a log line: an SQLite file's absolute path, or a PostgreSQL
+/// URL without its password and query (which may hold one).
+pub fn database_location(url: &str) -> String {
+    match Backend::of(url) {
+        Ok(Backend::Sqlite) => {
+            let target = SqliteTarget::parse(url);
+            match &target.file {
+                Some(file) => absolute(Path::new(file)).display().to_string(),
+                None => "in memory".to_owned(),
+            }
+        }
+        _ => match url::Url::parse(url) {
+            Ok(mut parsed) => {
+                let _ = parsed.set_password(None);
+                parsed.set_query(None);
+                parsed.to_string()
+            }
+            Err(_) => "an unreadable database URL".to_owned(),
+        },
+    }
+}
+
+/// A pool for `url`, and for an SQLite file the [`SetupLock`] that keeps other processes
+/// from migrating until it is dropped.
+async fn connect_locked(url: &str) -> Result<(AnyPool, Backend, Option<SetupLock>), OpenError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
-    let pool = match backend {
+    let (pool, setup) = match backend {
         Backend::Sqlite => open_sqlite(url).await?,
-        Backend::Postgres => open_postgres(url).await?,
+        Backend::Postgres => (open_postgres(url).await?, None),
     };
+    Ok((pool, backend, setup))
+}
+
+/// A pool for `url`, its migrations untouched (`check-config` only reads them). On SQLite
+/// it waits for a process that is migrating, so what it reads is whole.
+pub(super) async fn connect(url: &str) -> Result<(AnyPool, Backend), OpenError> {
+    let (pool, backend, _setup) = connect_locked(url).await?;
     Ok((pool, backend))
 }
 
 /// A pool for `url` with every migration applied.
 pub(super) async fn open(url: &str) -> Result<(AnyPool, Backend), OpenError> {
-    let (pool, backend) = connect(url).await?;
-    // Several instances may start at once against one PostgreSQL; sqlx serialises them
-    // with an advisory lock, and an already-applied migration is skipped by version.
+    let (pool, backend, setup) = connect_locked(url).await?;
     backend.migrator().run(&pool).await?;
+    drop(setup);
     Ok((pool, backend))
 }
 
@@ -120,7 +165,8 @@ async fn open_postgres(url: &str) -> Result<AnyPool, OpenError> {
         .await?)
 }
 
-async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
+/// The pool, and for a file the [`SetupLock`] to hold until the migrations ran.
+async fn open_sqlite(url: &str) -> Result<(AnyPool, Option<SetupLock>), OpenError> {
     let target = SqliteTarget::parse(url);
     if let Some(dir) = target.directory() {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
@@ -128,6 +174,11 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
             source,
         })?;
     }
+    // Taken before the first connection: switching to WAL also wants the file to itself.
+    let setup = match &target.file {
+        Some(file) => Some(SetupLock::acquire(Path::new(file)).await?),
+        None => None,
+    };
     let mut options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
     if target.in_memory {
         // The Any driver re-parses the URL for every connection, and each parse names a new
@@ -165,7 +216,55 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, OpenError> {
             return Err(OpenError::NotWal(mode));
         }
     }
-    Ok(pool)
+    Ok((pool, setup))
+}
+
+/// An exclusive OS lock on `<database>-setup.lock`, held by one process at a time from its
+/// first connection to its last migration; the others wait for it and then find the
+/// migrations applied.
+///
+/// The lock (`flock`) belongs to the open file, so the OS releases it when the process
+/// ends in any way, `kill -9` included: a crashed process never leaves the database locked.
+/// The file itself stays: deleting a lock file races with a process about to lock it.
+struct SetupLock {
+    _file: File,
+}
+
+impl SetupLock {
+    async fn acquire(database: &Path) -> Result<Self, OpenError> {
+        let mut name = database.as_os_str().to_owned();
+        name.push("-setup.lock");
+        let path = PathBuf::from(name);
+        let failed = |source| OpenError::Lock {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(failed)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Self { _file: file }),
+            Err(TryLockError::WouldBlock) => {
+                tracing::info!(
+                    path = %path.display(),
+                    "another process is setting up the database; waiting for it"
+                );
+            }
+            Err(TryLockError::Error(e)) => return Err(failed(e)),
+        }
+        // The holder only connects and migrates, so the wait is short; it blocks a thread,
+        // not the runtime.
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|locked| locked)
+            .map_err(failed)?;
+        Ok(Self { _file: file })
+    }
 }
 
 /// An SQLite URL made ready to open: `mode=rwc` added so a missing file is created.
@@ -245,6 +344,16 @@ mod tests {
             assert_eq!(target.url, url);
             assert_eq!(target.directory(), None);
         }
+    }
+
+    #[test]
+    fn a_logged_location_is_absolute_and_never_holds_a_password() {
+        let shown = database_location("sqlite://data/notion-unfurl.db");
+        assert!(Path::new(&shown).is_absolute(), "{shown}");
+        assert!(shown.ends_with("data/notion-unfurl.db"), "{shown}");
+        assert_eq!(database_location("sqlite::memory:"), "in memory");
+        let shown = database_location("postgres://unfurl:hunter2@db:5432/nu?password=hunter3");
+        assert_eq!(shown, "postgres://unfurl@db:5432/nu");
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod outbox;
 mod subscriptions;
 
 pub use accounts::Account;
-pub use connect::{Backend, OpenError};
+pub use connect::{Backend, OpenError, database_location};
 pub use connections::{Connection, NewConnection};
 pub use database::{Result, Store, StoreError};
 pub use grants::{CodeOutcome, RotateOutcome};

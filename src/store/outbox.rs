@@ -4,11 +4,14 @@
 //! teaches us, and one outbox row per subscription it affects commit together or not at
 //! all, so an acknowledged webhook is never lost and a redelivered one queues nothing.
 //!
-//! Workers claim due rows by setting a lease (`locked_until_ms`). The claim is a single
-//! statement per backend, so several instances can share one outbox without a row being
-//! delivered by two of them at once (a lease that runs out is the one exception: the row is
-//! delivered again, which is harmless because every push carries the complete attribute
-//! set).
+//! Workers claim due rows by setting a lease (`locked_until_ms`) and their instance id
+//! (`claimed_by`). The claim is a single statement per backend, so several instances can
+//! share one outbox without a row being delivered by two of them at once (a lease that runs
+//! out is the one exception: the row is delivered again, which is harmless because every
+//! push carries the complete attribute set). An instance restarted after a crash releases
+//! the leases recorded under its own id ([`Store::release_outbox_leases`]) instead of
+//! waiting for them to run out; it alone can know that their holder is gone (see
+//! `Instance` in `crate::platform::data_dir`).
 
 use sqlx::Row;
 
@@ -62,7 +65,7 @@ pub struct OutboxRow {
 // SQLite runs one writer at a time, so one `UPDATE … WHERE id IN (SELECT … LIMIT n)` is
 // atomic across instances sharing the file (RETURNING needs SQLite 3.35; sqlx bundles a
 // newer one).
-const CLAIM_SQLITE: &str = "UPDATE outbox SET locked_until_ms = $2 \
+const CLAIM_SQLITE: &str = "UPDATE outbox SET locked_until_ms = $2, claimed_by = $4 \
      WHERE id IN ( \
          SELECT id FROM outbox \
          WHERE next_attempt_at_ms <= $1 AND (locked_until_ms IS NULL OR locked_until_ms <= $1) \
@@ -75,7 +78,7 @@ const CLAIM_SQLITE: &str = "UPDATE outbox SET locked_until_ms = $2 \
 // Under READ COMMITTED, two concurrent claims would pick the same ids in their subqueries
 // and the second would take them over once the first commits; SKIP LOCKED makes each claim
 // pass over rows another transaction is claiming, so concurrent workers get disjoint rows.
-const CLAIM_POSTGRES: &str = "UPDATE outbox SET locked_until_ms = $2 \
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET locked_until_ms = $2, claimed_by = $4 \
      WHERE id IN ( \
          SELECT id FROM outbox \
          WHERE next_attempt_at_ms <= $1 AND (locked_until_ms IS NULL OR locked_until_ms <= $1) \
@@ -177,9 +180,11 @@ impl Store {
         Ok(Accepted::Queued { updates })
     }
 
-    /// Lease up to `limit` due rows until `lease_ms` (unix milliseconds), oldest due first.
+    /// Lease up to `limit` due rows to `claimant` (an instance id) until `lease_ms` (unix
+    /// milliseconds), oldest due first.
     pub async fn claim_outbox(
         &self,
+        claimant: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: i64,
@@ -192,6 +197,7 @@ impl Store {
             .bind(now_ms)
             .bind(lease_ms)
             .bind(limit)
+            .bind(claimant)
             .fetch_all(&self.pool)
             .await?;
         let mut claimed = rows
@@ -229,7 +235,7 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_ms = $2, \
-                 locked_until_ms = NULL \
+                 locked_until_ms = NULL, claimed_by = NULL \
              WHERE id = $1 AND locked_until_ms = $3",
         )
         .bind(row.id)
@@ -238,6 +244,23 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Release every lease `claimant` holds, so its rows can be claimed at once; how many.
+    ///
+    /// Only for a claimant known to be dead: the caller holds its instance id's lock (see
+    /// `Instance` in `crate::platform::data_dir`), so whoever claimed under that id before
+    /// is gone, maybe mid-delivery. The attempt is not counted: whether Notion got it is
+    /// unknown, and pushing the complete attribute set again is harmless.
+    pub async fn release_outbox_leases(&self, claimant: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET locked_until_ms = NULL, claimed_by = NULL \
+             WHERE claimed_by = $1 AND locked_until_ms IS NOT NULL",
+        )
+        .bind(claimant)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Whether `connection_id` still shows a preview of `uri` (Notion may have deleted it

@@ -282,8 +282,9 @@ async fn concurrent_claims_never_overlap(url: &str) {
     );
 
     let mut claimers = Vec::new();
-    for _ in 0..12 {
+    for claimer in 0..12 {
         let store = Store::connect(url, cipher()).await.unwrap();
+        let instance = format!("claimer-{claimer}");
         claimers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
@@ -294,7 +295,10 @@ async fn concurrent_claims_never_overlap(url: &str) {
                         .as_millis(),
                 )
                 .unwrap();
-                let rows = store.claim_outbox(now, now + 600_000, 2).await.unwrap();
+                let rows = store
+                    .claim_outbox(&instance, now, now + 600_000, 2)
+                    .await
+                    .unwrap();
                 if rows.is_empty() {
                     break;
                 }

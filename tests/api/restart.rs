@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::fakes::{FakeNotion, NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
+use crate::fakes::{FakeNotion, NOTION_CLIENT_ID, NOTION_CLIENT_SECRET, Reply};
 use crate::helpers::spawn_origin;
 use crate::linking::{
     NOTION_CALLBACK, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, authorize_query, csrf_of, location,
@@ -205,9 +205,12 @@ fn clients() -> (reqwest::Client, reqwest::Client) {
     )
 }
 
-#[tokio::test]
-async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
-    use hmac::{Hmac, Mac};
+const WEBHOOK_SECRET: &str = "kill-test-webhook-secret";
+const PR: &str = "https://github.com/Codertocat/Hello-World/pull/2";
+
+/// Fake GitHub serving the fixture pull request, and the body of a webhook about it; `None`
+/// (the test skips) when the shared fixtures are not beside this repository.
+async fn github_with_pull_request() -> Option<(wiremock::MockServer, Vec<u8>)> {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -218,7 +221,7 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
         std::fs::read(fixtures.join("pull_request.closed.json")),
     ) else {
         eprintln!("skipped: ../shared/fixtures/github is not beside this repository");
-        return;
+        return None;
     };
     let opened: serde_json::Value = serde_json::from_slice(&opened).unwrap();
     let github = MockServer::start().await;
@@ -227,6 +230,32 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
         .respond_with(ResponseTemplate::new(200).set_body_json(&opened["pull_request"]))
         .mount(&github)
         .await;
+    Some((github, closed))
+}
+
+/// Deliver `body` to `server` as a signed GitHub webhook; it must be accepted.
+async fn send_webhook(client: &reqwest::Client, server: &Server, body: &[u8]) {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let accepted = client
+        .post(format!("{}/webhooks/github", server.base))
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", uuid::Uuid::new_v4().to_string())
+        .header("X-Hub-Signature-256", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
+    let Some((github, closed)) = github_with_pull_request().await else {
+        return;
+    };
     let notion = FakeNotion::spawn();
     // Notion is down: the update stays in the outbox, retried.
     notion.answer_always(Some(503));
@@ -234,7 +263,7 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
     let github_api = github.uri();
     let extra = [
         ("UNFURL_GITHUB_API_URL", github_api.as_str()),
-        ("UNFURL_GITHUB_WEBHOOK_SECRET", "kill-test-webhook-secret"),
+        ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("UNFURL_OUTBOX_POLL_MS", "50"),
         ("UNFURL_OUTBOX_BACKOFF_MS", "100"),
         ("UNFURL_OUTBOX_LEASE_MS", "1000"),
@@ -242,22 +271,8 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
     let (browser, client) = clients();
     let mut first = start(&data_dir, &notion.base, &extra);
     let (access, _) = link(&first, &notion, &browser, &client, "outbox-kill-code").await;
-    let pr = "https://github.com/Codertocat/Hello-World/pull/2";
-    assert_eq!(unfurl(&client, &first, &access, pr).await, StatusCode::OK);
-
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"kill-test-webhook-secret").unwrap();
-    mac.update(&closed);
-    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let accepted = client
-        .post(format!("{}/webhooks/github", first.base))
-        .header("X-GitHub-Event", "pull_request")
-        .header("X-GitHub-Delivery", uuid::Uuid::new_v4().to_string())
-        .header("X-Hub-Signature-256", signature)
-        .body(closed.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    assert_eq!(unfurl(&client, &first, &access, PR).await, StatusCode::OK);
+    send_webhook(&client, &first, &closed).await;
     // Wait (bounded) until Notion has refused at least one attempt, then SIGKILL.
     notion
         .wait_for("a delivery attempt", |p| !p.is_empty())
@@ -273,7 +288,56 @@ async fn an_update_pending_at_kill_9_is_delivered_after_restart() {
         delivered[0].authorization,
         "Bearer secret_notion_token_for_outbox-kill-code"
     );
-    assert_eq!(delivered[0].body["uri"], pr);
+    assert_eq!(delivered[0].body["uri"], PR);
+    drop(second);
+    let _ = std::fs::remove_dir_all(data_dir);
+}
+
+#[tokio::test]
+async fn an_update_in_flight_at_kill_9_is_delivered_at_once_by_the_restarted_server() {
+    let Some((github, closed)) = github_with_pull_request().await else {
+        return;
+    };
+    let notion = FakeNotion::spawn();
+    // The first PATCH never gets an answer: the server is killed in the middle of it,
+    // holding the row's lease.
+    notion.script(&[Reply::Stall]);
+    let data_dir = std::env::temp_dir().join(format!("nu-lease-kill-{}", uuid::Uuid::new_v4()));
+    let github_api = github.uri();
+    let lease = Duration::from_secs(120);
+    let lease_ms = lease.as_millis().to_string();
+    let extra = [
+        ("UNFURL_GITHUB_API_URL", github_api.as_str()),
+        ("UNFURL_GITHUB_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("UNFURL_OUTBOX_POLL_MS", "50"),
+        ("UNFURL_OUTBOX_LEASE_MS", lease_ms.as_str()),
+    ];
+    let (browser, client) = clients();
+    let mut first = start(&data_dir, &notion.base, &extra);
+    let (access, _) = link(&first, &notion, &browser, &client, "lease-kill-code").await;
+    assert_eq!(unfurl(&client, &first, &access, PR).await, StatusCode::OK);
+    send_webhook(&client, &first, &closed).await;
+    notion
+        .wait_for("the PATCH in flight", |p| !p.is_empty())
+        .await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    // The same server (same data directory, so the same instance id) starts again: it
+    // releases the lease its killed run held and delivers now, not in two minutes.
+    let restarted = std::time::Instant::now();
+    let second = start(&data_dir, &notion.base, &extra);
+    let delivered = notion.wait_for_deliveries(1).await;
+    let waited = delivered[0].at.duration_since(restarted);
+    assert!(
+        waited < lease / 8,
+        "delivered {waited:?} after the restart; the lease is {lease:?}"
+    );
+    assert_eq!(delivered[0].body["uri"], PR);
+    assert_eq!(
+        delivered[0].authorization,
+        "Bearer secret_notion_token_for_lease-kill-code"
+    );
     drop(second);
     let _ = std::fs::remove_dir_all(data_dir);
 }

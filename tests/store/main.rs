@@ -7,7 +7,7 @@
 //!
 //! The story is told in chapters, one file each, in this order: [`accounts`],
 //! [`connections`], [`codes`], [`refresh_tokens`], [`subscriptions`], [`revocation`],
-//! [`sign_in_steps`], [`webhooks`]; then the store is closed and opened again, and
+//! [`sign_in_steps`], [`webhooks`], [`leases`]; then the store is closed and opened again, and
 //! [`reopened`] finds what the chapters left behind. A chapter starts from the state the
 //! ones before it left (its module says which), and returns what later ones need.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,6 +15,7 @@
 mod accounts;
 mod codes;
 mod connections;
+mod leases;
 mod refresh_tokens;
 mod reopened;
 mod revocation;
@@ -121,6 +122,7 @@ async fn story(store: &Store, url: &str) -> Facts {
     revocation::chapter(&story, &first, &second).await;
     let spent_step = sign_in_steps::chapter(&story).await;
     webhooks::chapter(&story).await;
+    leases::chapter(&story, &first.id).await;
 
     story.raw.close().await;
     Facts {
@@ -133,9 +135,16 @@ async fn story(store: &Store, url: &str) -> Facts {
     }
 }
 
-/// The whole story against one database: connect twice (the second run of the migrations
-/// must change nothing), tell it, close, reopen, check.
+/// The whole story against one database: connect several times at once on the fresh
+/// database (as processes starting together do: the migrations must run exactly once, the
+/// others waiting for them), connect again (changing nothing), tell it, close, reopen, check.
 async fn run_against(url: &str, backend: Backend) {
+    let together =
+        futures_util::future::join_all((0..4).map(|_| Store::connect(url, cipher()))).await;
+    for opened in together {
+        let opened = opened.unwrap_or_else(|e| panic!("a store opened together failed: {e}"));
+        opened.close().await;
+    }
     let store = Store::connect(url, cipher()).await.unwrap();
     assert_eq!(store.backend(), backend);
     let again = Store::connect(url, cipher()).await.unwrap();

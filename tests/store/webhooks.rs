@@ -9,6 +9,9 @@ use notion_unfurl::store::{Accepted, WebhookDelivery};
 
 use crate::{PR, PR_CANONICAL, Story};
 
+/// The instance id this chapter claims under.
+const INSTANCE: &str = "instance-of-the-story";
+
 pub async fn chapter(story: &Story<'_>) {
     let (store, now) = (story.store, story.now);
     let delivery = WebhookDelivery {
@@ -32,7 +35,7 @@ pub async fn chapter(story: &Story<'_>) {
     // arrives while the first update is in flight queues a second, which waits for it.
     let now_ms = now * 1000;
     let first_claim = store
-        .claim_outbox(now_ms, now_ms + 60_000, 10)
+        .claim_outbox(INSTANCE, now_ms, now_ms + 60_000, 10)
         .await
         .unwrap();
     assert_eq!(first_claim.len(), 1);
@@ -46,7 +49,7 @@ pub async fn chapter(story: &Story<'_>) {
     );
     assert!(
         store
-            .claim_outbox(now_ms, now_ms + 60_000, 10)
+            .claim_outbox(INSTANCE, now_ms, now_ms + 60_000, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -55,7 +58,7 @@ pub async fn chapter(story: &Story<'_>) {
     // Even once the older lease has run out, the older row goes first, alone.
     let after_lease = now_ms + 120_000;
     let retried = store
-        .claim_outbox(after_lease, after_lease + 60_000, 10)
+        .claim_outbox(INSTANCE, after_lease, after_lease + 60_000, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -64,7 +67,7 @@ pub async fn chapter(story: &Story<'_>) {
     );
     store.delete_outbox_row(first_claim[0].id).await.unwrap();
     let next = store
-        .claim_outbox(after_lease, after_lease + 60_000, 10)
+        .claim_outbox(INSTANCE, after_lease, after_lease + 60_000, 10)
         .await
         .unwrap();
     assert_eq!(next.len(), 1);

@@ -112,6 +112,8 @@ pub struct Settings {
     pub outbox_poll: Duration,
     /// `UNFURL_OUTBOX_LEASE_MS`: how long a claimed update is held before another worker may
     /// take it over (default 120000). Must exceed one delivery (an unfurl plus a Notion call).
+    /// A server restarted after a crash releases its own leases at once (see
+    /// `crate::platform::data_dir::Instance`).
     pub outbox_lease: Duration,
     /// `UNFURL_OUTBOX_BACKOFF_MS`: first retry delay after Notion is unavailable; doubled per
     /// attempt up to one hour, with ±20% jitter (default 2000).

@@ -5,17 +5,29 @@
 //! the server agree. Each purpose gets its own key through HKDF-SHA256, so rotating one
 //! use never weakens another.
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use hkdf::Hkdf;
 use sha2::Sha256;
 
 use crate::platform::config::{MIN_SECRET_BYTES, Settings};
 use crate::platform::crypto::cipher::Cipher;
+use crate::platform::data_dir::{absolute, write_new};
 
 /// The id stored beside every ciphertext made with the current root secret.
 pub const CURRENT_KEY_ID: u8 = 1;
+
+/// The generated secret's file name in the data directory.
+const SECRET_FILE: &str = "secret.key";
+
+/// How long a short or (for [`SecretFile::MustExist`]) missing secret file is waited for
+/// before it is refused: long enough for a process started at the same moment to write it,
+/// short enough that a command run in the wrong directory says so promptly.
+pub const SECRET_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How often a short or missing secret file is looked at again.
+const SECRET_POLL: Duration = Duration::from_millis(20);
 
 /// Keys derived from the root secret.
 #[derive(Clone)]
@@ -41,6 +53,19 @@ pub enum KeyError {
     },
     #[error("{path} holds fewer than {MIN_SECRET_BYTES} bytes; delete it or set UNFURL_SECRET_KEY")]
     TooShort { path: String },
+    #[error("no secret at {path}")]
+    Missing { path: String },
+}
+
+/// What to do when the secret file is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretFile {
+    /// Generate one (the server's first start).
+    CreateIfMissing,
+    /// Wait up to [`SECRET_PATIENCE`] for another process (a server starting at the same
+    /// time) to create it, then fail with [`KeyError::Missing`]: a command that must sign
+    /// with the server's secret never makes a second one the server would not know.
+    MustExist,
 }
 
 /// Where the root secret came from, so start-up can warn about a generated one.
@@ -70,12 +95,20 @@ impl Keys {
 
     /// The keys for these settings, generating the secret file when needed.
     pub fn load(settings: &Settings) -> Result<(Self, SecretSource), KeyError> {
+        Self::load_with(settings, SecretFile::CreateIfMissing)
+    }
+
+    /// The keys for these settings; `mode` says whether a missing secret file may be made.
+    pub fn load_with(
+        settings: &Settings,
+        mode: SecretFile,
+    ) -> Result<(Self, SecretSource), KeyError> {
         let (root, source) = match &settings.secret_key {
             Some(secret) => (
                 secret.expose().as_bytes().to_vec(),
                 SecretSource::Environment,
             ),
-            None => read_or_create(&settings.data_dir.join("secret.key"))?,
+            None => read_or_create(&secret_path(&settings.data_dir), mode, SECRET_PATIENCE)?,
         };
         let mut keys = Self::derive_with_id(&root, settings.secret_key_id);
         // Earlier secrets only decrypt what was stored under them; nothing new uses them.
@@ -86,45 +119,61 @@ impl Keys {
     }
 }
 
-fn read_or_create(path: &Path) -> Result<(Vec<u8>, SecretSource), KeyError> {
+/// The secret file under `data_dir`.
+pub fn secret_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SECRET_FILE)
+}
+
+/// Read the secret at `path`, creating it when it is missing and `mode` allows.
+///
+/// Another process may be creating the file at this very moment (`serve &` and `token issue`
+/// started together on a fresh directory): the file is created whole ([`write_new`]), so a
+/// missing file is either created here or found complete on the next look. A file that is
+/// too short (written by hand, or by an older version that wrote in place) is looked at
+/// again for `patience` ([`SECRET_PATIENCE`]) before it is refused, and so is a missing
+/// one in [`SecretFile::MustExist`] mode, so a command started together with the server
+/// waits for the server's secret instead of failing.
+fn read_or_create(
+    path: &Path,
+    mode: SecretFile,
+    patience: Duration,
+) -> Result<(Vec<u8>, SecretSource), KeyError> {
+    let shown = || absolute(path).display().to_string();
     let io = |source| KeyError::Io {
-        path: path.display().to_string(),
+        path: shown(),
         source,
     };
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let trimmed = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
-            if trimmed.len() < MIN_SECRET_BYTES {
-                return Err(KeyError::TooShort {
-                    path: path.display().to_string(),
-                });
-            }
-            Ok((trimmed, SecretSource::FileReused))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            let secret = hex::encode(rand::random::<[u8; 32]>());
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            match options.open(path) {
-                Ok(mut file) => {
-                    file.write_all(secret.as_bytes()).map_err(io)?;
-                    file.sync_all().map_err(io)?;
-                    Ok((secret.into_bytes(), SecretSource::FileCreated))
+    let deadline = Instant::now() + patience;
+    loop {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let trimmed = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
+                if trimmed.len() >= MIN_SECRET_BYTES {
+                    return Ok((trimmed, SecretSource::FileReused));
                 }
-                // Another process (a second `token issue`) created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_or_create(path),
-                Err(e) => Err(io(e)),
+                if Instant::now() >= deadline {
+                    return Err(KeyError::TooShort { path: shown() });
+                }
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match mode {
+                SecretFile::CreateIfMissing => {
+                    let secret = hex::encode(rand::random::<[u8; 32]>());
+                    if write_new(path, secret.as_bytes()).map_err(io)? {
+                        return Ok((secret.into_bytes(), SecretSource::FileCreated));
+                    }
+                    // Another process created it first: read theirs on the next turn.
+                    continue;
+                }
+                SecretFile::MustExist if Instant::now() >= deadline => {
+                    return Err(KeyError::Missing { path: shown() });
+                }
+                SecretFile::MustExist => {}
+            },
+            Err(e) => return Err(io(e)),
         }
-        Err(e) => Err(io(e)),
+        // Start-up only, and only while another process is writing: a short pause is cheaper
+        // than a file watch.
+        std::thread::sleep(SECRET_POLL);
     }
 }
 
@@ -151,6 +200,99 @@ mod tests {
                 .unwrap_or(0);
             assert_eq!(mode, 0o600);
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn temp_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("nu-keys-{}", uuid::Uuid::new_v4()))
+    }
+
+    #[test]
+    fn threads_creating_the_secret_at_once_all_get_the_one_that_was_saved() {
+        let dir = temp_dir();
+        let path = secret_path(&dir);
+        let results: Vec<(Vec<u8>, SecretSource)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        read_or_create(&path, SecretFile::CreateIfMissing, SECRET_PATIENCE)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| panic!("a reader panicked"))
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect()
+        });
+        let saved = std::fs::read(&path).unwrap_or_default();
+        assert!(results.iter().all(|(secret, _)| *secret == saved));
+        let created = results
+            .iter()
+            .filter(|(_, source)| *source == SecretSource::FileCreated)
+            .count();
+        assert_eq!(created, 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_short_secret_file_is_waited_for_then_refused_with_its_absolute_path() {
+        let dir = temp_dir();
+        let path = secret_path(&dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(&path, "0123");
+        let refused = read_or_create(&path, SecretFile::CreateIfMissing, Duration::ZERO);
+        let Err(KeyError::TooShort { path: shown }) = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(Path::new(&shown).is_absolute(), "{shown}");
+
+        // Completed by its writer while this reader waits: accepted, not refused.
+        let full = "f".repeat(64);
+        let accepted = std::thread::scope(|scope| {
+            let reader =
+                scope.spawn(|| read_or_create(&path, SecretFile::CreateIfMissing, SECRET_PATIENCE));
+            let _ = std::fs::write(&path, &full);
+            reader
+                .join()
+                .unwrap_or_else(|_| panic!("the reader panicked"))
+        });
+        let (secret, source) = accepted.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(secret, full.as_bytes());
+        assert_eq!(source, SecretSource::FileReused);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_secret_that_must_exist_is_never_created_and_its_absence_names_the_path() {
+        let dir = temp_dir();
+        let path = secret_path(&dir);
+        let refused = read_or_create(&path, SecretFile::MustExist, Duration::ZERO);
+        let Err(KeyError::Missing { path: shown }) = refused else {
+            panic!("{refused:?}");
+        };
+        assert_eq!(Path::new(&shown), absolute(&path));
+        assert!(!dir.exists(), "nothing is created");
+
+        // One created meanwhile (by a server starting at the same time) is used.
+        let created = std::thread::scope(|scope| {
+            let reader =
+                scope.spawn(|| read_or_create(&path, SecretFile::MustExist, SECRET_PATIENCE));
+            let creator = read_or_create(&path, SecretFile::CreateIfMissing, SECRET_PATIENCE);
+            let reader = reader
+                .join()
+                .unwrap_or_else(|_| panic!("the reader panicked"));
+            (creator, reader)
+        });
+        let (Ok((made, SecretSource::FileCreated)), Ok((found, SecretSource::FileReused))) =
+            created
+        else {
+            panic!("{created:?}");
+        };
+        assert_eq!(made, found);
         let _ = std::fs::remove_dir_all(dir);
     }
 
