@@ -11,6 +11,8 @@ mod live_updates_github;
 mod multi_instance;
 mod oauth_token;
 mod outbox_retries;
+#[path = "../support/postgres.rs"]
+mod postgres;
 mod restart;
 mod unfurl_auth;
 mod unfurl_pages;

@@ -1,15 +1,14 @@
 //! Several servers over one database: one after another (a graceful stop, a kill) or side
 //! by side (one outbox, one delivery each, caches forgetting what another instance changed).
 
-use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
 use notion_unfurl::store::{NewConnection, WebhookDelivery};
 use notion_unfurl_sdk::Secret;
 
 use crate::fakes::{FakeNotion, PATIENCE, Reply};
 use crate::helpers::TempDir;
+use crate::postgres;
 use crate::webhook_setup::{PR, PR_FILES, delivery_id, fixture_or_skip, spawn_live};
 
 #[tokio::test]
@@ -156,82 +155,11 @@ async fn two_servers_on_one_sqlite_file_deliver_each_update_once() {
 #[tokio::test]
 async fn two_servers_on_one_postgres_deliver_each_update_once() {
     let body = fixture_or_skip!("pull_request.synchronize.json");
-    let Some(database) = TestPostgres::create().await else {
-        return;
-    };
-    let extra = [("UNFURL_DATABASE_URL", database.url.as_str())];
-    // Drop the database even when the story fails, then report the failure.
-    let told = AssertUnwindSafe(two_servers_share_the_outbox(&extra, &body))
-        .catch_unwind()
-        .await;
-    database.drop_database().await;
-    if let Err(panic) = told {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-/// A fresh PostgreSQL database for one test, as in tests/store.rs: `UNFURL_TEST_POSTGRES_URL`
-/// or local trust auth; skipped (with a line saying so) when nothing answers and no URL
-/// was configured.
-struct TestPostgres {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestPostgres {
-    async fn create() -> Option<Self> {
-        use sqlx::{AssertSqlSafe, Connection};
-        let configured = std::env::var("UNFURL_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty());
-        let admin = configured
-            .clone()
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        sqlx::any::install_default_drivers();
-        let connecting = sqlx::AnyConnection::connect(&admin);
-        let mut connection = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
-            Ok(Ok(connection)) => connection,
-            failed => {
-                let why = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "no answer within 5 s".to_owned(),
-                };
-                assert!(
-                    configured.is_none(),
-                    "UNFURL_TEST_POSTGRES_URL is set but PostgreSQL is not reachable: {why}"
-                );
-                eprintln!("skipped: PostgreSQL not reachable ({why})");
-                return None;
-            }
-        };
-        let name = format!("nu_webhooks_{}", uuid::Uuid::new_v4().simple());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let _ = connection.close().await;
-        let mut url = url::Url::parse(&admin).unwrap();
-        url.set_path(&format!("/{name}"));
-        Some(Self {
-            admin,
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    async fn drop_database(self) {
-        use sqlx::{AssertSqlSafe, Connection};
-        let mut connection = sqlx::AnyConnection::connect(&self.admin).await.unwrap();
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            "DROP DATABASE {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-        let _ = connection.close().await;
-    }
+    postgres::with_fresh_database("nu_webhooks", |url| async move {
+        let extra = [("UNFURL_DATABASE_URL", url.as_str())];
+        two_servers_share_the_outbox(&extra, &body).await;
+    })
+    .await;
 }
 
 /// Claimers on separate pools (as on separate instances) racing for one outbox, on several
@@ -329,14 +257,8 @@ async fn concurrent_claims_on_sqlite_never_overlap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_on_postgres_never_overlap() {
-    let Some(database) = TestPostgres::create().await else {
-        return;
-    };
-    let told = AssertUnwindSafe(concurrent_claims_never_overlap(&database.url))
-        .catch_unwind()
-        .await;
-    database.drop_database().await;
-    if let Err(panic) = told {
-        std::panic::resume_unwind(panic);
-    }
+    postgres::with_fresh_database("nu_webhooks", |url| async move {
+        concurrent_claims_never_overlap(&url).await;
+    })
+    .await;
 }

@@ -12,6 +12,9 @@
 //! ones before it left (its module says which), and returns what later ones need.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../support/postgres.rs"]
+mod postgres;
+
 mod accounts;
 mod codes;
 mod connections;
@@ -23,19 +26,16 @@ mod sign_in_steps;
 mod subscriptions;
 mod webhooks;
 
-use std::panic::AssertUnwindSafe;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures_util::FutureExt;
 use notion_unfurl::platform::crypto::cipher::Cipher;
 use notion_unfurl::platform::crypto::{random_token, token_hash};
 use notion_unfurl::store::{Backend, NewConnection, Store, StoreError};
 use notion_unfurl_sdk::Secret;
+use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection};
 
 const ROOT: &[u8] = b"store-test-root-secret-that-is-long-enough";
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 const CLIENT: &str = "notion-client";
 const REDIRECT: &str = "https://www.notion.so/externalIntegrationAuthCallback";
@@ -223,62 +223,10 @@ async fn an_in_memory_store_keeps_its_rows_while_open() {
     store.close().await;
 }
 
-/// The URL without its password, for messages.
-fn shown(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_password(None);
-    shown.to_string()
-}
-
 #[tokio::test]
 async fn the_storage_story_holds_on_postgres() {
-    let configured = std::env::var("UNFURL_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let admin_url = url::Url::parse(configured.as_deref().unwrap_or(DEFAULT_POSTGRES))
-        .expect("UNFURL_TEST_POSTGRES_URL is not a URL");
-    sqlx::any::install_default_drivers();
-    // One plain connection rather than a pool, so a refusal reports its real cause.
-    let connecting = AnyConnection::connect(admin_url.as_str());
-    let mut admin = match tokio::time::timeout(Duration::from_secs(5), connecting).await {
-        Ok(Ok(connection)) => connection,
-        failed => {
-            let why = match failed {
-                Ok(Err(e)) => e.to_string(),
-                _ => "no answer within 5 s".to_owned(),
-            };
-            assert!(
-                configured.is_none(),
-                "UNFURL_TEST_POSTGRES_URL is set but {} is not reachable: {why}",
-                shown(&admin_url)
-            );
-            println!(
-                "skipped: PostgreSQL not reachable at {} ({why})",
-                shown(&admin_url)
-            );
-            return;
-        }
-    };
-
-    let database = format!("nu_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url = admin_url.clone();
-    url.set_path(&format!("/{database}"));
-    // Drop the database even when the story fails, then report the failure.
-    let told = AssertUnwindSafe(run_against(url.as_str(), Backend::Postgres))
-        .catch_unwind()
-        .await;
-    sqlx::raw_sql(AssertSqlSafe(format!(
-        "DROP DATABASE {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    let _ = admin.close().await;
-    if let Err(panic) = told {
-        std::panic::resume_unwind(panic);
-    }
+    postgres::with_fresh_database("nu_test", |url| async move {
+        run_against(&url, Backend::Postgres).await;
+    })
+    .await;
 }
