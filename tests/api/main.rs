@@ -12,6 +12,7 @@ mod multi_instance;
 mod oauth_token;
 mod outbox_retries;
 mod restart;
+mod slow_clients;
 mod unfurl_auth;
 mod unfurl_pages;
 mod unfurl_requests;

@@ -196,7 +196,7 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
             .expect("a stalled sender was never cut off")
             .unwrap();
         let answer = String::from_utf8_lossy(&answer[..read]);
-        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     }
     let deadline = Instant::now() + PATIENCE;
     while app.limits.webhook_reads.available_permits() < 8 {
