@@ -1,6 +1,7 @@
 //! What bounds the HTTP surface, shared by every worker so a limit is the process's:
 //! per-address rate limits on the endpoints that anyone may call, per-address shares of
-//! what is held while a request body arrives, and the slots for reading webhook bodies.
+//! what is held while a request body arrives, and the slots for reading webhook bodies,
+//! shared fairly among addresses.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,7 +14,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
 use crate::http::request::client_address;
 use crate::platform::config::Settings;
@@ -21,6 +22,9 @@ use crate::platform::config::Settings;
 /// How many webhook bodies may be read at once (GitHub sends one delivery at a time per
 /// hook; a handful covers several hooks and redeliveries).
 pub const WEBHOOK_READS: usize = 8;
+/// How many of those one client address may hold: stalled senders from one address leave
+/// the rest to GitHub's deliveries, which come from other addresses.
+pub const WEBHOOK_READS_PER_ADDRESS: usize = 2;
 
 /// A wait as the whole seconds of a `Retry-After` header: rounded up, at least one (a
 /// client told "0" would come straight back).
@@ -36,8 +40,9 @@ pub struct Limits {
     pub revoke: RateLimit,
     /// The consent decision and the GitHub callback: each may call Notion or GitHub.
     pub sign_in: RateLimit,
-    /// Webhook bodies being read at once (each up to 25 MiB, unverified until read).
-    pub webhook_reads: Semaphore,
+    /// Webhook bodies being read at once (each up to 25 MiB, unverified until read), in all
+    /// and per client address.
+    pub webhook_reads: FairSlots,
     /// Request bodies still arriving, per client address (`UNFURL_MAX_BODIES_PER_ADDRESS`;
     /// `crate::http::bodies` takes and returns them).
     pub arriving_bodies: PerAddress,
@@ -56,7 +61,7 @@ impl Limits {
             token: RateLimit::token_endpoint().keyed_by(header.clone()),
             revoke: RateLimit::revoke_endpoint().keyed_by(header.clone()),
             sign_in: RateLimit::sign_in_steps().keyed_by(header.clone()),
-            webhook_reads: Semaphore::new(WEBHOOK_READS),
+            webhook_reads: FairSlots::new(WEBHOOK_READS, WEBHOOK_READS_PER_ADDRESS),
             arriving_bodies: PerAddress::new(settings.max_bodies_per_address),
             client_ip_header: header,
         }
@@ -65,6 +70,56 @@ impl Limits {
     /// The address `req` is counted under: the one every per-address limit uses.
     pub fn client(&self, req: &HttpRequest) -> IpAddr {
         client_address(req, self.client_ip_header.as_ref())
+    }
+}
+
+/// A few slots of a shared resource, fewer of which any one client address may hold, so
+/// that no address can take them all.
+#[derive(Debug)]
+pub struct FairSlots {
+    all: Semaphore,
+    per_address: PerAddress,
+}
+
+/// One of [`FairSlots`], given back when dropped.
+#[derive(Debug)]
+pub struct FairSlot<'a> {
+    _slot: SemaphorePermit<'a>,
+    _share: Share,
+}
+
+impl FairSlots {
+    pub fn new(slots: usize, per_address: usize) -> Self {
+        Self {
+            all: Semaphore::new(slots),
+            per_address: PerAddress::new(per_address),
+        }
+    }
+
+    /// A slot for `address`, waiting up to `within` in all. The address's own share comes
+    /// first, so what it asks beyond its share waits behind its own requests, not in the
+    /// queue every address shares.
+    pub async fn acquire(&self, address: IpAddr, within: Duration) -> Option<FairSlot<'_>> {
+        let deadline = tokio::time::Instant::now() + within;
+        let share = self.per_address.take(address, within).await?;
+        let slot = tokio::time::timeout_at(deadline, self.all.acquire())
+            .await
+            .ok()?
+            .ok()?;
+        Some(FairSlot {
+            _slot: slot,
+            _share: share,
+        })
+    }
+
+    /// How many slots are free.
+    pub fn available(&self) -> usize {
+        self.all.available_permits()
+    }
+
+    /// How many slots `address` holds or is about to.
+    pub fn held_by(&self, address: IpAddr) -> usize {
+        self.per_address.held(address)
     }
 }
 
@@ -336,5 +391,20 @@ mod tests {
         });
         drop(held);
         assert!(waiting.await.unwrap_or(false));
+    }
+
+    #[tokio::test]
+    async fn one_address_cannot_take_every_fair_slot() {
+        let slots = FairSlots::new(3, 2);
+        let quickly = Duration::from_millis(20);
+        let first = slots.acquire(A, quickly).await;
+        let second = slots.acquire(A, quickly).await;
+        assert!(first.is_some() && second.is_some());
+        assert!(slots.acquire(A, quickly).await.is_none());
+        assert_eq!((slots.held_by(A), slots.available()), (2, 1));
+        let other = slots.acquire(B, quickly).await;
+        assert!(other.is_some(), "the last slot is left to another address");
+        drop((first, second, other));
+        assert_eq!((slots.held_by(A), slots.available()), (0, 3));
     }
 }

@@ -124,12 +124,14 @@ pub async fn github(
         WebhookError::BadSignature
     })?;
     // Bodies are read before they can be verified; bounding how many are read at once, and
-    // for how long, bounds what an unauthenticated sender can make us hold.
+    // for how long, bounds what an unauthenticated sender can make us hold. The slots are
+    // shared fairly among client addresses, so stalled senders from one address cannot keep
+    // GitHub's deliveries (which GitHub does not retry) out.
     // A delivery waits up to a third of the read deadline for a slot, then its body gets the
     // whole deadline (`UNFURL_WEBHOOK_READ_TIMEOUT_SECS`).
     let deadline = state.settings.webhook_read_timeout;
-    let Ok(Ok(_reading)) = tokio::time::timeout(deadline / 3, limits.webhook_reads.acquire()).await
-    else {
+    let address = limits.client(&req);
+    let Some(_reading) = limits.webhook_reads.acquire(address, deadline / 3).await else {
         tracing::warn!("webhook refused: too many bodies being read");
         return Err(WebhookError::Unavailable);
     };

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::fakes::PATIENCE;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, wait_until};
 
 /// The body deadline the flood test runs with (`UNFURL_BODY_READ_TIMEOUT_SECS`).
 const DEADLINE: Duration = Duration::from_secs(2);
@@ -93,14 +93,6 @@ fn head(method: &str, path: &str, host: &str, extra: &str, length: Option<usize>
         None => "Transfer-Encoding: chunked".to_owned(),
     };
     format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}{framing}\r\n\r\n")
-}
-
-async fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} did not happen in time");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

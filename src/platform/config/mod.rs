@@ -82,7 +82,8 @@ pub struct Settings {
     pub fetch_timeout: Duration,
     /// `UNFURL_WEBHOOK_READ_TIMEOUT_SECS`: how long a webhook body may take to arrive, 1..=120
     /// (default 30). Bodies are read before their signature can be checked, so at most
-    /// eight are read at once; a delivery waits up to a third of this for a reading slot.
+    /// eight are read at once, two per client address; a delivery waits up to a third of
+    /// this for a reading slot.
     pub webhook_read_timeout: Duration,
     /// `UNFURL_BODY_READ_TIMEOUT_SECS`: how long any other request body may take to arrive
     /// once its handler reads it, 1..=60 (default 10). The bodies are small (64 KiB at
