@@ -3,8 +3,11 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::KeepAlive;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
@@ -18,7 +21,21 @@ use crate::unfurl::registry::Registry;
 
 /// How long a stopping server waits for the outbox worker's deliveries in flight; those
 /// cut short are delivered again once their lease runs out.
-const OUTBOX_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+const OUTBOX_STOP_GRACE: Duration = Duration::from_secs(10);
+
+// How long a connection may take at each stage, so that none is held by a client that
+// sends slowly (security.md "Slow and hostile clients"); bodies have their own deadline
+// (`UNFURL_BODY_READ_TIMEOUT_SECS`, `crate::http::request::read_limited`).
+
+/// A new connection's first request head: Notion, GitHub and browsers send theirs in one
+/// go; past this actix answers 408 and closes. actix times no later head of a kept-alive
+/// connection; Fly's proxy reads heads whole, and `UNFURL_MAX_CONNECTIONS` bounds the rest.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// An idle connection between requests (actix's own default, chosen here on purpose).
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// After an answer to a body that was not read to its end, how long the connection stays
+/// to let the client read the answer before it is closed (actix discards what arrives).
+const LINGER: Duration = Duration::from_secs(1);
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -43,7 +60,16 @@ impl Application {
         registry: Registry,
     ) -> Result<Self, StartError> {
         let listen = settings.listen;
-        let workers = settings.workers;
+        // actix's own default (one per core), made explicit so the connection limit can be
+        // shared out; clamped to what `UNFURL_WORKERS` accepts.
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+            })
+            .clamp(1, 256);
+        // `max_connections` is per worker; past it a worker accepts nothing until one closes.
+        let connections_per_worker = settings.max_connections.div_ceil(workers).max(1);
         let listener = TcpListener::bind(listen).map_err(|source| StartError::Bind {
             address: listen.to_string(),
             source,
@@ -73,20 +99,23 @@ impl Application {
             "update outbox claims are recorded under this instance id"
         );
         let data = web::Data::new(state.clone());
-        let limits = Arc::new(Limits::new(state.settings.client_ip_header.as_deref()));
+        let limits = Arc::new(Limits::new(&state.settings));
         let shared_limits = web::Data::from(limits.clone());
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::http::bodies::guard))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(shared_limits.clone())
                 .configure(crate::http::routes)
         })
         .disable_signals()
-        .shutdown_timeout(10);
-        if let Some(workers) = workers {
-            server = server.workers(workers);
-        }
+        .shutdown_timeout(10)
+        .workers(workers)
+        .max_connections(connections_per_worker)
+        .client_request_timeout(HEAD_TIMEOUT)
+        .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
+        .client_disconnect_timeout(LINGER);
         let server = server
             .listen(listener)
             .map_err(|source| StartError::Bind {

@@ -1,23 +1,30 @@
 //! What bounds the HTTP surface, shared by every worker so a limit is the process's:
-//! per-address rate limits on the endpoints that anyone may call, and the slots for
-//! reading webhook bodies.
+//! per-address rate limits on the endpoints that anyone may call, per-address shares of
+//! what is held while a request body arrives, and the slots for reading webhook bodies,
+//! shared fairly among addresses.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
 use crate::http::request::client_address;
+use crate::platform::config::Settings;
 
 /// How many webhook bodies may be read at once (GitHub sends one delivery at a time per
 /// hook; a handful covers several hooks and redeliveries).
 pub const WEBHOOK_READS: usize = 8;
+/// How many of those one client address may hold: stalled senders from one address leave
+/// the rest to GitHub's deliveries, which come from other addresses.
+pub const WEBHOOK_READS_PER_ADDRESS: usize = 2;
 
 /// A wait as the whole seconds of a `Retry-After` header: rounded up, at least one (a
 /// client told "0" would come straight back).
@@ -33,27 +40,189 @@ pub struct Limits {
     pub revoke: RateLimit,
     /// The consent decision and the GitHub callback: each may call Notion or GitHub.
     pub sign_in: RateLimit,
-    /// Webhook bodies being read at once (each up to 25 MiB, unverified until read).
-    pub webhook_reads: Semaphore,
+    /// Webhook bodies being read at once (each up to 25 MiB, unverified until read), in all
+    /// and per client address.
+    pub webhook_reads: FairSlots,
+    /// Request bodies still arriving, per client address (`UNFURL_MAX_BODIES_PER_ADDRESS`;
+    /// `crate::http::bodies` takes and returns them).
+    pub arriving_bodies: PerAddress,
+    client_ip_header: Option<header::HeaderName>,
 }
 
 impl Limits {
-    /// `client_ip_header`: the header a trusted proxy puts the client's address in
-    /// (`UNFURL_CLIENT_IP_HEADER`); without it the TCP peer is the client.
-    pub fn new(client_ip_header: Option<&str>) -> Self {
-        let header = client_ip_header.and_then(|h| header::HeaderName::try_from(h).ok());
+    /// The limits `settings` ask for. `UNFURL_CLIENT_IP_HEADER` names the header a trusted
+    /// proxy puts the client's address in; without it the TCP peer is the client.
+    pub fn new(settings: &Settings) -> Self {
+        let header = settings
+            .client_ip_header
+            .as_deref()
+            .and_then(|h| header::HeaderName::try_from(h).ok());
         Self {
             token: RateLimit::token_endpoint().keyed_by(header.clone()),
             revoke: RateLimit::revoke_endpoint().keyed_by(header.clone()),
-            sign_in: RateLimit::sign_in_steps().keyed_by(header),
-            webhook_reads: Semaphore::new(WEBHOOK_READS),
+            sign_in: RateLimit::sign_in_steps().keyed_by(header.clone()),
+            webhook_reads: FairSlots::new(WEBHOOK_READS, WEBHOOK_READS_PER_ADDRESS),
+            arriving_bodies: PerAddress::new(settings.max_bodies_per_address),
+            client_ip_header: header,
         }
+    }
+
+    /// The address `req` is counted under: the one every per-address limit uses.
+    pub fn client(&self, req: &HttpRequest) -> IpAddr {
+        client_address(req, self.client_ip_header.as_ref())
     }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self::new(None)
+/// A few slots of a shared resource, fewer of which any one client address may hold, so
+/// that no address can take them all.
+#[derive(Debug)]
+pub struct FairSlots {
+    all: Semaphore,
+    per_address: PerAddress,
+}
+
+/// One of [`FairSlots`], given back when dropped.
+#[derive(Debug)]
+pub struct FairSlot<'a> {
+    _slot: SemaphorePermit<'a>,
+    _share: Share,
+}
+
+impl FairSlots {
+    pub fn new(slots: usize, per_address: usize) -> Self {
+        Self {
+            all: Semaphore::new(slots),
+            per_address: PerAddress::new(per_address),
+        }
+    }
+
+    /// A slot for `address`, waiting up to `within` in all. The address's own share comes
+    /// first, so what it asks beyond its share waits behind its own requests, not in the
+    /// queue every address shares.
+    pub async fn acquire(&self, address: IpAddr, within: Duration) -> Option<FairSlot<'_>> {
+        let deadline = tokio::time::Instant::now() + within;
+        let share = self.per_address.take(address, within).await?;
+        let slot = tokio::time::timeout_at(deadline, self.all.acquire())
+            .await
+            .ok()?
+            .ok()?;
+        Some(FairSlot {
+            _slot: slot,
+            _share: share,
+        })
+    }
+
+    /// How many slots are free.
+    pub fn available(&self) -> usize {
+        self.all.available_permits()
+    }
+
+    /// How many slots `address` holds or is about to.
+    pub fn held_by(&self, address: IpAddr) -> usize {
+        self.per_address.held(address)
+    }
+}
+
+/// What each client address holds of one shared resource at once, at most `limit` each.
+///
+/// Only addresses holding something are kept, so the map never outgrows what is held at
+/// once (which the connection limit bounds); there is nothing to expire.
+#[derive(Debug, Clone)]
+pub struct PerAddress {
+    shares: Arc<Shares>,
+}
+
+#[derive(Debug)]
+struct Shares {
+    limit: usize,
+    held: Mutex<HashMap<IpAddr, usize, foldhash::fast::RandomState>>,
+    /// Woken whenever a share is given back, for those waiting for one.
+    returned: Notify,
+}
+
+/// One share of a [`PerAddress`] resource, given back when dropped.
+#[derive(Debug)]
+pub struct Share {
+    shares: Arc<Shares>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            shares: Arc::new(Shares {
+                limit,
+                held: Mutex::new(HashMap::default()),
+                returned: Notify::new(),
+            }),
+        }
+    }
+
+    /// A share for `address`, or `None` when it already holds its limit.
+    pub fn try_take(&self, address: IpAddr) -> Option<Share> {
+        let mut held = self.lock();
+        let count = held.entry(address).or_default();
+        if *count >= self.shares.limit {
+            // An entry made just now for a limit of zero would otherwise linger.
+            if *count == 0 {
+                held.remove(&address);
+            }
+            return None;
+        }
+        *count += 1;
+        Some(Share {
+            shares: self.shares.clone(),
+            address,
+        })
+    }
+
+    /// A share for `address`, waiting up to `within` for one of its own to be given back.
+    pub async fn take(&self, address: IpAddr, within: Duration) -> Option<Share> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let returned = self.shares.returned.notified();
+            tokio::pin!(returned);
+            // Registered before trying, so a share given back in between still wakes us.
+            returned.as_mut().enable();
+            if let Some(share) = self.try_take(address) {
+                return Some(share);
+            }
+            tokio::time::timeout_at(deadline, returned).await.ok()?;
+        }
+    }
+
+    /// How many shares `address` holds now.
+    pub fn held(&self, address: IpAddr) -> usize {
+        self.lock().get(&address).copied().unwrap_or(0)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize, foldhash::fast::RandomState>> {
+        // A panic while the map was held left a count, not a broken map.
+        self.shares
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        {
+            let mut held = self
+                .shares
+                .held
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(count) = held.get_mut(&self.address) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    held.remove(&self.address);
+                }
+            }
+        }
+        self.shares.returned.notify_waiters();
     }
 }
 
@@ -179,5 +348,63 @@ impl RateLimit {
             tracing::info!("rate limited");
             not_until.wait_time_from(self.limiter.clock().now())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+
+    #[test]
+    fn an_address_holds_at_most_its_limit_and_gets_shares_back_when_dropped() {
+        let shares = PerAddress::new(2);
+        let first = shares.try_take(A);
+        let second = shares.try_take(A);
+        assert!(first.is_some() && second.is_some());
+        assert!(shares.try_take(A).is_none());
+        assert_eq!(shares.held(A), 2);
+        let other = shares.try_take(B);
+        assert!(other.is_some(), "another address is not held back");
+        drop(first);
+        assert!(shares.try_take(A).is_some());
+        drop((second, other));
+        assert_eq!((shares.held(A), shares.held(B)), (0, 0));
+        assert!(shares.lock().is_empty(), "idle addresses are not kept");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_address_gets_the_next_share_given_back() {
+        let shares = PerAddress::new(1);
+        let held = shares.try_take(A);
+        assert!(
+            shares.take(A, Duration::from_millis(20)).await.is_none(),
+            "no share comes back in time"
+        );
+        let waiting = tokio::spawn({
+            let shares = shares.clone();
+            async move { shares.take(A, Duration::from_secs(30)).await.is_some() }
+        });
+        drop(held);
+        assert!(waiting.await.unwrap_or(false));
+    }
+
+    #[tokio::test]
+    async fn one_address_cannot_take_every_fair_slot() {
+        let slots = FairSlots::new(3, 2);
+        let quickly = Duration::from_millis(20);
+        let first = slots.acquire(A, quickly).await;
+        let second = slots.acquire(A, quickly).await;
+        assert!(first.is_some() && second.is_some());
+        assert!(slots.acquire(A, quickly).await.is_none());
+        assert_eq!((slots.held_by(A), slots.available()), (2, 1));
+        let other = slots.acquire(B, quickly).await;
+        assert!(other.is_some(), "the last slot is left to another address");
+        drop((first, second, other));
+        assert_eq!((slots.held_by(A), slots.available()), (0, 3));
     }
 }

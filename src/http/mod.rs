@@ -10,23 +10,26 @@
 //! never write an error status or body themselves.
 //!
 //! - [`unfurl::UnfurlHttpError`] (`/unfurl`): JSON `{error, message}`; 400, 401 (with
-//!   `WWW-Authenticate: Bearer`), 405 (with `Allow`), 413, 503. A provider failure is not
+//!   `WWW-Authenticate: Bearer`), 405 (with `Allow`), 408, 413, 503. A provider failure is not
 //!   an HTTP error: `200` with Notion's `error` operation
 //!   (`crate::unfurl::body::error_operation`).
 //! - [`oauth_token::OAuthError`] (`/oauth/token`, `/oauth/revoke`): RFC 6749 §5.2 JSON
 //!   `{error, error_description}` with `Cache-Control: no-store` and `Pragma: no-cache`;
-//!   400, 401 (with `WWW-Authenticate: Basic`), 405 (with `Allow`), 429 (with
+//!   400, 401 (with `WWW-Authenticate: Basic`), 405 (with `Allow`), 408, 429 (with
 //!   `Retry-After`), 503.
 //! - [`webhooks::WebhookError`] (`/webhooks/github`): JSON `{error, message}`; 400, 401,
-//!   413, 503.
+//!   408, 413, 503.
 //! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`): an HTML page in
 //!   the [`pages`] shell (no-store, never framed, no referrer) with one sentence the user
-//!   can act on; 400, 403, 404, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
+//!   can act on; 400, 403, 404, 408, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
 //!   Redirects back to Notion (`error=invalid_request` / `access_denied`, with `state`)
 //!   are answers, not error pages.
 //!
 //! The probes answer for themselves: `/readyz` says `503 {"status":"unavailable"}`; a
 //! method other than GET or HEAD gets actix's own `405` with `Allow`.
+//!
+//! Before any of them, [`bodies::BodyRefusal`] answers a request whose client address is
+//! already sending too many bodies: JSON `{error, message}`, 429 (with `Retry-After`).
 //!
 //! What is logged:
 //! - A cause (store, Notion, GitHub, signing) is logged once with `error = %e`, never put
@@ -39,6 +42,7 @@
 //! - Around all of them, the request span records the status and tracing-actix-web logs
 //!   each error response's `Debug` (which, for `PageError`, leaves the cause out).
 
+pub mod bodies;
 pub mod error_json;
 pub mod health;
 pub mod limits;

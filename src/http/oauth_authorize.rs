@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::http::limits::Limits;
 use crate::http::pages::{self, PageError};
-use crate::http::request::{BodyError, read_limited};
+use crate::http::request::{BodyError, BodyLimit, read_limited};
 use crate::oauth::consent::{self, Pending, same_secret};
 use crate::oauth::linking::{self, SignedIn};
 use crate::platform::crypto::random_token;
@@ -178,10 +178,15 @@ pub async fn decide(
     {
         return Err(PageError::Compressed);
     }
-    let body = read_limited(&req, payload, MAX_FORM_BYTES)
+    let limit = BodyLimit {
+        max_bytes: MAX_FORM_BYTES,
+        within: state.settings.body_read_timeout,
+    };
+    let body = read_limited(&req, payload, limit)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => PageError::FormTooLarge,
+            BodyError::TooSlow => PageError::FormTooSlow,
             BodyError::Unreadable => PageError::FormUnreadable,
         })?;
     let form = unique_pairs(&body).ok_or(PageError::RepeatedField)?;

@@ -19,7 +19,7 @@ use serde::Serialize;
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::http::limits::{Limits, retry_after_secs};
-use crate::http::request::{BodyError, bearer_token, read_limited};
+use crate::http::request::{BodyError, BodyLimit, bearer_token, read_limited};
 use crate::oauth::grants::{GrantError, Grants, IssuedTokens, Revocation};
 use crate::platform::config::Settings;
 use crate::platform::crypto::token_hash;
@@ -51,6 +51,8 @@ pub enum OAuthError {
     RateLimited { retry_after: Duration },
     #[error("this method is not allowed here")]
     MethodNotAllowed { allow: &'static str },
+    #[error("the request body was not sent in time")]
+    TooSlow,
     #[error("the service is temporarily unavailable; please retry")]
     Unavailable,
 }
@@ -77,9 +79,10 @@ impl OAuthError {
 
     fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) | Self::MethodNotAllowed { .. } | Self::RateLimited { .. } => {
-                "invalid_request"
-            }
+            Self::InvalidRequest(_)
+            | Self::MethodNotAllowed { .. }
+            | Self::RateLimited { .. }
+            | Self::TooSlow => "invalid_request",
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
@@ -97,6 +100,7 @@ impl ResponseError for OAuthError {
             Self::InvalidClient => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -147,10 +151,16 @@ impl From<GrantError> for OAuthError {
 async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
+    settings: &Settings,
 ) -> Result<Option<Vec<u8>>, OAuthError> {
-    match read_limited(req, payload, MAX_BODY_BYTES).await {
+    let limit = BodyLimit {
+        max_bytes: MAX_BODY_BYTES,
+        within: settings.body_read_timeout,
+    };
+    match read_limited(req, payload, limit).await {
         Ok(body) => Ok(Some(body)),
         Err(BodyError::TooLarge) => Ok(None),
+        Err(BodyError::TooSlow) => Err(OAuthError::TooSlow),
         Err(BodyError::Unreadable) => Err(OAuthError::InvalidRequest("the body could not be read")),
     }
 }
@@ -316,7 +326,7 @@ async fn authenticated_form(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let body = read_body(req, payload)
+    let body = read_body(req, payload, settings)
         .await?
         .ok_or(OAuthError::InvalidRequest("the request body is too large"))?;
     let params = parse_form(&body)?;
@@ -388,7 +398,7 @@ pub async fn revoke(
     let mut presented: Vec<String> = bearer_token(&req).map(str::to_owned).into_iter().collect();
     // A body that is absent, unreadable, too large or not the JSON we expect adds no
     // token; the header alone may still name one.
-    if let Ok(Some(body)) = read_body(&req, payload).await
+    if let Ok(Some(body)) = read_body(&req, payload, &state.settings).await
         && let Ok(fields) = serde_json::from_slice::<RevokeBody>(&body)
     {
         presented.extend(fields.access_token);

@@ -112,6 +112,8 @@ pub enum PageError {
     GitHubNotConfigured,
     #[error("the consent form is too large")]
     FormTooLarge,
+    #[error("the consent form was not sent in time")]
+    FormTooSlow,
     #[error("the consent form was sent compressed")]
     Compressed,
     #[error("too many sign-in steps from this address")]
@@ -185,6 +187,7 @@ impl PageError {
             Self::StateMismatch => "This sign-in did not start in this browser.",
             Self::GitHubNotConfigured => "GitHub sign-in is not configured.",
             Self::FormTooLarge => "The form is too large.",
+            Self::FormTooSlow => "The form took too long to arrive. Please try again.",
             Self::RateLimited { .. } => {
                 "Too many connection attempts came from your network. Please wait a minute and try again."
             }
@@ -237,6 +240,7 @@ impl ResponseError for PageError {
             Self::CsrfMismatch | Self::StateMismatch => StatusCode::FORBIDDEN,
             Self::GitHubNotConfigured => StatusCode::NOT_FOUND,
             Self::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::FormTooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Compressed => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotSealed | Self::GitHubStart(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -365,6 +369,11 @@ mod tests {
                 PageError::FormTooLarge,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "The form is too large.",
+            ),
+            (
+                PageError::FormTooSlow,
+                StatusCode::REQUEST_TIMEOUT,
+                "The form took too long to arrive. Please try again.",
             ),
             (
                 PageError::Compressed,

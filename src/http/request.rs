@@ -1,7 +1,8 @@
 //! What every handler reads from a request the same way: the bearer token, the body
-//! (bounded while it is read), and the client's address.
+//! (bounded in size and time while it is read), and the client's address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -28,35 +29,55 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 pub enum BodyError {
     /// Declared or found to be over the limit (reading stops there).
     TooLarge,
+    /// Not all there by the deadline.
+    TooSlow,
     /// The connection failed while the body was read.
     Unreadable,
 }
 
-/// The request body, read as a stream and refused as soon as it passes `limit` bytes.
+/// How much of a request body is read, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit {
+    pub max_bytes: usize,
+    /// From the first read to the last byte (`UNFURL_BODY_READ_TIMEOUT_SECS`, or
+    /// `UNFURL_WEBHOOK_READ_TIMEOUT_SECS` for a webhook).
+    pub within: Duration,
+}
+
+/// The request body, read as a stream and refused as soon as it passes `limit.max_bytes`
+/// bytes or `limit.within` has passed: the one reader of request bodies, so that no
+/// sender, authenticated or not, can hold a connection by sending slowly. What is left of
+/// a body that was given up on is not drained: `crate::http::bodies` closes its connection.
 pub async fn read_limited(
     req: &HttpRequest,
     mut payload: web::Payload,
-    limit: usize,
+    limit: BodyLimit,
 ) -> Result<Vec<u8>, BodyError> {
+    let max = limit.max_bytes;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared.is_some_and(|n| n > max) {
         return Err(BodyError::TooLarge);
     }
-    // Reserve for what is declared only up to a small bound: an unauthenticated caller
-    // must send the bytes before it can make us hold them.
-    let mut body = Vec::with_capacity(declared.unwrap_or(256).min(limit).min(64 * 1024));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
+    let read = async move {
+        // Reserve for what is declared only up to a small bound: an unauthenticated caller
+        // must send the bytes before it can make us hold them.
+        let mut body = Vec::with_capacity(declared.unwrap_or(256).min(max).min(64 * 1024));
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+            if body.len() + chunk.len() > max {
+                return Err(BodyError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    tokio::time::timeout(limit.within, read)
+        .await
+        .map_err(|_| BodyError::TooSlow)?
 }
 
 /// The client's address: from the trusted proxy's header when one is configured, else the
@@ -79,7 +100,33 @@ pub fn client_address(req: &HttpRequest, proxy_header: Option<&header::HeaderNam
 
 #[cfg(test)]
 mod tests {
+    use actix_web::FromRequest;
+    use actix_web::dev::Payload;
+    use actix_web::error::PayloadError;
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_is_given_up_at_the_deadline() {
+        let req = actix_web::test::TestRequest::post()
+            .insert_header((header::CONTENT_LENGTH, "1024"))
+            .to_http_request();
+        let first = futures_util::stream::once(async { Ok(web::Bytes::from_static(b"{")) });
+        let stalled: std::pin::Pin<
+            Box<dyn futures_util::Stream<Item = Result<web::Bytes, PayloadError>>>,
+        > = Box::pin(first.chain(futures_util::stream::pending()));
+        let payload = web::Payload::from_request(&req, &mut Payload::from(stalled))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limit = BodyLimit {
+            max_bytes: 4096,
+            within: Duration::from_millis(50),
+        };
+        assert_eq!(
+            read_limited(&req, payload, limit).await,
+            Err(BodyError::TooSlow)
+        );
+    }
 
     #[test]
     fn a_configured_proxy_header_names_the_client() {

@@ -12,7 +12,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::http::error_json::ErrorJson;
-use crate::http::request::{BodyError, bearer_token, read_limited};
+use crate::http::request::{BodyError, BodyLimit, bearer_token, read_limited};
 use crate::oauth::access;
 use crate::oauth::connections::ActiveConnection;
 use crate::platform::metrics::UnfurlOutcome;
@@ -32,6 +32,8 @@ pub enum UnfurlHttpError {
     BadRequest(String),
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     TooLarge,
+    #[error("the request body was not sent in time")]
+    TooSlow,
     #[error("only POST and DELETE are allowed here")]
     MethodNotAllowed,
     #[error("the service is temporarily unavailable; please retry")]
@@ -44,6 +46,7 @@ impl ResponseError for UnfurlHttpError {
             Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -54,6 +57,7 @@ impl ResponseError for UnfurlHttpError {
             Self::InvalidToken => "invalid_token",
             Self::BadRequest(_) => "invalid_request",
             Self::TooLarge => "payload_too_large",
+            Self::TooSlow => "request_timeout",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable => "temporarily_unavailable",
         };
@@ -102,11 +106,20 @@ async fn authenticate(
         })
 }
 
-async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, UnfurlHttpError> {
-    read_limited(req, payload, MAX_BODY_BYTES)
+async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Vec<u8>, UnfurlHttpError> {
+    let limit = BodyLimit {
+        max_bytes: MAX_BODY_BYTES,
+        within: state.settings.body_read_timeout,
+    };
+    read_limited(req, payload, limit)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => UnfurlHttpError::TooLarge,
+            BodyError::TooSlow => UnfurlHttpError::TooSlow,
             BodyError::Unreadable => {
                 UnfurlHttpError::BadRequest("the body could not be read".into())
             }
@@ -178,7 +191,7 @@ async fn unfurl(
     state: &AppState,
 ) -> Result<(HttpResponse, bool), UnfurlHttpError> {
     let connection = authenticate(req, state).await?;
-    let body = read_body(req, payload).await?;
+    let body = read_body(req, payload, state).await?;
     let link = state
         .unfurler
         .link(&uri_of(&body)?)
@@ -212,7 +225,7 @@ pub async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UnfurlHttpError> {
     let connection = authenticate(&req, &state).await?;
-    let body = read_body(&req, payload).await?;
+    let body = read_body(&req, payload, &state).await?;
     let (uri, _) = checked_uri(&body)?;
     state
         .connections

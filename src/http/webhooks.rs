@@ -19,7 +19,7 @@ use sha2::Sha256;
 
 use crate::http::error_json::ErrorJson;
 use crate::http::limits::Limits;
-use crate::http::request::{BodyError, read_limited};
+use crate::http::request::{BodyError, BodyLimit, read_limited};
 use crate::live::webhooks::{ReceiveError, Received};
 use crate::state::AppState;
 
@@ -35,6 +35,8 @@ pub enum WebhookError {
     BadSignature,
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     TooLarge,
+    #[error("the body was not sent in time")]
+    TooSlow,
     #[error("{0}")]
     BadRequest(&'static str),
     #[error("the service is temporarily unavailable; please redeliver")]
@@ -46,6 +48,7 @@ impl ResponseError for WebhookError {
         match self {
             Self::NotConfigured | Self::BadSignature => StatusCode::UNAUTHORIZED,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -55,6 +58,7 @@ impl ResponseError for WebhookError {
         let code = match self {
             Self::NotConfigured | Self::BadSignature => "invalid_signature",
             Self::TooLarge => "payload_too_large",
+            Self::TooSlow => "request_timeout",
             Self::BadRequest(_) => "invalid_request",
             Self::Unavailable => "temporarily_unavailable",
         };
@@ -120,20 +124,26 @@ pub async fn github(
         WebhookError::BadSignature
     })?;
     // Bodies are read before they can be verified; bounding how many are read at once, and
-    // for how long, bounds what an unauthenticated sender can make us hold.
+    // for how long, bounds what an unauthenticated sender can make us hold. The slots are
+    // shared fairly among client addresses, so stalled senders from one address cannot keep
+    // GitHub's deliveries (which GitHub does not retry) out.
     // A delivery waits up to a third of the read deadline for a slot, then its body gets the
     // whole deadline (`UNFURL_WEBHOOK_READ_TIMEOUT_SECS`).
     let deadline = state.settings.webhook_read_timeout;
-    let Ok(Ok(_reading)) = tokio::time::timeout(deadline / 3, limits.webhook_reads.acquire()).await
-    else {
+    let address = limits.client(&req);
+    let Some(_reading) = limits.webhook_reads.acquire(address, deadline / 3).await else {
         tracing::warn!("webhook refused: too many bodies being read");
         return Err(WebhookError::Unavailable);
     };
-    let body = tokio::time::timeout(deadline, read_limited(&req, payload, MAX_BODY_BYTES))
+    let limit = BodyLimit {
+        max_bytes: MAX_BODY_BYTES,
+        within: deadline,
+    };
+    let body = read_limited(&req, payload, limit)
         .await
-        .map_err(|_| WebhookError::BadRequest("the body was not sent in time"))?
         .map_err(|e| match e {
             BodyError::TooLarge => WebhookError::TooLarge,
+            BodyError::TooSlow => WebhookError::TooSlow,
             BodyError::Unreadable => WebhookError::BadRequest("the body could not be read"),
         })?;
     if !signature_matches(secret.expose().as_bytes(), &body, signature) {

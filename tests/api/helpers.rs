@@ -18,7 +18,7 @@ use notion_unfurl::state::AppState;
 use notion_unfurl::unfurl::registry::Registry;
 use tokio::task::JoinHandle;
 
-use crate::fakes::{FakeGitHub, FakeNotion, GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET};
+use crate::fakes::{FakeGitHub, FakeNotion, GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, PATIENCE};
 
 pub const SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
@@ -445,6 +445,18 @@ impl TestApp {
         }
         self.handle.stop(false).await;
         self.app_state.connections.store().close().await;
+    }
+}
+
+/// Wait until `done` holds, looking every 10 ms; fails, naming `what`, after [`PATIENCE`].
+pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen in time"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -14,6 +14,7 @@ mod outbox_retries;
 #[path = "../support/postgres.rs"]
 mod postgres;
 mod restart;
+mod slow_clients;
 mod unfurl_auth;
 mod unfurl_pages;
 mod unfurl_requests;

@@ -1,12 +1,14 @@
 //! What `POST /webhooks/github` accepts and refuses before any work is queued: signatures,
-//! redeliveries, events we ignore, bodies too big, and senders too slow.
+//! redeliveries, events we ignore, bodies too big, and senders too slow or too many.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::fakes::{FakeNotion, PATIENCE};
-use crate::helpers::TempDir;
+use crate::helpers::{TempDir, wait_until};
 use crate::webhook_setup::{
     PR, WEBHOOK_SECRET, alice_showing_pr, delivery_id, fixture_or_skip, sign, spawn_live,
 };
@@ -137,10 +139,26 @@ async fn a_body_over_25_megabytes_is_refused() {
     assert_eq!(response.status(), 400);
 }
 
+/// A delivery from someone without the secret, as anyone can send one: it announces a
+/// kilobyte, sends a few bytes of it and stalls (the signature is only checked once the
+/// body is in). `from` goes in the client-address header the server is told to trust.
+async fn stall_a_delivery(host: &str, from: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /webhooks/github HTTP/1.1\r\nHost: {host}\r\n{CLIENT_HEADER}: {from}\r\n\
+         X-GitHub-Event: ping\r\nX-GitHub-Delivery: {}\r\nX-Hub-Signature-256: sha256=00\r\n\
+         Content-Type: application/json\r\nContent-Length: 1024\r\n\r\n{{\"zen\":",
+        delivery_id()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// The header the servers of these tests take the client's address from.
+const CLIENT_HEADER: &str = "X-Test-Client";
+
 #[tokio::test]
 async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_time() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
     let notion = FakeNotion::spawn();
     let dir = TempDir::unique();
     // Bodies get 6 s to arrive; a delivery waits 2 s for a reading slot. (The margin
@@ -148,32 +166,24 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
     let app = spawn_live(
         &dir.0,
         &notion,
-        &[("UNFURL_WEBHOOK_READ_TIMEOUT_SECS", "6")],
+        &[
+            ("UNFURL_WEBHOOK_READ_TIMEOUT_SECS", "6"),
+            ("UNFURL_CLIENT_IP_HEADER", CLIENT_HEADER),
+        ],
     )
     .await;
     let host = app.address.trim_start_matches("http://").to_owned();
-    // Eight senders announce a kilobyte, send a few bytes of it and stall, as a sender
-    // without the secret can (the signature is only checked once the body is in).
+    // Eight stalled senders, two from each of four addresses (an address holds two slots
+    // at most), take every slot.
     let mut stalled = Vec::new();
-    for _ in 0..8 {
-        let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
-        let head = format!(
-            "POST /webhooks/github HTTP/1.1\r\nHost: {host}\r\nX-GitHub-Event: ping\r\n\
-             X-GitHub-Delivery: {}\r\nX-Hub-Signature-256: sha256=00\r\n\
-             Content-Type: application/json\r\nContent-Length: 1024\r\n\r\n{{\"zen\":",
-            delivery_id()
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stalled.push(stream);
+    for i in 0..8 {
+        let from = format!("198.51.100.{}", i / 2 + 1);
+        stalled.push(stall_a_delivery(&host, &from).await);
     }
-    let deadline = Instant::now() + PATIENCE;
-    while app.limits.webhook_reads.available_permits() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the stalled senders never got a slot"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the stalled senders taking every slot", || {
+        app.limits.webhook_reads.available() == 0
+    })
+    .await;
 
     // A ninth, correctly signed delivery finds no slot in time and is told to retry
     // (GitHub redelivers), without its body being read.
@@ -196,16 +206,70 @@ async fn slow_unverified_bodies_hold_at_most_eight_reading_slots_for_a_bounded_t
             .expect("a stalled sender was never cut off")
             .unwrap();
         let answer = String::from_utf8_lossy(&answer[..read]);
-        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     }
-    let deadline = Instant::now() + PATIENCE;
-    while app.limits.webhook_reads.available_permits() < 8 {
-        assert!(
-            Instant::now() < deadline,
-            "reading slots were not given back"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the reading slots coming back", || {
+        app.limits.webhook_reads.available() == 8
+    })
+    .await;
     let (status, ack) = app.webhook("ping", &delivery_id(), ping).await;
     assert_eq!((status, ack["status"].as_str()), (200, Some("pong")));
+}
+
+#[tokio::test]
+async fn stalled_senders_from_one_address_cannot_keep_a_github_delivery_out() {
+    let body = fixture_or_skip!("pull_request.opened.json");
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    // The default 30 s read deadline: the stalled senders outlast the test.
+    let app = spawn_live(
+        &dir.0,
+        &notion,
+        &[("UNFURL_CLIENT_IP_HEADER", CLIENT_HEADER)],
+    )
+    .await;
+    let (_, token) = app.connect("local:alice", "secret_notion_alice").await;
+    app.subscribe(&token, PR).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+
+    // As many stalled senders as there are slots, all from one address: two are read, the
+    // other six wait behind them for that address's share, not for GitHub's slots. (All
+    // eight have reached the server once each holds a share of arriving bodies.)
+    let flooder: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        stalled.push(stall_a_delivery(&host, &flooder.to_string()).await);
+    }
+    wait_until("two stalled senders being read", || {
+        app.limits.arriving_bodies.held(flooder) == 8
+            && app.limits.webhook_reads.held_by(flooder) == 2
+            && app.limits.webhook_reads.available() == 6
+    })
+    .await;
+
+    // GitHub's delivery, from another address, is read, verified and queued at once.
+    let started = Instant::now();
+    let response = app
+        .client
+        .post(format!("{}/webhooks/github", app.address))
+        .header(CLIENT_HEADER, "192.30.252.1")
+        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Delivery", delivery_id())
+        .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, &body))
+        .header("Content-Type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the delivery took {:?}",
+        started.elapsed()
+    );
+    let ack: Value = response.json().await.unwrap();
+    assert_eq!(ack["status"], "queued");
+    notion.wait_for_deliveries(1).await;
+    assert_eq!(app.limits.webhook_reads.held_by(flooder), 2);
+    drop(stalled);
 }

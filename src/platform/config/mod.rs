@@ -88,8 +88,21 @@ pub struct Settings {
     pub fetch_timeout: Duration,
     /// `UNFURL_WEBHOOK_READ_TIMEOUT_SECS`: how long a webhook body may take to arrive, 1..=120
     /// (default 30). Bodies are read before their signature can be checked, so at most
-    /// eight are read at once; a delivery waits up to a third of this for a reading slot.
+    /// eight are read at once, two per client address; a delivery waits up to a third of
+    /// this for a reading slot.
     pub webhook_read_timeout: Duration,
+    /// `UNFURL_BODY_READ_TIMEOUT_SECS`: how long any other request body may take to arrive
+    /// once its handler reads it, 1..=60 (default 10). The bodies are small (64 KiB at
+    /// most); a sender slower than this only holds a connection.
+    pub body_read_timeout: Duration,
+    /// `UNFURL_MAX_CONNECTIONS`: open client connections, shared out among the workers
+    /// (at least one each), 1..=1000000 (default 512). Beyond it new connections wait in
+    /// the listen backlog, so descriptors stay for the database and the fetcher.
+    pub max_connections: usize,
+    /// `UNFURL_MAX_BODIES_PER_ADDRESS`: request bodies one client address may be sending at
+    /// once, 1..=100000 (default 32); a request beyond it is answered 429 unread. The
+    /// address is the one the rate limits use (`UNFURL_CLIENT_IP_HEADER`).
+    pub max_bodies_per_address: usize,
     /// `UNFURL_FETCH_MAX_BYTES`: cap on a page's decoded bytes (default 2 MiB).
     pub fetch_max_bytes: usize,
     /// `UNFURL_CACHE_MAX_BYTES`: preview cache size (default 64 MiB).
@@ -398,6 +411,24 @@ impl Settings {
                 30u64,
                 1..=120,
             )?),
+            body_read_timeout: Duration::from_secs(parse_number(
+                &vars,
+                "UNFURL_BODY_READ_TIMEOUT_SECS",
+                10u64,
+                1..=60,
+            )?),
+            max_connections: parse_number(
+                &vars,
+                "UNFURL_MAX_CONNECTIONS",
+                512usize,
+                1..=1_000_000,
+            )?,
+            max_bodies_per_address: parse_number(
+                &vars,
+                "UNFURL_MAX_BODIES_PER_ADDRESS",
+                32usize,
+                1..=100_000,
+            )?,
             fetch_max_bytes: parse_number(
                 &vars,
                 "UNFURL_FETCH_MAX_BYTES",

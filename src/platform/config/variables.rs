@@ -47,6 +47,7 @@ pub const FALLBACK_DATABASE_VARIABLE: &str = "DATABASE_URL";
 /// Every variable [`Settings`] reads; any other `UNFURL_*` name is warned about, and a
 /// settings-file key must be one of these without the prefix.
 pub const VARIABLES: &[&str] = &[
+    "UNFURL_BODY_READ_TIMEOUT_SECS",
     "UNFURL_CACHE_MAX_BYTES",
     "UNFURL_CLIENT_IP_HEADER",
     "UNFURL_DATABASE_URL",
@@ -63,6 +64,8 @@ pub const VARIABLES: &[&str] = &[
     "UNFURL_GITHUB_WEB_URL",
     "UNFURL_LISTEN",
     "UNFURL_LOG_FORMAT",
+    "UNFURL_MAX_BODIES_PER_ADDRESS",
+    "UNFURL_MAX_CONNECTIONS",
     "UNFURL_NOTION_API_URL",
     "UNFURL_NOTION_CLIENT_ID",
     "UNFURL_NOTION_CLIENT_SECRET",
