@@ -456,6 +456,7 @@ async fn check_config(settings: &Settings, gathered: &Gathered, strict: bool) ->
             "GitHub webhooks:   {}",
             if overview.webhooks { "set" } else { "not set" }
         ),
+        format!("Metrics:           {}", overview.metrics.describe()),
     ]);
     for (heading, items) in [("Warnings:", &warnings), ("Problems:", &problems)] {
         if !items.is_empty() {

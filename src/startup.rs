@@ -12,8 +12,9 @@ use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::http::limits::Limits;
+use crate::http::metrics::{Measure, MetricsAccess, ROUTES};
 use crate::live::{outbox, watch};
-use crate::platform::config::Settings;
+use crate::platform::config::{MetricsExposure, Settings};
 use crate::platform::data_dir::{Instance, absolute};
 use crate::platform::telemetry::RequestSpan;
 use crate::state::{AppState, StartError};
@@ -45,6 +46,36 @@ pub struct Application {
     limits: Arc<Limits>,
     /// This server's id as an outbox claimant, locked until the server is dropped.
     instance: Instance,
+    /// The listener of `UNFURL_METRICS_LISTEN`, when set.
+    metrics: Option<MetricsServer>,
+}
+
+/// A second server, on a listener of its own, serving `/metrics` alone.
+struct MetricsServer {
+    port: u16,
+    server: Server,
+}
+
+/// Stops the metrics server when the public one is done, or when the task running them is
+/// dropped (tests abort it).
+struct StopsMetrics(Option<ServerHandle>);
+
+impl StopsMetrics {
+    /// Stop it and wait until it has.
+    async fn stop(mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.stop(true).await;
+        }
+    }
+}
+
+impl Drop for StopsMetrics {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            // The stop command is sent at the call; the returned future only waits for it.
+            drop(handle.stop(true));
+        }
+    }
 }
 
 impl Application {
@@ -101,12 +132,30 @@ impl Application {
         let data = web::Data::new(state.clone());
         let limits = Arc::new(Limits::new(&state.settings));
         let shared_limits = web::Data::from(limits.clone());
+        let exposure = state.settings.metrics_exposure();
+        let token = state.settings.metrics_token.clone();
+        let public_access = match (exposure, token.clone()) {
+            (MetricsExposure::Token, Some(token)) => MetricsAccess::Token(token),
+            (MetricsExposure::Loopback, _) => MetricsAccess::Open,
+            _ => MetricsAccess::Closed,
+        };
+        let requests = state.metrics.requests(ROUTES);
+        let metrics = match exposure {
+            MetricsExposure::Listener { address, .. } => {
+                let access = token.map_or(MetricsAccess::Open, MetricsAccess::Token);
+                Some(metrics_server(address, &data, &requests, access)?)
+            }
+            _ => None,
+        };
+        let measured = requests.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::http::bodies::guard))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(Measure::new(measured.clone()))
                 .app_data(data.clone())
                 .app_data(shared_limits.clone())
+                .app_data(public_access.clone())
                 .configure(crate::http::routes)
         })
         .disable_signals()
@@ -129,11 +178,17 @@ impl Application {
             state,
             limits,
             instance,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `UNFURL_METRICS_LISTEN` listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|m| m.port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -152,14 +207,34 @@ impl Application {
     fn announce(&self) {
         let address = self.state.settings.listen.ip();
         tracing::info!(%address, port = self.port, "listening");
+        let metrics = self.state.settings.metrics_exposure();
+        match (metrics, &self.metrics) {
+            (MetricsExposure::Listener { address, .. }, Some(server)) => {
+                let address = address.ip();
+                tracing::info!(%address, port = server.port, "metrics listening (GET /metrics only)");
+            }
+            (MetricsExposure::Off, _) => tracing::info!("/metrics: {}", metrics.describe()),
+            _ => tracing::info!("/metrics is served {}", metrics.describe()),
+        }
+    }
+
+    /// Start the metrics server, if any, in the background: it stops with the guard.
+    fn start_metrics(&mut self) -> StopsMetrics {
+        StopsMetrics(self.metrics.take().map(|metrics| {
+            let handle = metrics.server.handle();
+            tokio::spawn(metrics.server);
+            handle
+        }))
     }
 
     /// Serve until the handle stops it.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         self.announce();
+        let metrics = self.start_metrics();
         let _watch = watch::Watch::start(self.state.watch_deps());
         let outbox = outbox::Worker::start(self.state.outbox_deps(&self.instance));
         let served = self.server.await;
+        metrics.stop().await;
         outbox.stop(OUTBOX_STOP_GRACE).await;
         // Only now may another process take this instance's id.
         drop(self.instance);
@@ -167,11 +242,12 @@ impl Application {
     }
 
     /// Serve until SIGTERM or SIGINT, then finish in-flight requests and return.
-    pub async fn run_until_signal(self) -> std::io::Result<()> {
+    pub async fn run_until_signal(mut self) -> std::io::Result<()> {
         // Handlers are installed before "listening" is announced, so a supervisor that
         // signals as soon as it sees that line gets a graceful stop, not the default kill.
         let stop = shutdown_signal()?;
         self.announce();
+        let metrics = self.start_metrics();
         let handle = self.server.handle();
         tokio::spawn(async move {
             stop.await;
@@ -181,10 +257,42 @@ impl Application {
         let _watch = watch::Watch::start(self.state.watch_deps());
         let outbox = outbox::Worker::start(self.state.outbox_deps(&self.instance));
         let served = self.server.await;
+        metrics.stop().await;
         outbox.stop(OUTBOX_STOP_GRACE).await;
         drop(self.instance);
         served
     }
+}
+
+/// Bind `address` for a server of one worker answering `GET /metrics` (and nothing else:
+/// every other path is a 404 here).
+fn metrics_server(
+    address: std::net::SocketAddr,
+    data: &web::Data<AppState>,
+    requests: &crate::platform::metrics::RequestMetrics,
+    access: MetricsAccess,
+) -> Result<MetricsServer, StartError> {
+    let bind_error = |source| StartError::Bind {
+        address: address.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(address).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    let (data, requests) = (data.clone(), requests.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(Measure::new(requests.clone()))
+            .app_data(data.clone())
+            .app_data(access.clone())
+            .route("/metrics", web::get().to(crate::http::metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok(MetricsServer { port, server })
 }
 
 /// One line saying what this server uses, before the database is opened (so a failure to

@@ -136,11 +136,13 @@ impl AppState {
             settings.token_ttl,
         );
         let guarded = GuardedClient::new(settings.fetch_policy())?;
+        let metrics = Arc::new(Metrics::new());
         let unfurler = Unfurler::new(
             registry,
             PreviewCache::new(settings.cache_max_bytes),
             guarded,
             settings.developer_name.clone(),
+            &metrics,
         );
         let store = Store::connect(&settings.database_url, keys.cipher.clone()).await?;
         let notion = NotionClient::new(
@@ -173,7 +175,7 @@ impl AppState {
             consent,
             github,
             signature: SignatureCheck::new(&keys, &settings_issuer, &settings_audience),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             outbox,
         })
     }

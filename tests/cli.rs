@@ -616,6 +616,7 @@ fn check_config_prints_what_is_set_with_secrets_redacted() {
         ("UNFURL_NOTION_CLIENT_SECRET", "CHECK-NOTION-SECRET"),
         ("UNFURL_GITHUB_TOKEN", "CHECK-GITHUB-TOKEN"),
         ("UNFURL_GITHUB_WEBHOOK_SECRET", "CHECK-WEBHOOK-SECRET"),
+        ("UNFURL_METRICS_TOKEN", "CHECK-METRICS-TOKEN-0123456789"),
         ("UNFURL_SECRT_KEY", "CHECK-TYPO-SECRET"),
     ];
     let mut command = binary(&dir);
@@ -638,6 +639,10 @@ fn check_config_prints_what_is_set_with_secrets_redacted() {
     assert!(all.contains("check-client"), "{all}");
     assert!(all.contains("https://unfurl.example.com/"), "{all}");
     assert!(all.contains("migration"), "{all}");
+    assert!(
+        all.contains("Metrics:           on the public listener, with UNFURL_METRICS_TOKEN"),
+        "{all}"
+    );
     // The typo is a warning, and warnings fail only under --strict.
     assert!(
         all.contains("UNFURL_SECRT_KEY is set but is not a setting"),

@@ -74,6 +74,7 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
             ("UNFURL_NOTION_CLIENT_ID", fakes::NOTION_CLIENT_ID),
             ("UNFURL_NOTION_CLIENT_SECRET", fakes::NOTION_CLIENT_SECRET),
             ("UNFURL_NOTION_API_URL", &notion.base),
+            ("UNFURL_METRICS_TOKEN", "METRICS-TOKEN-SECRET-0123456789"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     )
@@ -224,6 +225,19 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         }
         assert_eq!(request.send().await.unwrap().status(), 401);
     }
+    // The metrics token, right and wrong.
+    for (bearer, status) in [
+        ("METRICS-TOKEN-SECRET-0123456789", 200),
+        ("WRONG-METRICS-TOKEN-ATTEMPT", 401),
+    ] {
+        let response = client
+            .get(format!("{base}/metrics"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status);
+    }
     drop(handle.stop(true));
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -256,6 +270,8 @@ async fn tokens_codes_and_secrets_never_reach_the_logs() {
         "OAUTH-CODE-SECRET",
         "STATE-SECRET",
         "URI-QUERY-SECRET",
+        "METRICS-TOKEN-SECRET",
+        "WRONG-METRICS-TOKEN-ATTEMPT",
     ] {
         assert!(!logs.contains(secret), "{secret:?} was logged:\n{logs}");
     }

@@ -1,4 +1,4 @@
-//! Liveness and readiness probes, and metrics.
+//! Liveness and readiness probes (metrics are [`crate::http::metrics`]).
 
 use actix_web::{HttpResponse, web};
 
@@ -22,20 +22,4 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 .body(r#"{"status":"unavailable"}"#)
         }
     }
-}
-
-/// Prometheus / OpenMetrics text.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let cache = state.unfurler.cache();
-    cache.run_pending_tasks().await;
-    let pending = match state.store.outbox_len().await {
-        Ok(pending) => Some(pending),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not count the outbox");
-            None
-        }
-    };
-    HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(cache.entry_count(), pending))
 }

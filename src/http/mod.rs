@@ -19,6 +19,9 @@
 //!   `Retry-After`), 503.
 //! - [`webhooks::WebhookError`] (`/webhooks/github`): JSON `{error, message}`; 400, 401,
 //!   408, 413, 503.
+//! - [`metrics::MetricsError`] (`/metrics`): plain text; 401 (with
+//!   `WWW-Authenticate: Bearer`) without the metrics token, 404 on a listener that does not
+//!   serve metrics.
 //! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`): an HTML page in
 //!   the [`pages`] shell (no-store, never framed, no referrer) with one sentence the user
 //!   can act on; 400, 403, 404, 408, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
@@ -46,6 +49,7 @@ pub mod bodies;
 pub mod error_json;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod oauth_authorize;
 pub mod oauth_token;
 pub mod pages;
@@ -95,9 +99,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::readyz))
             .route(web::head().to(health::readyz)),
     )
-    .route("/metrics", web::get().to(health::metrics));
+    // Who may read it depends on the listener: see `metrics::MetricsAccess`.
+    .route("/metrics", web::get().to(metrics::scrape));
     // The only route with a large body limit (GitHub's 25 MB), enforced while reading.
     // Without the GitHub crate nothing could read the events, so the route is left out.
     #[cfg(feature = "github")]
-    cfg.service(web::resource("/webhooks/github").route(web::post().to(webhooks::github)));
+    cfg.service(
+        web::resource("/webhooks/github")
+            .wrap(actix_web::middleware::from_fn(webhooks::count))
+            .route(web::post().to(webhooks::github)),
+    );
 }

@@ -20,9 +20,10 @@ use subtle::{Choice, ConstantTimeEq};
 
 use crate::http::limits::{Limits, retry_after_secs};
 use crate::http::request::{BodyError, BodyLimit, bearer_token, read_limited};
-use crate::oauth::grants::{GrantError, Grants, IssuedTokens, Revocation};
+use crate::oauth::grants::{GrantError, Grants, IssuedTokens, Refusal, Revocation};
 use crate::platform::config::Settings;
 use crate::platform::crypto::token_hash;
+use crate::platform::metrics::RefreshOutcome;
 use crate::state::AppState;
 
 /// Largest request body accepted on either endpoint; Notion's are a few hundred bytes.
@@ -366,13 +367,35 @@ pub async fn token(
         "refresh_token" => {
             tracing::Span::current().record("grant_type", "refresh_token");
             // Notion also sends `redirect_uri` here; RFC 6749 §6 has no use for it.
-            let refresh_token = required(&params, "refresh_token", "refresh_token is missing")?;
-            grants.refresh(refresh_token).await?
+            let refresh_token = required(&params, "refresh_token", "refresh_token is missing")
+                .inspect_err(|_| state.metrics.count_refresh(RefreshOutcome::InvalidRequest))?;
+            let refreshed = grants.refresh(refresh_token).await;
+            state.metrics.count_refresh(refresh_outcome(&refreshed));
+            refreshed?
         }
         _ => return Err(OAuthError::UnsupportedGrantType),
     };
     tracing::info!(outcome = "issued", "tokens issued");
     Ok(token_response(&issued))
+}
+
+fn refresh_outcome(refreshed: &Result<IssuedTokens, GrantError>) -> RefreshOutcome {
+    match refreshed {
+        Ok(_) => RefreshOutcome::Issued,
+        Err(GrantError::Refused(refusal)) => match refusal {
+            Refusal::ExpiredRefreshToken => RefreshOutcome::Expired,
+            Refusal::RevokedRefreshToken | Refusal::ConnectionRevoked => RefreshOutcome::Revoked,
+            Refusal::ReusedRefreshToken => RefreshOutcome::Reused,
+            // The rest concern codes, which a refresh never meets.
+            Refusal::UnknownRefreshToken
+            | Refusal::UnknownCode
+            | Refusal::ExpiredCode
+            | Refusal::ReusedCode
+            | Refusal::ClientMismatch
+            | Refusal::RedirectMismatch => RefreshOutcome::Unknown,
+        },
+        Err(_) => RefreshOutcome::Unavailable,
+    }
 }
 
 /// The token fields a revocation body may carry; other fields are ignored.

@@ -10,7 +10,10 @@
 //! to Notion. A build without the `github` feature has no such route (404): nothing in it
 //! could read the events.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use hmac::{Hmac, Mac};
 use notion_unfurl_github::webhook::Event;
@@ -21,6 +24,7 @@ use crate::http::error_json::ErrorJson;
 use crate::http::limits::Limits;
 use crate::http::request::{BodyError, BodyLimit, read_limited};
 use crate::live::webhooks::{ReceiveError, Received};
+use crate::platform::metrics::{Label, WebhookResult};
 use crate::state::AppState;
 
 /// GitHub caps webhook payloads at 25 MB; larger ones are never sent.
@@ -62,11 +66,45 @@ impl ResponseError for WebhookError {
             Self::BadRequest(_) => "invalid_request",
             Self::Unavailable => "temporarily_unavailable",
         };
-        HttpResponse::build(self.status_code()).json(ErrorJson {
+        let mut response = HttpResponse::build(self.status_code()).json(ErrorJson {
             error: code,
             message: self.to_string(),
-        })
+        });
+        response.extensions_mut().insert(self.result());
+        response
     }
+}
+
+impl WebhookError {
+    fn result(&self) -> WebhookResult {
+        match self {
+            Self::NotConfigured => WebhookResult::NotConfigured,
+            Self::BadSignature => WebhookResult::RefusedSignature,
+            Self::TooLarge => WebhookResult::TooLarge,
+            Self::TooSlow => WebhookResult::TooSlow,
+            Self::BadRequest(_) => WebhookResult::Invalid,
+            Self::Unavailable => WebhookResult::Unavailable,
+        }
+    }
+}
+
+/// Counts each delivery by what it came to (`notion_unfurl_webhook_deliveries_total`),
+/// read from the [`WebhookResult`] its answer carries; wraps the route.
+pub async fn count(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    let result = response
+        .response()
+        .extensions()
+        .get::<WebhookResult>()
+        .copied();
+    if let (Some(state), Some(result)) = (state, result) {
+        state.metrics.count_webhook(result);
+    }
+    Ok(response)
 }
 
 /// What a 2xx answer says happened.
@@ -77,11 +115,16 @@ struct Ack {
     updates: Option<u64>,
 }
 
+/// The answer, tagged for [`count`]: its `status` word is also the result's label value.
 fn ack(status: StatusCode, what: &'static str, updates: Option<u64>) -> HttpResponse {
-    HttpResponse::build(status).json(Ack {
+    let mut response = HttpResponse::build(status).json(Ack {
         status: what,
         updates,
-    })
+    });
+    if let Some(result) = WebhookResult::ALL.iter().find(|r| r.label() == what) {
+        response.extensions_mut().insert(*result);
+    }
+    response
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

@@ -33,7 +33,7 @@ pub use connections::{Connection, NewConnection};
 pub use database::{Result, Store, StoreError};
 pub use grants::{CodeOutcome, RotateOutcome};
 pub use inspection::{Inspection, inspect};
-pub use outbox::{Accepted, OutboxRow, WebhookDelivery};
+pub use outbox::{Accepted, OutboxRow, OutboxStats, WebhookDelivery};
 
 /// How far back a look at other instances' changes (revocations, changed links) reaches,
 /// in seconds. Change times come from other instances' clocks and may commit a little after

@@ -45,6 +45,14 @@ pub enum Accepted {
     Duplicate,
 }
 
+/// The outbox at a glance ([`Store::outbox_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub pending: u64,
+    /// When the oldest waiting update was queued (unix seconds); `None` when none waits.
+    pub oldest_queued_at: Option<i64>,
+}
+
 /// A claimed outbox row: the worker holds it until `lease_ms`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRow {
@@ -282,6 +290,19 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// How many updates are waiting (claimed or not), and when the oldest was queued: what
+    /// `/metrics` reports. One scan of a table that is empty when all is well.
+    pub async fn outbox_stats(&self) -> Result<OutboxStats> {
+        let row = sqlx::query("SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        let pending: i64 = row.try_get("pending")?;
+        Ok(OutboxStats {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest_queued_at: row.try_get("oldest")?,
+        })
     }
 
     /// Links whose previews webhooks accepted at or after `since` (unix seconds) made

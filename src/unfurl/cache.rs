@@ -239,6 +239,12 @@ impl PreviewCache {
         self.inner.entry_count()
     }
 
+    /// What the entries weigh (bodies, links and a fixed overhead each): what
+    /// `UNFURL_CACHE_MAX_BYTES` bounds.
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.weighted_size()
+    }
+
     /// Apply pending evictions now (tests and metrics).
     pub async fn run_pending_tasks(&self) {
         self.inner.run_pending_tasks().await;

@@ -13,6 +13,7 @@ pub mod registry;
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use notion_unfurl_sdk::{
@@ -22,6 +23,9 @@ use notion_unfurl_sdk::{
 use url::Url;
 
 use crate::platform::memo::{Epoch, EpochMemo};
+use crate::platform::metrics::{
+    CacheResult, Metrics, PreviewOutcome, UnfurlMetrics, UpstreamOutcome,
+};
 use crate::unfurl::body::{UriError, attributes_body, error_body, error_operation, validate_uri};
 use crate::unfurl::cache::{Entry, Outcome, PreviewCache, Scope};
 use crate::unfurl::registry::Registry;
@@ -50,6 +54,7 @@ pub struct Unfurler {
     cache: PreviewCache,
     guarded: GuardedClient,
     developer: String,
+    metrics: UnfurlMetrics,
     /// Never moves: it tells this unfurler's entries in the per-thread [`Link`] memo from
     /// another's (tests run several servers, with different registries, in one process).
     links: Epoch,
@@ -82,13 +87,17 @@ thread_local! {
 }
 
 impl Unfurler {
+    /// `metrics` gets this registry's providers, each at zero.
     pub fn new(
         registry: Registry,
         cache: PreviewCache,
         guarded: GuardedClient,
         developer: String,
+        metrics: &Metrics,
     ) -> Self {
+        let providers: Vec<&'static str> = registry.providers().iter().map(|p| p.id()).collect();
         Self {
+            metrics: metrics.unfurls(&providers),
             registry,
             cache,
             guarded,
@@ -121,8 +130,7 @@ impl Unfurler {
 
     /// The response body for a [`Link`] on behalf of `requester`.
     pub async fn unfurl_link(&self, link: &Link, requester: Option<&Requester>) -> Arc<Entry> {
-        let route = link.route.and_then(|at| self.registry.at(at));
-        self.unfurl_routed(link.uri.clone(), &link.url, route, requester)
+        self.unfurl_routed(link.uri.clone(), &link.url, link.route, requester)
             .await
     }
 
@@ -145,7 +153,7 @@ impl Unfurler {
 
     /// The response body for `uri` (already validated into `url`) on behalf of `account`.
     pub async fn unfurl(&self, uri: &str, url: &Url, requester: Option<&Requester>) -> Arc<Entry> {
-        let route = self.registry.route(url);
+        let route = self.registry.route_index(url);
         self.unfurl_routed(Arc::from(uri), url, route, requester)
             .await
     }
@@ -154,41 +162,69 @@ impl Unfurler {
         &self,
         uri: Arc<str>,
         url: &Url,
-        route: Option<(&Arc<dyn Provider>, &Pattern)>,
+        route: Option<(usize, usize)>,
         requester: Option<&Requester>,
     ) -> Arc<Entry> {
-        let Some((provider, pattern)) = route else {
-            return Arc::new(no_provider(&uri));
+        let Some((at, (provider, pattern))) =
+            route.and_then(|at| Some((at.0, self.registry.at(at)?)))
+        else {
+            return self.no_provider(&uri);
         };
         let requester = requester.filter(|_| provider.reads_account());
-        // Everything a miss needs is built inside the future, which a hit never polls.
-        let fetch = self.fetch(provider, pattern, uri.clone(), url, requester);
-        self.cache
+        // Everything a miss needs is built inside the future, which a hit never polls: that
+        // it ran is what makes this lookup a miss.
+        let missed = AtomicBool::new(false);
+        let fetch = self.fetch(at, provider, pattern, uri.clone(), url, requester);
+        let fetch = async {
+            missed.store(true, Ordering::Relaxed);
+            fetch.await
+        };
+        let entry = self
+            .cache
             .get_or_fetch(provider.id(), scope_of(requester), uri, fetch)
-            .await
+            .await;
+        self.metrics.count_cache(if missed.load(Ordering::Relaxed) {
+            CacheResult::Miss
+        } else {
+            CacheResult::Hit
+        });
+        self.metrics.count_unfurl(at, preview_outcome(&entry));
+        entry
+    }
+
+    fn no_provider(&self, uri: &str) -> Arc<Entry> {
+        self.metrics.count_no_provider();
+        Arc::new(no_provider(uri))
     }
 
     /// A fresh read of `uri` that neither uses nor joins what the cache holds or is
     /// fetching (an update must not be answered by a read that began before the change),
     /// then cached for later unfurls.
     pub async fn refresh(&self, uri: &str, url: &Url, requester: Option<&Requester>) -> Arc<Entry> {
-        let Some((provider, pattern)) = self.registry.route(url) else {
-            return Arc::new(no_provider(uri));
+        let Some((at, (provider, pattern))) = self
+            .registry
+            .route_index(url)
+            .and_then(|at| Some((at.0, self.registry.at(at)?)))
+        else {
+            return self.no_provider(uri);
         };
         let requester = requester.filter(|_| provider.reads_account());
         let uri_owned: Arc<str> = Arc::from(uri);
         let entry = Arc::new(
-            self.fetch(provider, pattern, uri_owned.clone(), url, requester)
+            self.fetch(at, provider, pattern, uri_owned.clone(), url, requester)
                 .await,
         );
+        self.metrics.count_unfurl(at, preview_outcome(&entry));
         self.cache
             .put(provider.id(), scope_of(requester), uri_owned, entry.clone())
             .await;
         entry
     }
 
+    /// A call of the provider at registry position `at`, timed.
     fn fetch<'a>(
         &'a self,
+        at: usize,
         provider: &Arc<dyn Provider>,
         pattern: &'a Pattern,
         uri: Arc<str>,
@@ -206,7 +242,10 @@ impl Unfurler {
                 account: requester.map(|r| r.account.clone()),
             };
             let host = request.url.host_str().unwrap_or_default().to_owned();
+            let started = Instant::now();
             let result = provider.unfurl(&request, &ctx).await;
+            self.metrics
+                .observe_upstream(at, upstream_outcome(&result), started.elapsed());
             finish(&uri, provider.id(), &host, result, &self.developer)
         }
     }
@@ -216,6 +255,29 @@ fn scope_of(requester: Option<&Requester>) -> Scope {
     match requester {
         Some(requester) => Scope::Account(requester.scope_key.clone()),
         None => Scope::Anonymous,
+    }
+}
+
+fn preview_outcome(entry: &Entry) -> PreviewOutcome {
+    match entry.outcome {
+        Outcome::Preview { stale: false, .. } => PreviewOutcome::Preview,
+        Outcome::Preview { stale: true, .. } => PreviewOutcome::Stale,
+        Outcome::Failed { .. } => PreviewOutcome::Error,
+    }
+}
+
+fn upstream_outcome(result: &Result<notion_unfurl_sdk::Preview, ProviderError>) -> UpstreamOutcome {
+    match result {
+        Ok(preview) if preview.stale => UpstreamOutcome::Stale,
+        Ok(_) => UpstreamOutcome::Ok,
+        Err(ProviderError::NotFound { .. }) => UpstreamOutcome::NotFound,
+        Err(ProviderError::Forbidden { .. }) => UpstreamOutcome::Forbidden,
+        Err(ProviderError::Unauthorized { .. }) => UpstreamOutcome::Unauthorized,
+        Err(ProviderError::RateLimited { .. }) => UpstreamOutcome::RateLimited,
+        Err(ProviderError::Upstream { .. }) => UpstreamOutcome::UpstreamError,
+        Err(ProviderError::Timeout) => UpstreamOutcome::Timeout,
+        Err(ProviderError::Blocked { .. }) => UpstreamOutcome::Blocked,
+        Err(ProviderError::Invalid { .. }) => UpstreamOutcome::Invalid,
     }
 }
 
@@ -280,7 +342,13 @@ mod tests {
     fn unfurler(registry: Registry) -> Unfurler {
         let guarded = GuardedClient::new(notion_unfurl_sdk::FetchPolicy::default())
             .unwrap_or_else(|e| panic!("{e}"));
-        Unfurler::new(registry, PreviewCache::new(1 << 20), guarded, "dev".into())
+        Unfurler::new(
+            registry,
+            PreviewCache::new(1 << 20),
+            guarded,
+            "dev".into(),
+            &Metrics::new(),
+        )
     }
 
     #[cfg(feature = "opengraph")]

@@ -321,6 +321,9 @@ impl TestAppBuilder {
         }
         .unwrap_or_else(|e| panic!("app: {e}"));
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let app_state = app.state().clone();
         let limits = app.limits();
         let token = notion_unfurl::cli::local_token(&app_state, "local:test-account")
@@ -334,6 +337,7 @@ impl TestAppBuilder {
             .unwrap_or_else(|e| panic!("client: {e}"));
         TestApp {
             address,
+            metrics_address,
             client,
             origin,
             token,
@@ -353,6 +357,8 @@ impl TestAppBuilder {
 /// Dropping it stops the server at once (and removes its data directory if it owns one).
 pub struct TestApp {
     pub address: String,
+    /// The `UNFURL_METRICS_LISTEN` listener, when the test set one.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     /// A local origin serving real pages.
     pub origin: Origin,

@@ -8,6 +8,7 @@ mod helpers;
 mod linking;
 mod live_updates;
 mod live_updates_github;
+mod metrics;
 mod multi_instance;
 mod oauth_token;
 mod outbox_retries;

@@ -5,7 +5,7 @@
 //! Starts from the webhooks chapter: `first` shows [`PR`] and the outbox is empty; leaves
 //! the outbox empty and `first` subscribed to [`PR`] alone again.
 
-use notion_unfurl::store::{Accepted, WebhookDelivery};
+use notion_unfurl::store::{Accepted, OutboxStats, WebhookDelivery};
 
 use crate::{PR, PR_CANONICAL, Story};
 
@@ -34,6 +34,15 @@ pub async fn chapter(story: &Story<'_>, first: &str) {
     assert_eq!(
         store.accept_webhook(delivery).await.unwrap(),
         Accepted::Queued { updates: 2 }
+    );
+    // What /metrics reports: both waiting, queued just now (the store stamps rows with the
+    // wall clock, not the story's).
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!(stats.pending, 2);
+    let queued = stats.oldest_queued_at.expect("a queued time");
+    assert!(
+        (queued - notion_unfurl::platform::clock::unix_secs()).abs() <= 5,
+        "{queued}"
     );
 
     // Each instance claims one update, with a two-minute lease.
@@ -103,6 +112,13 @@ pub async fn chapter(story: &Story<'_>, first: &str) {
         store.delete_outbox_row(row.id).await.unwrap();
     }
     assert_eq!(store.outbox_len().await.unwrap(), 0);
+    assert_eq!(
+        store.outbox_stats().await.unwrap(),
+        OutboxStats {
+            pending: 0,
+            oldest_queued_at: None
+        }
+    );
     store.unsubscribe(first, OTHER_PR).await.unwrap();
     assert_eq!(
         store.subscriptions_for(PR_CANONICAL).await.unwrap(),

@@ -10,7 +10,7 @@ mod report;
 mod variables;
 
 pub use file::{CONFIG_VARIABLE, Gathered, gather};
-pub use report::{Overview, Pair, redact_database_url, shown_value};
+pub use report::{MetricsExposure, Overview, Pair, redact_database_url, shown_value};
 pub use variables::{ConfigError, FALLBACK_DATABASE_VARIABLE, VARIABLES};
 
 use variables::problem;
@@ -117,6 +117,13 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// `UNFURL_LOG_FORMAT`: `text` (default) or `json`. Levels: `RUST_LOG` (default `info`).
     pub log_format: LogFormat,
+    /// `UNFURL_METRICS_LISTEN`: an IP address and port for a listener of its own serving
+    /// `GET /metrics` only; the public listener then has no `/metrics`. Unset by default.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `UNFURL_METRICS_TOKEN`: when set, `/metrics` (wherever it is served) answers only a
+    /// request with `Authorization: Bearer <token>`; at least 16 bytes. Unset by default:
+    /// see [`Settings::metrics_exposure`] for where metrics go then.
+    pub metrics_token: Option<Secret>,
 
     // Live updates: the outbox worker (crate::live::outbox).
     /// `UNFURL_OUTBOX_POLL_MS`: how often the update outbox is checked for due updates
@@ -260,6 +267,10 @@ pub const DEFAULT_REDIRECT_URIS: [&str; 2] = [
 /// The smallest secret we accept: 256 bits of key material (RFC 8725 for HS256).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// The shortest metrics token accepted: the endpoint has no rate limit, so the token alone
+/// must resist guessing.
+pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
+
 impl Settings {
     /// Settings from the process environment over the file `UNFURL_CONFIG` names, if any.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -353,6 +364,26 @@ impl Settings {
                 ));
             }
         };
+        let metrics_listen = match get(&vars, "UNFURL_METRICS_LISTEN") {
+            None => None,
+            Some(raw) => Some(raw.parse::<SocketAddr>().map_err(|_| {
+                problem(
+                    "UNFURL_METRICS_LISTEN",
+                    format!("expected an IP address and port such as 127.0.0.1:9090, got {raw:?}"),
+                )
+            })?),
+        };
+        let metrics_token = secret(&vars, "UNFURL_METRICS_TOKEN");
+        if let Some(token) = &metrics_token
+            && token.expose().len() < MIN_METRICS_TOKEN_BYTES
+        {
+            return Err(problem(
+                "UNFURL_METRICS_TOKEN",
+                format!(
+                    "must be at least {MIN_METRICS_TOKEN_BYTES} bytes (e.g. `openssl rand -hex 32`)"
+                ),
+            ));
+        }
         let workers = match get(&vars, "UNFURL_WORKERS") {
             None => None,
             Some(_) => Some(parse_number(&vars, "UNFURL_WORKERS", 1usize, 1..=256)?),
@@ -457,6 +488,8 @@ impl Settings {
                 ),
             },
             log_format,
+            metrics_listen,
+            metrics_token,
 
             outbox_poll: Duration::from_millis(parse_number(
                 &vars,
@@ -499,7 +532,17 @@ impl Settings {
                 self.github_client_secret.is_some(),
             ),
             webhooks: self.github_webhook_secret.is_some(),
+            metrics: self.metrics_exposure(),
         }
+    }
+
+    /// Where `GET /metrics` is served ([`MetricsExposure::of`]).
+    pub fn metrics_exposure(&self) -> MetricsExposure {
+        MetricsExposure::of(
+            self.listen,
+            self.metrics_listen,
+            self.metrics_token.is_some(),
+        )
     }
 
     /// Half-configured pieces, one sentence each; logged at start, listed by `check-config`.
@@ -656,6 +699,28 @@ mod tests {
         let bad = problem_of(&[("DATABASE_URL", "mysql://u:hunter2@h/d")]);
         assert!(bad.starts_with("DATABASE_URL: "), "{bad}");
         assert!(!bad.contains("hunter2"), "{bad}");
+    }
+
+    #[test]
+    fn metrics_settings_are_checked_and_the_token_is_never_shown() {
+        let variable = |pairs: &[(&str, &str)]| {
+            Settings::from_vars(vars(pairs))
+                .map(|_| ())
+                .map_err(|e| e.variable)
+        };
+        assert_eq!(
+            variable(&[("UNFURL_METRICS_TOKEN", "short")]),
+            Err("UNFURL_METRICS_TOKEN")
+        );
+        assert_eq!(
+            variable(&[("UNFURL_METRICS_LISTEN", "localhost")]),
+            Err("UNFURL_METRICS_LISTEN")
+        );
+        let token = ("UNFURL_METRICS_TOKEN", "0123456789abcdef");
+        let settings = Settings::from_vars(vars(&[token, ("UNFURL_LISTEN", "0.0.0.0:8080")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.metrics_exposure(), MetricsExposure::Token);
+        assert!(!format!("{settings:?}").contains("0123456789abcdef"));
     }
 
     #[test]

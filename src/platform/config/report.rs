@@ -61,6 +61,56 @@ pub struct Overview {
     pub github_sign_in: Pair,
     /// `UNFURL_GITHUB_WEBHOOK_SECRET` is set.
     pub webhooks: bool,
+    /// Where `GET /metrics` is served.
+    pub metrics: MetricsExposure,
+}
+
+/// Where `GET /metrics` is served (`Settings::metrics_exposure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExposure {
+    /// On `UNFURL_METRICS_LISTEN` only; behind `UNFURL_METRICS_TOKEN` too when `token`.
+    Listener { address: SocketAddr, token: bool },
+    /// On the public listener, behind `UNFURL_METRICS_TOKEN`.
+    Token,
+    /// On the public listener, open: it listens on loopback.
+    Loopback,
+    /// Nowhere: the public listener is not on loopback and neither setting is given.
+    Off,
+}
+
+impl MetricsExposure {
+    /// Where metrics go for a public listener on `listen`, the metrics listener if any, and
+    /// whether a token is set. Metrics tell a reader what the server does (traffic,
+    /// providers, failures), so they are served only where the operator said so: on their
+    /// own listener, behind a token, or on a public listener bound to loopback (reachable
+    /// from this machine alone, as in development). Anything else serves them nowhere.
+    pub fn of(listen: SocketAddr, metrics_listen: Option<SocketAddr>, token: bool) -> Self {
+        match metrics_listen {
+            Some(address) => Self::Listener { address, token },
+            None if token => Self::Token,
+            None if listen.ip().is_loopback() => Self::Loopback,
+            None => Self::Off,
+        }
+    }
+
+    /// One sentence for the start-up log and `check-config`.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Listener { address, token } => format!(
+                "on {address} only (UNFURL_METRICS_LISTEN){}",
+                if token {
+                    ", with UNFURL_METRICS_TOKEN"
+                } else {
+                    ""
+                }
+            ),
+            Self::Token => "on the public listener, with UNFURL_METRICS_TOKEN".to_owned(),
+            Self::Loopback => "on the public listener, open: it listens on loopback".to_owned(),
+            Self::Off => "not served: the public listener is not on loopback; set \
+                          UNFURL_METRICS_LISTEN or UNFURL_METRICS_TOKEN"
+                .to_owned(),
+        }
+    }
 }
 
 impl Overview {
@@ -180,6 +230,7 @@ mod tests {
             "UNFURL_GITHUB_CLIENT_SECRET",
             "UNFURL_GITHUB_TOKEN",
             "UNFURL_GITHUB_WEBHOOK_SECRET",
+            "UNFURL_METRICS_TOKEN",
         ] {
             assert_eq!(shown_value(name, "hunter2"), "<redacted>", "{name}");
         }
@@ -200,6 +251,7 @@ mod tests {
             oauth_client: Pair::Complete,
             github_sign_in: Pair::Unset,
             webhooks: false,
+            metrics: MetricsExposure::Loopback,
         }
     }
 
@@ -223,6 +275,37 @@ mod tests {
             warnings[1]
                 .starts_with("UNFURL_GITHUB_CLIENT_SECRET is set but UNFURL_GITHUB_CLIENT_ID"),
             "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn metrics_are_served_where_the_operator_said_and_openly_only_on_loopback() {
+        let address = |s: &str| s.parse::<SocketAddr>().unwrap_or_else(|e| panic!("{e}"));
+        let of = MetricsExposure::of;
+        for loopback in ["127.0.0.1:8080", "[::1]:8080", "127.0.0.2:8080"] {
+            assert_eq!(
+                of(address(loopback), None, false),
+                MetricsExposure::Loopback
+            );
+        }
+        for public in ["0.0.0.0:8080", "[::]:8080", "10.0.0.5:8080"] {
+            assert_eq!(of(address(public), None, false), MetricsExposure::Off);
+            assert_eq!(of(address(public), None, true), MetricsExposure::Token);
+        }
+        let own = address("127.0.0.1:9090");
+        for (listen, token) in [("127.0.0.1:8080", false), ("0.0.0.0:8080", true)] {
+            assert_eq!(
+                of(address(listen), Some(own), token),
+                MetricsExposure::Listener {
+                    address: own,
+                    token
+                }
+            );
+        }
+        assert!(
+            MetricsExposure::Off
+                .describe()
+                .contains("UNFURL_METRICS_TOKEN")
         );
     }
 
