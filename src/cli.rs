@@ -185,10 +185,10 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
     // The body is printed either way (it is what Notion would get); the exit status says
     // whether it is a preview, so scripts need not read the JSON.
     match entry.outcome {
-        crate::unfurl::cache::Outcome::Failed { status } => fail(format!(
+        crate::unfurl::entry::Outcome::Failed { status } => fail(format!(
             "no preview: the answer is an error operation (status {status})"
         )),
-        crate::unfurl::cache::Outcome::Preview { .. } => written,
+        crate::unfurl::entry::Outcome::Preview { .. } => written,
     }
 }
 

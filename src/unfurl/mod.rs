@@ -2,13 +2,16 @@
 //!
 //! Shared by `POST /unfurl`, the `unfurl` CLI command and the outbox, so all three send
 //! exactly the same bytes: [`body`] builds them (the Notion `error` operation included),
-//! [`registry`] routes a link to its provider, [`cache`] keeps the finished answers, and the
+//! [`registry`] routes a link to its provider, [`cache`] keeps the finished answers
+//! ([`entry`]) and re-reads ageing ones in the background ([`refreshes`]), and the
 //! [`Unfurler`] here ties them together.
 //!
 //! May import: `clients`, `store`, `platform`; never HTTP or accounts.
 
 pub mod body;
 pub mod cache;
+pub mod entry;
+pub mod refreshes;
 pub mod registry;
 
 use std::cell::RefCell;
@@ -23,7 +26,8 @@ use url::Url;
 
 use crate::platform::memo::{Epoch, EpochMemo};
 use crate::unfurl::body::{UriError, attributes_body, error_body, error_operation, validate_uri};
-use crate::unfurl::cache::{Entry, Outcome, PreviewCache, Scope};
+use crate::unfurl::cache::{PreviewCache, Scope};
+use crate::unfurl::entry::{Entry, Outcome};
 use crate::unfurl::registry::Registry;
 
 /// How long a failure is remembered, so a broken link does not hammer its origin.
@@ -161,11 +165,36 @@ impl Unfurler {
             return Arc::new(no_provider(&uri));
         };
         let requester = requester.filter(|_| provider.reads_account());
-        // Everything a miss needs is built inside the future, which a hit never polls.
+        // Everything a miss needs is built inside the future, which a hit never polls, and
+        // everything a background refresh needs inside the closure, called only for one.
         let fetch = self.fetch(provider, pattern, uri.clone(), url, requester);
+        let refresh = |uri| self.read_later(url, requester, uri);
         self.cache
-            .get_or_fetch(provider.id(), scope_of(requester), uri, fetch)
+            .get_or_fetch(provider.id(), scope_of(requester), uri, fetch, refresh)
             .await
+    }
+
+    /// A read of `uri` owning all it needs, for a background refresh: the same read a miss
+    /// makes, on behalf of the same requester.
+    fn read_later(
+        &self,
+        url: &Url,
+        requester: Option<&Requester>,
+        uri: Arc<str>,
+    ) -> impl Future<Output = Entry> + Send + 'static {
+        let unfurler = self.clone();
+        let url = url.clone();
+        let requester = requester.cloned();
+        async move {
+            match unfurler.registry.route(&url) {
+                Some((provider, pattern)) => {
+                    unfurler
+                        .fetch(provider, pattern, uri, &url, requester.as_ref())
+                        .await
+                }
+                None => no_provider(&uri),
+            }
+        }
     }
 
     /// A fresh read of `uri` that neither uses nor joins what the cache holds or is
@@ -220,11 +249,11 @@ fn scope_of(requester: Option<&Requester>) -> Scope {
 }
 
 fn no_provider(uri: &str) -> Entry {
-    Entry {
-        body: error_body(uri, 404, "This kind of link has no preview."),
-        ttl: NEGATIVE_TTL,
-        outcome: Outcome::Failed { status: 404 },
-    }
+    Entry::new(
+        error_body(uri, 404, "This kind of link has no preview."),
+        NEGATIVE_TTL,
+        Outcome::Failed { status: 404 },
+    )
 }
 
 fn finish(
@@ -240,11 +269,11 @@ fn finish(
             502..=504 => tracing::warn!(provider, host, status, error = %error, "unfurl failed"),
             _ => tracing::info!(provider, host, status, error = %error, "unfurl refused"),
         }
-        Entry {
-            body: error_body(uri, status, &message),
-            ttl: NEGATIVE_TTL,
-            outcome: Outcome::Failed { status },
-        }
+        Entry::new(
+            error_body(uri, status, &message),
+            NEGATIVE_TTL,
+            Outcome::Failed { status },
+        )
     };
     match result {
         Err(error) => failed(&error),
@@ -260,14 +289,14 @@ fn finish(
                 });
             }
             tracing::debug!(provider, host, "unfurled");
-            Entry {
-                body: attributes_body(uri, &preview.attributes),
-                ttl: preview.ttl,
-                outcome: Outcome::Preview {
+            Entry::new(
+                attributes_body(uri, &preview.attributes),
+                preview.ttl,
+                Outcome::Preview {
                     public: preview.scope == CacheScope::Public,
                     stale: preview.stale,
                 },
-            }
+            )
         }
     }
 }
