@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `unfurl URL`, `notion-config`, `check-config`,
-//! `token issue`.
+//! `token issue`, `cache purge URL`.
 //!
 //! Commands write their output through [`emit`], so a reader that goes away early
 //! (`notion-unfurl notion-config | head -1`) ends the command quietly instead of with a
@@ -64,6 +64,24 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// The preview caches of the servers sharing this database.
+    Cache {
+        #[command(subcommand)]
+        action: CacheCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Drop every cached preview of URL (every account, every form of the link) on every
+    /// server sharing the database, so the next unfurl reads the page again. Written to the
+    /// database, which each server reads every second: no server needs to be reachable.
+    /// Run it with the server's settings (its UNFURL_DATA_DIR or UNFURL_DATABASE_URL, and
+    /// its secret).
+    Purge {
+        /// The link as pasted in Notion (its other forms are purged with it).
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +132,9 @@ pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> E
             };
             issue_token(settings, &account, secret).await
         }
+        Command::Cache {
+            action: CacheCommand::Purge { url },
+        } => purge_cache(settings, &url).await,
     }
 }
 
@@ -185,10 +206,10 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
     // The body is printed either way (it is what Notion would get); the exit status says
     // whether it is a preview, so scripts need not read the JSON.
     match entry.outcome {
-        crate::unfurl::cache::Outcome::Failed { status } => fail(format!(
+        crate::unfurl::entry::Outcome::Failed { status } => fail(format!(
             "no preview: the answer is an error operation (status {status})"
         )),
-        crate::unfurl::cache::Outcome::Preview { .. } => written,
+        crate::unfurl::entry::Outcome::Preview { .. } => written,
     }
 }
 
@@ -251,6 +272,41 @@ async fn issue_token(settings: Settings, account: &str, secret: SecretFile) -> E
     };
     match local_token(&state, account).await {
         Ok(token) => emit(&format!("{token}\n")),
+        Err(e) => fail(e),
+    }
+}
+
+/// `cache purge`: recorded in the server's database, not sent to a server (see
+/// [`crate::live::purge`]), so it reaches every instance and needs none running. The
+/// server's secret must be found, as for `token issue`: without it this is not the server's
+/// data directory, and a purge recorded in a new database would reach nobody.
+async fn purge_cache(settings: Settings, raw: &str) -> ExitCode {
+    let registry = match Registry::from_settings(&settings) {
+        Ok(registry) => registry,
+        Err(e) => return fail(e),
+    };
+    let state = match AppState::from_settings_with(settings, registry, SecretFile::MustExist).await
+    {
+        Ok(state) => state,
+        Err(StartError::Keys(KeyError::Missing { path })) => {
+            return fail(format!(
+                "no secret at {path}: cache purge writes to the server's database, and \
+                     this is not the server's data directory; run it where the server runs \
+                     (or with the server's UNFURL_DATA_DIR, or its UNFURL_DATABASE_URL and \
+                     UNFURL_SECRET_KEY)"
+            ));
+        }
+        Err(e) => return fail(e),
+    };
+    match crate::live::purge::purge(&state.store, &state.unfurler, raw).await {
+        Ok(purged) => {
+            let mut out = vec!["Purged the cached previews of:".to_owned()];
+            out.extend(purged.links.iter().map(|link| format!("  {link}")));
+            out.push(
+                "Every server using this database drops them within about a second.".to_owned(),
+            );
+            emit(&lines(&out))
+        }
         Err(e) => fail(e),
     }
 }
@@ -457,6 +513,15 @@ async fn check_config(settings: &Settings, gathered: &Gathered, strict: bool) ->
             if overview.webhooks { "set" } else { "not set" }
         ),
         format!("Metrics:           {}", overview.metrics.describe()),
+        format!(
+            "Admin endpoints:   {}",
+            match (&settings.admin_token, settings.listen.ip().is_loopback()) {
+                (Some(_), _) => "on, behind UNFURL_ADMIN_TOKEN",
+                (None, true) =>
+                    "on for this machine only (loopback listener, no UNFURL_ADMIN_TOKEN)",
+                (None, false) => "off (set UNFURL_ADMIN_TOKEN to turn them on)",
+            }
+        ),
     ]);
     for (heading, items) in [("Warnings:", &warnings), ("Problems:", &problems)] {
         if !items.is_empty() {

@@ -7,7 +7,8 @@
 //! # Layout: one folder per capability
 //!
 //! - [`cli`]: the command line (`serve`, `unfurl`, `notion-config`, `check-config`,
-//!   `token issue`); `main.rs` only parses it, loads settings, starts logging and runs.
+//!   `token issue`, `cache purge`); `main.rs` only parses it, loads settings, starts
+//!   logging and runs.
 //! - [`startup`]: [`startup::Application`]: bind, run, start and stop the workers.
 //! - [`http`]: the HTTP surface only: parse the request, call one service, render one
 //!   error type.

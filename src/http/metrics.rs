@@ -23,10 +23,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{Error, HttpRequest, HttpResponse, ResponseError, web};
 use notion_unfurl_sdk::Secret;
-use subtle::ConstantTimeEq;
 
 use crate::http::request::bearer_token;
-use crate::platform::crypto::token_hash;
+use crate::platform::crypto::same_secret;
 use crate::platform::metrics::{OutboxGauges, RequestMetrics, Route, Scrape};
 use crate::state::AppState;
 
@@ -43,6 +42,7 @@ pub const ROUTES: &[&str] = &[
     "/healthz",
     "/readyz",
     "/metrics",
+    "/admin/cache/purge",
 ];
 
 /// Who may read `/metrics` on one listener.
@@ -92,7 +92,7 @@ fn admitted(req: &HttpRequest) -> Result<(), MetricsError> {
         Some(MetricsAccess::Open) => Ok(()),
         Some(MetricsAccess::Token(expected)) => {
             let presented = bearer_token(req).unwrap_or_default();
-            if bool::from(token_hash(presented).ct_eq(&token_hash(expected.expose()))) {
+            if bool::from(same_secret(presented, expected.expose())) {
                 Ok(())
             } else {
                 tracing::info!("metrics refused: missing or wrong token");

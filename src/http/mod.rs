@@ -22,6 +22,9 @@
 //! - [`metrics::MetricsError`] (`/metrics`): plain text; 401 (with
 //!   `WWW-Authenticate: Bearer`) without the metrics token, 404 on a listener that does not
 //!   serve metrics.
+//! - [`admin::AdminError`] (`/admin/*`): JSON `{error, message}`, `no-store`; 400, 401
+//!   (with `WWW-Authenticate: Bearer`), 404 (off: no token and not on loopback), 405 (with
+//!   `Allow`), 413, 503.
 //! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`): an HTML page in
 //!   the [`pages`] shell (no-store, never framed, no referrer) with one sentence the user
 //!   can act on; 400, 403, 404, 408, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
@@ -45,6 +48,7 @@
 //! - Around all of them, the request span records the status and tracing-actix-web logs
 //!   each error response's `Debug` (which, for `PageError`, leaves the cause out).
 
+pub mod admin;
 pub mod bodies;
 pub mod error_json;
 pub mod health;
@@ -100,7 +104,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(health::readyz)),
     )
     // Who may read it depends on the listener: see `metrics::MetricsAccess`.
-    .route("/metrics", web::get().to(metrics::scrape));
+    .route("/metrics", web::get().to(metrics::scrape))
+    .service(
+        web::resource("/admin/cache/purge")
+            .route(web::post().to(admin::cache_purge))
+            .default_service(web::to(admin::method_not_allowed)),
+    );
     // The only route with a large body limit (GitHub's 25 MB), enforced while reading.
     // Without the GitHub crate nothing could read the events, so the route is left out.
     #[cfg(feature = "github")]

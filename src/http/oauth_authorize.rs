@@ -15,9 +15,9 @@ use url::Url;
 use crate::http::limits::Limits;
 use crate::http::pages::{self, PageError};
 use crate::http::request::{BodyError, BodyLimit, read_limited};
-use crate::oauth::consent::{self, Pending, same_secret};
+use crate::oauth::consent::{self, Pending};
 use crate::oauth::linking::{self, SignedIn};
-use crate::platform::crypto::random_token;
+use crate::platform::crypto::{random_token, same_secret};
 use crate::state::AppState;
 
 /// Query or form pairs, refusing a repeated name (security.md: reject repeated parameters)
@@ -120,7 +120,8 @@ pub async fn authorize(
         .oauth_client_id
         .as_deref()
         .ok_or(PageError::LinkingNotConfigured)?;
-    let client_ok = param(&pairs, "client_id").is_some_and(|c| same_secret(c, expected_client));
+    let client_ok =
+        param(&pairs, "client_id").is_some_and(|c| bool::from(same_secret(c, expected_client)));
     let redirect_uri = param(&pairs, "redirect_uri").filter(|uri| {
         settings
             .oauth_redirect_uris
@@ -198,7 +199,8 @@ pub async fn decide(
             tracing::info!(error = %e, "consent without a usable pending authorisation");
             PageError::Expired
         })?;
-    let csrf_ok = param(&form, "csrf").is_some_and(|csrf| same_secret(csrf, &pending.csrf));
+    let csrf_ok =
+        param(&form, "csrf").is_some_and(|csrf| bool::from(same_secret(csrf, &pending.csrf)));
     if !csrf_ok {
         tracing::info!("consent refused: CSRF token mismatch");
         return Err(PageError::CsrfMismatch);
@@ -293,7 +295,7 @@ async fn github_callback_inner(
     let (Some(expected), Some(verifier)) = (&pending.github_state, &pending.pkce_verifier) else {
         return Err(PageError::Expired);
     };
-    let state_ok = param(&query, "state").is_some_and(|s| same_secret(s, expected));
+    let state_ok = param(&query, "state").is_some_and(|s| bool::from(same_secret(s, expected)));
     if !state_ok {
         tracing::info!("GitHub callback refused: state mismatch");
         return Err(PageError::StateMismatch);

@@ -16,13 +16,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use base64::Engine;
 use serde::Serialize;
-use subtle::{Choice, ConstantTimeEq};
 
 use crate::http::limits::{Limits, retry_after_secs};
 use crate::http::request::{BodyError, BodyLimit, bearer_token, read_limited};
 use crate::oauth::grants::{GrantError, Grants, IssuedTokens, Refusal, Revocation};
 use crate::platform::config::Settings;
-use crate::platform::crypto::token_hash;
+use crate::platform::crypto::same_secret;
 use crate::platform::metrics::RefreshOutcome;
 use crate::state::AppState;
 
@@ -258,12 +257,6 @@ fn presented_credentials(
     }
 }
 
-/// Equality of two strings in time independent of where they differ or how long each is:
-/// the comparison is over their SHA-256.
-fn same(presented: &str, expected: &str) -> Choice {
-    token_hash(presented).ct_eq(&token_hash(expected))
-}
-
 /// The authenticated client id. Both id and secret are always compared, so the timing says
 /// nothing about which one was wrong. A Basic pair also matches as sent: clients that skip
 /// §2.3.1's form-encoding are common, and either form proves knowledge of the secret.
@@ -273,9 +266,9 @@ fn authenticate(settings: &Settings, presented: &Presented) -> Result<String, OA
         tracing::warn!("a token request arrived but UNFURL_OAUTH_CLIENT_ID/SECRET are not set");
         return Err(OAuthError::InvalidClient);
     };
-    let mut ok = same(&presented.id, id) & same(&presented.secret, secret.expose());
+    let mut ok = same_secret(&presented.id, id) & same_secret(&presented.secret, secret.expose());
     if let Some((raw_id, raw_secret)) = &presented.raw {
-        ok |= same(raw_id, id) & same(raw_secret, secret.expose());
+        ok |= same_secret(raw_id, id) & same_secret(raw_secret, secret.expose());
     }
     if bool::from(ok) {
         Ok(id.clone())

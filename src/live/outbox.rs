@@ -28,7 +28,7 @@ use crate::platform::metrics::{DeliveryOutcome, Metrics};
 use crate::store::{CHANGE_WINDOW_SECS, OutboxRow, Store, StoreError};
 use crate::unfurl::Unfurler;
 use crate::unfurl::body::validate_uri;
-use crate::unfurl::cache;
+use crate::unfurl::entry::Outcome as EntryOutcome;
 
 /// The longest pause between attempts computed from the backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
@@ -367,7 +367,7 @@ async fn attempt(state: &Deps, row: &OutboxRow) -> Result<Outcome, StoreError> {
         .refresh(&row.uri, &url, Some(&active.requester))
         .await;
     let status = match entry.outcome {
-        cache::Outcome::Preview { stale: true, .. } => {
+        EntryOutcome::Preview { stale: true, .. } => {
             // The provider could only offer an earlier read: pushing it would report the
             // state before the change as current. Wait for a fresh one.
             return Ok(Outcome::Retry {
@@ -375,8 +375,8 @@ async fn attempt(state: &Deps, row: &OutboxRow) -> Result<Outcome, StoreError> {
                 retry_after: None,
             });
         }
-        cache::Outcome::Preview { stale: false, .. } => None,
-        cache::Outcome::Failed { status } => Some(status),
+        EntryOutcome::Preview { stale: false, .. } => None,
+        EntryOutcome::Failed { status } => Some(status),
     };
     if status.is_some_and(is_transient) {
         // Pushing "could not be reached" would replace a good preview with an error over a

@@ -12,7 +12,6 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 use crate::platform::clock::unix_secs;
 use crate::platform::crypto::cipher::{Cipher, Sealed};
@@ -162,11 +161,6 @@ pub async fn spend(store: &Store, step: &str, pending: &Pending) -> Result<bool,
     store
         .spend_step(&token_hash(step), pending.expires_at)
         .await
-}
-
-/// Constant-time equality of two secrets.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod connections;
 mod database;
 mod grants;
 mod inspection;
+mod link_changes;
 mod outbox;
 mod subscriptions;
 

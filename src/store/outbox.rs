@@ -305,29 +305,6 @@ impl Store {
         })
     }
 
-    /// Links whose previews webhooks accepted at or after `since` (unix seconds) made
-    /// stale, as `(id, uri)`; a link changed twice appears twice, with two ids.
-    pub async fn link_changes_since(&self, since: i64) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query("SELECT id, uri FROM link_changes WHERE changed_at >= $1")
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("uri")?)))
-            .collect()
-    }
-
-    /// Forget link changes recorded before `before` (unix seconds); how many.
-    pub async fn purge_link_changes(&self, before: i64) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM link_changes WHERE changed_at < $1")
-                .bind(before)
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
-    }
-
     /// Forget delivery ids and commit heads older than `before` (unix seconds). GitHub
     /// redelivers within days, and a redelivery after this only refreshes previews once
     /// more; a forgotten head only means a later `status` for that commit goes unmatched.

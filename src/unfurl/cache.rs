@@ -8,16 +8,26 @@
 //! requester's own key (moka's `get_with` makes concurrent misses for one key share one
 //! fetch), and a `Public` result is then also stored under the shared key. The
 //! requester's copy of a public result lives only briefly: it exists to finish the flight.
+//!
+//! Stale-while-revalidate: a hit on a fresh preview older than half its TTL is answered
+//! from the cache at once and also starts a read in the background, which replaces the
+//! entry when it succeeds ([`crate::unfurl::refreshes`] keeps that to one per key and a
+//! few at once). So a link Notion keeps asking for is re-read about every half TTL
+//! without anyone waiting for it, and a link asked for rarely expires as before. A failed
+//! or stale read keeps the old entry; a failure (an `error` operation) is never refreshed
+//! this way, it expires after its short TTL.
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use moka::Expiry;
 use moka::future::Cache;
 
 use crate::platform::memo::{Epoch, EpochMemo};
+use crate::unfurl::entry::Entry;
+use crate::unfurl::refreshes::Refreshes;
 
 /// Who may read an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,36 +45,9 @@ pub struct Key {
     pub uri: Arc<str>,
 }
 
-/// A cached answer: the response body, how long it stays, and what it holds.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub body: Bytes,
-    pub ttl: Duration,
-    pub outcome: Outcome,
-}
-
-/// What a cached body holds, so nobody reads the JSON back to find out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Attributes. `public` when the provider declared them shareable (then also stored
-    /// under the shared key); `stale` for an earlier read served because the upstream
-    /// failed just now (see `Preview::stale`).
-    Preview { public: bool, stale: bool },
-    /// Only an `error` operation, with this status.
-    Failed { status: u16 },
-}
-
-impl Entry {
-    /// Whether the body holds attributes (not only an `error` operation).
-    pub fn is_preview(&self) -> bool {
-        matches!(self.outcome, Outcome::Preview { .. })
-    }
-
-    /// Whether every account may be served this entry.
-    pub fn is_public(&self) -> bool {
-        matches!(self.outcome, Outcome::Preview { public: true, .. })
-    }
-}
+/// How many background refreshes run at once per process; more ageing entries wait for a
+/// later hit (or their expiry). Each holds one page fetch, like a miss.
+const MAX_BACKGROUND_REFRESHES: u32 = 8;
 
 /// How long the requester's own copy of a public result is kept.
 const FLIGHT_COPY_TTL: Duration = Duration::from_secs(1);
@@ -122,6 +105,10 @@ pub struct PreviewCache {
     inner: Cache<Key, Arc<Entry>>,
     /// Moved by every change to what is cached; memoised hits from before are dropped.
     epoch: Epoch,
+    refreshes: Arc<Refreshes<Key>>,
+    /// Counts [`PreviewCache::invalidate_uri`] calls: a background read that began before
+    /// one may hold what the invalidation was about, so it is not stored.
+    invalidations: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PreviewCache {
@@ -146,20 +133,28 @@ impl PreviewCache {
         Self {
             inner,
             epoch: Epoch::default(),
+            refreshes: Arc::new(Refreshes::new(MAX_BACKGROUND_REFRESHES)),
+            invalidations: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// The cached entry for (`provider`, `uri`) visible to `requester`, or the result of
-    /// `fetch`, shared with every concurrent caller asking under the same key.
-    pub async fn get_or_fetch<F>(
+    /// `fetch`, shared with every concurrent caller asking under the same key. A hit on
+    /// an ageing preview also calls `refresh` with `uri` and runs the read it returns in
+    /// the background (see the module's documentation); a hit never polls `fetch`, and
+    /// `refresh` is only called then.
+    pub async fn get_or_fetch<F, R, RF>(
         &self,
         provider: &'static str,
         requester: Scope,
         uri: Arc<str>,
         fetch: F,
+        refresh: R,
     ) -> Arc<Entry>
     where
         F: Future<Output = Entry>,
+        R: FnOnce(Arc<str>) -> RF,
+        RF: Future<Output = Entry> + Send + 'static,
     {
         // Read before the lookups: a change while they run moves the epoch past what the
         // memoised hit is stored under.
@@ -193,9 +188,71 @@ impl PreviewCache {
                     .await
             }
         };
-        let until = now + HIT_MEMO_LIFE.min(entry.ttl);
+        let mut until = now + HIT_MEMO_LIFE.min(entry.ttl);
+        if now < entry.refresh_at() {
+            // The first hit past that point must come here, not to the memo.
+            until = until.min(entry.refresh_at());
+        } else if entry.outcome.is_refreshable() {
+            self.refresh_in_background(&own, entry.is_public(), now, refresh);
+        }
         HITS.with(|memo| memo.borrow_mut().put(own, epoch, entry.clone(), until));
         entry
+    }
+
+    /// Start `refresh` for the ageing entry `own` was answered with, unless its key was
+    /// claimed lately or every slot is taken; the entry it reads replaces the cached one.
+    fn refresh_in_background<R, RF>(&self, own: &Key, public: bool, now: Instant, refresh: R)
+    where
+        R: FnOnce(Arc<str>) -> RF,
+        RF: Future<Output = Entry> + Send + 'static,
+    {
+        // Outside a runtime (never, in the server) there is nothing to run it on.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // A shared preview is claimed under the shared key, so every account reading it
+        // starts one refresh between them.
+        let claimed = Key {
+            provider: own.provider,
+            scope: if public {
+                Scope::Public
+            } else {
+                own.scope.clone()
+            },
+            uri: own.uri.clone(),
+        };
+        let Some(slot) = self.refreshes.claim(claimed, now) else {
+            return;
+        };
+        let invalidations = self.invalidations.load(Ordering::Acquire);
+        let read = refresh(own.uri.clone());
+        let cache = self.clone();
+        let own = own.clone();
+        runtime.spawn(async move {
+            let entry = read.await;
+            if !entry.outcome.is_refreshable() {
+                tracing::debug!(
+                    provider = own.provider,
+                    "a background refresh failed; the cached preview stays"
+                );
+                return;
+            }
+            if cache.invalidations.load(Ordering::Acquire) != invalidations {
+                return;
+            }
+            let uri = own.uri.clone();
+            cache
+                .put(own.provider, own.scope, uri.clone(), Arc::new(entry))
+                .await;
+            // An invalidation between the check and the put may have run before the put
+            // landed; it must win.
+            if cache.invalidations.load(Ordering::Acquire) != invalidations
+                && let Err(e) = cache.invalidate_uri(&uri)
+            {
+                tracing::warn!(error = %e, "could not invalidate a cached preview");
+            }
+            drop(slot);
+        });
     }
 
     /// Store `entry` as `requester`'s answer (and, when public, everyone's), replacing what
@@ -226,6 +283,8 @@ impl PreviewCache {
 
     /// Forget every cached answer for `uri` (any scope), e.g. when its source changed.
     pub fn invalidate_uri(&self, uri: &str) -> Result<(), moka::PredicateError> {
+        // First, so a background read that checks after this point stores nothing.
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
         let uri: Arc<str> = Arc::from(uri);
         let result = self
             .inner
@@ -249,22 +308,34 @@ impl PreviewCache {
     pub async fn run_pending_tasks(&self) {
         self.inner.run_pending_tasks().await;
     }
+
+    /// Wait until no background refresh runs (tests).
+    pub async fn refreshes_settled(&self) {
+        self.refreshes.settled().await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unfurl::entry::{Outcome, REFRESH_FRACTION};
+    use bytes::Bytes;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn entry(body: &'static str, public: bool, ttl: Duration) -> Entry {
-        Entry {
-            body: Bytes::from_static(body.as_bytes()),
+        Entry::new(
+            Bytes::from_static(body.as_bytes()),
             ttl,
-            outcome: Outcome::Preview {
+            Outcome::Preview {
                 public,
                 stale: false,
             },
-        }
+        )
+    }
+
+    /// The `refresh` of a lookup that must never start one.
+    fn no_refresh(_: Arc<str>) -> std::future::Ready<Entry> {
+        unreachable!("no background refresh was due")
     }
 
     #[tokio::test]
@@ -277,11 +348,17 @@ mod tests {
             let calls = calls.clone();
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_fetch("p", Scope::Account("a".into()), "u".into(), async move {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        entry("x", false, Duration::from_secs(60))
-                    })
+                    .get_or_fetch(
+                        "p",
+                        Scope::Account("a".into()),
+                        "u".into(),
+                        async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            entry("x", false, Duration::from_secs(60))
+                        },
+                        no_refresh,
+                    )
                     .await
             }));
         }
@@ -298,27 +375,43 @@ mod tests {
     async fn account_results_are_not_shared_but_public_ones_are() {
         let cache = PreviewCache::new(1 << 20);
         let private = cache
-            .get_or_fetch("p", Scope::Account("alice".into()), "u".into(), async {
-                entry("alice's", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                Scope::Account("alice".into()),
+                "u".into(),
+                async { entry("alice's", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(private.body, "alice's");
         let bob = cache
-            .get_or_fetch("p", Scope::Account("bob".into()), "u".into(), async {
-                entry("bob's", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                Scope::Account("bob".into()),
+                "u".into(),
+                async { entry("bob's", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(bob.body, "bob's");
 
         cache
-            .get_or_fetch("p", Scope::Account("alice".into()), "v".into(), async {
-                entry("public", true, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                Scope::Account("alice".into()),
+                "v".into(),
+                async { entry("public", true, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         let shared = cache
-            .get_or_fetch("p", Scope::Account("carol".into()), "v".into(), async {
-                entry("refetched", true, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                Scope::Account("carol".into()),
+                "v".into(),
+                async { entry("refetched", true, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(shared.body, "public");
     }
@@ -328,15 +421,23 @@ mod tests {
         let cache = PreviewCache::new(1 << 20);
         let scope = || Scope::Anonymous;
         cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                entry("old", false, Duration::from_millis(50))
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { entry("old", false, Duration::from_millis(50)) },
+                no_refresh,
+            )
             .await;
         tokio::time::sleep(Duration::from_millis(120)).await;
         let fresh = cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                entry("new", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { entry("new", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(fresh.body, "new");
     }
@@ -346,9 +447,13 @@ mod tests {
         let cache = PreviewCache::new(1 << 20);
         let scope = || Scope::Anonymous;
         cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                entry("long", false, Duration::from_secs(3600))
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { entry("long", false, Duration::from_secs(3600)) },
+                no_refresh,
+            )
             .await;
         cache
             .put(
@@ -361,9 +466,13 @@ mod tests {
         // Past the memo's second, so the answer comes from moka.
         tokio::time::sleep(Duration::from_millis(1200)).await;
         let after = cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                entry("refetched", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { entry("refetched", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(after.body, "refetched");
     }
@@ -373,22 +482,34 @@ mod tests {
         let scope = || Scope::Account("a".into());
         let cache = PreviewCache::new(1 << 20);
         let first = cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                entry("old", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { entry("old", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         let again = cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                unreachable!("a hit must not fetch")
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { unreachable!("a hit must not fetch") },
+                no_refresh,
+            )
             .await;
         assert!(Arc::ptr_eq(&first, &again));
         // Another cache in the same thread never answers from this one's memo.
         let other = PreviewCache::new(1 << 20);
         let elsewhere = other
-            .get_or_fetch("p", scope(), "u".into(), async {
-                entry("other", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { entry("other", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(elsewhere.body, "other");
         cache
@@ -400,9 +521,13 @@ mod tests {
             )
             .await;
         let after = cache
-            .get_or_fetch("p", scope(), "u".into(), async {
-                unreachable!("the put entry must be found")
-            })
+            .get_or_fetch(
+                "p",
+                scope(),
+                "u".into(),
+                async { unreachable!("the put entry must be found") },
+                no_refresh,
+            )
             .await;
         assert_eq!(after.body, "new");
     }
@@ -412,16 +537,24 @@ mod tests {
         let cache = PreviewCache::new(1 << 20);
         for account in ["a", "b"] {
             cache
-                .get_or_fetch("p", Scope::Account(account.into()), "u".into(), async {
-                    entry("old", false, Duration::from_secs(60))
-                })
+                .get_or_fetch(
+                    "p",
+                    Scope::Account(account.into()),
+                    "u".into(),
+                    async { entry("old", false, Duration::from_secs(60)) },
+                    no_refresh,
+                )
                 .await;
         }
         cache.invalidate_uri("u").unwrap_or_else(|e| panic!("{e}"));
         let fresh = cache
-            .get_or_fetch("p", Scope::Account("a".into()), "u".into(), async {
-                entry("new", false, Duration::from_secs(60))
-            })
+            .get_or_fetch(
+                "p",
+                Scope::Account("a".into()),
+                "u".into(),
+                async { entry("new", false, Duration::from_secs(60)) },
+                no_refresh,
+            )
             .await;
         assert_eq!(fresh.body, "new");
     }
@@ -432,19 +565,213 @@ mod tests {
         for i in 0..100 {
             let uri: Arc<str> = Arc::from(format!("u{i}"));
             cache
-                .get_or_fetch("p", Scope::Anonymous, uri, async {
-                    Entry {
-                        body: Bytes::from(vec![b'x'; 500]),
-                        ttl: Duration::from_secs(60),
-                        outcome: Outcome::Preview {
-                            public: false,
-                            stale: false,
-                        },
-                    }
-                })
+                .get_or_fetch(
+                    "p",
+                    Scope::Anonymous,
+                    uri,
+                    async {
+                        Entry::new(
+                            Bytes::from(vec![b'x'; 500]),
+                            Duration::from_secs(60),
+                            Outcome::Preview {
+                                public: false,
+                                stale: false,
+                            },
+                        )
+                    },
+                    no_refresh,
+                )
                 .await;
         }
         cache.run_pending_tasks().await;
         assert!(cache.entry_count() <= 8, "{}", cache.entry_count());
+    }
+
+    /// A public preview read with `ttl`, already past its refresh point, in a fresh cache.
+    async fn ageing(ttl: Duration) -> PreviewCache {
+        let cache = PreviewCache::new(1 << 20);
+        cache
+            .get_or_fetch(
+                "p",
+                Scope::Account("reader".into()),
+                "u".into(),
+                async move { entry("old", true, ttl) },
+                no_refresh,
+            )
+            .await;
+        tokio::time::sleep(ttl / REFRESH_FRACTION + Duration::from_millis(20)).await;
+        cache
+    }
+
+    /// A hit by `account`: each account has its own key (and memo entry), so every call
+    /// reaches the shared entry and its age check.
+    async fn hit(
+        cache: &PreviewCache,
+        account: &str,
+        calls: &Arc<AtomicUsize>,
+        answer: Entry,
+    ) -> Bytes {
+        let calls = calls.clone();
+        cache
+            .get_or_fetch(
+                "p",
+                Scope::Account(account.into()),
+                "u".into(),
+                async { unreachable!("a hit must not fetch") },
+                move |uri: Arc<str>| {
+                    assert_eq!(&*uri, "u");
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        tokio::task::yield_now().await;
+                        answer
+                    }
+                },
+            )
+            .await
+            .body
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn an_entry_past_half_its_ttl_is_served_and_refreshed_once_in_the_background() {
+        let cache = ageing(Duration::from_secs(1)).await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fresh = || entry("new", true, Duration::from_secs(60));
+        assert_eq!(
+            hit(&cache, "a", &calls, fresh()).await,
+            "old",
+            "served at once"
+        );
+        cache.refreshes_settled().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // The refreshed entry replaced the old one, with a TTL of its own.
+        assert_eq!(hit(&cache, "b", &calls, fresh()).await, "new");
+        assert_eq!(hit(&cache, "a", &calls, fresh()).await, "new");
+        cache.refreshes_settled().await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a fresh entry is not refreshed"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_hits_on_an_ageing_entry_start_one_refresh() {
+        let cache = ageing(Duration::from_secs(1)).await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for n in 0..32 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                let answer = entry("new", true, Duration::from_secs(60));
+                hit(&cache, &format!("account{n}"), &calls, answer).await
+            }));
+        }
+        for task in tasks {
+            let body = task.await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(body == "old" || body == "new", "{body:?}");
+        }
+        cache.refreshes_settled().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_old_entry_and_is_not_retried_at_once() {
+        let cache = ageing(Duration::from_secs(1)).await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let failed = || {
+            Entry::new(
+                Bytes::from_static(b"error"),
+                Duration::from_secs(30),
+                Outcome::Failed { status: 502 },
+            )
+        };
+        assert_eq!(hit(&cache, "a", &calls, failed()).await, "old");
+        cache.refreshes_settled().await;
+        assert_eq!(hit(&cache, "b", &calls, failed()).await, "old");
+        // A stale read (an earlier one standing in for a failing upstream) is no better.
+        let stale = Entry::new(
+            Bytes::from_static(b"stale"),
+            Duration::from_secs(60),
+            Outcome::Preview {
+                public: true,
+                stale: true,
+            },
+        );
+        assert_eq!(hit(&cache, "c", &calls, stale).await, "old");
+        cache.refreshes_settled().await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the claim holds after a failure"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_never_refreshed_in_the_background() {
+        let cache = PreviewCache::new(1 << 20);
+        let failed = || {
+            Entry::new(
+                Bytes::from_static(b"error"),
+                Duration::from_secs(1),
+                Outcome::Failed { status: 404 },
+            )
+        };
+        cache
+            .get_or_fetch(
+                "p",
+                Scope::Anonymous,
+                "u".into(),
+                async { failed() },
+                no_refresh,
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let again = cache
+            .get_or_fetch(
+                "p",
+                Scope::Anonymous,
+                "u".into(),
+                async { unreachable!("a hit must not fetch") },
+                no_refresh,
+            )
+            .await;
+        assert_eq!(again.body, "error");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_raced_an_invalidation_is_not_stored() {
+        let cache = ageing(Duration::from_secs(1)).await;
+        let release = Arc::new(tokio::sync::Notify::new());
+        let read = {
+            let release = release.clone();
+            async move {
+                release.notified().await;
+                entry("read before the change", true, Duration::from_secs(60))
+            }
+        };
+        let served = cache
+            .get_or_fetch(
+                "p",
+                Scope::Account("a".into()),
+                "u".into(),
+                async { unreachable!("a hit must not fetch") },
+                move |_| read,
+            )
+            .await;
+        assert_eq!(served.body, "old");
+        cache.invalidate_uri("u").unwrap_or_else(|e| panic!("{e}"));
+        release.notify_one();
+        cache.refreshes_settled().await;
+        let after = cache
+            .get_or_fetch(
+                "p",
+                Scope::Account("b".into()),
+                "u".into(),
+                async { entry("read after the change", true, Duration::from_secs(60)) },
+                no_refresh,
+            )
+            .await;
+        assert_eq!(after.body, "read after the change");
     }
 }

@@ -2,13 +2,16 @@
 //!
 //! Shared by `POST /unfurl`, the `unfurl` CLI command and the outbox, so all three send
 //! exactly the same bytes: [`body`] builds them (the Notion `error` operation included),
-//! [`registry`] routes a link to its provider, [`cache`] keeps the finished answers, and the
+//! [`registry`] routes a link to its provider, [`cache`] keeps the finished answers
+//! ([`entry`]) and re-reads ageing ones in the background ([`refreshes`]), and the
 //! [`Unfurler`] here ties them together.
 //!
 //! May import: `clients`, `store`, `platform`; never HTTP or accounts.
 
 pub mod body;
 pub mod cache;
+pub mod entry;
+pub mod refreshes;
 pub mod registry;
 
 use std::cell::RefCell;
@@ -27,7 +30,8 @@ use crate::platform::metrics::{
     CacheResult, Metrics, PreviewOutcome, UnfurlMetrics, UpstreamOutcome,
 };
 use crate::unfurl::body::{UriError, attributes_body, error_body, error_operation, validate_uri};
-use crate::unfurl::cache::{Entry, Outcome, PreviewCache, Scope};
+use crate::unfurl::cache::{PreviewCache, Scope};
+use crate::unfurl::entry::{Entry, Outcome};
 use crate::unfurl::registry::Registry;
 
 /// How long a failure is remembered, so a broken link does not hammer its origin.
@@ -171,17 +175,19 @@ impl Unfurler {
             return self.no_provider(&uri);
         };
         let requester = requester.filter(|_| provider.reads_account());
-        // Everything a miss needs is built inside the future, which a hit never polls: that
-        // it ran is what makes this lookup a miss.
+        // Everything a miss needs is built inside the future, which a hit never polls (that
+        // it ran is what makes this lookup a miss), and everything a background refresh
+        // needs inside the closure, called only for one.
         let missed = AtomicBool::new(false);
         let fetch = self.fetch(at, provider, pattern, uri.clone(), url, requester);
         let fetch = async {
             missed.store(true, Ordering::Relaxed);
             fetch.await
         };
+        let refresh = |uri| self.read_later(url, requester, uri);
         let entry = self
             .cache
-            .get_or_fetch(provider.id(), scope_of(requester), uri, fetch)
+            .get_or_fetch(provider.id(), scope_of(requester), uri, fetch, refresh)
             .await;
         self.metrics.count_cache(if missed.load(Ordering::Relaxed) {
             CacheResult::Miss
@@ -195,6 +201,33 @@ impl Unfurler {
     fn no_provider(&self, uri: &str) -> Arc<Entry> {
         self.metrics.count_no_provider();
         Arc::new(no_provider(uri))
+    }
+
+    /// A read of `uri` owning all it needs, for a background refresh: the same read a miss
+    /// makes, on behalf of the same requester.
+    fn read_later(
+        &self,
+        url: &Url,
+        requester: Option<&Requester>,
+        uri: Arc<str>,
+    ) -> impl Future<Output = Entry> + Send + 'static {
+        let unfurler = self.clone();
+        let url = url.clone();
+        let requester = requester.cloned();
+        async move {
+            let route = unfurler
+                .registry
+                .route_index(&url)
+                .and_then(|at| Some((at.0, unfurler.registry.at(at)?)));
+            match route {
+                Some((at, (provider, pattern))) => {
+                    unfurler
+                        .fetch(at, provider, pattern, uri, &url, requester.as_ref())
+                        .await
+                }
+                None => no_provider(&uri),
+            }
+        }
     }
 
     /// A fresh read of `uri` that neither uses nor joins what the cache holds or is
@@ -282,11 +315,11 @@ fn upstream_outcome(result: &Result<notion_unfurl_sdk::Preview, ProviderError>) 
 }
 
 fn no_provider(uri: &str) -> Entry {
-    Entry {
-        body: error_body(uri, 404, "This kind of link has no preview."),
-        ttl: NEGATIVE_TTL,
-        outcome: Outcome::Failed { status: 404 },
-    }
+    Entry::new(
+        error_body(uri, 404, "This kind of link has no preview."),
+        NEGATIVE_TTL,
+        Outcome::Failed { status: 404 },
+    )
 }
 
 fn finish(
@@ -302,11 +335,11 @@ fn finish(
             502..=504 => tracing::warn!(provider, host, status, error = %error, "unfurl failed"),
             _ => tracing::info!(provider, host, status, error = %error, "unfurl refused"),
         }
-        Entry {
-            body: error_body(uri, status, &message),
-            ttl: NEGATIVE_TTL,
-            outcome: Outcome::Failed { status },
-        }
+        Entry::new(
+            error_body(uri, status, &message),
+            NEGATIVE_TTL,
+            Outcome::Failed { status },
+        )
     };
     match result {
         Err(error) => failed(&error),
@@ -322,14 +355,14 @@ fn finish(
                 });
             }
             tracing::debug!(provider, host, "unfurled");
-            Entry {
-                body: attributes_body(uri, &preview.attributes),
-                ttl: preview.ttl,
-                outcome: Outcome::Preview {
+            Entry::new(
+                attributes_body(uri, &preview.attributes),
+                preview.ttl,
+                Outcome::Preview {
                     public: preview.scope == CacheScope::Public,
                     stale: preview.stale,
                 },
-            }
+            )
         }
     }
 }

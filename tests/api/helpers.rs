@@ -33,6 +33,8 @@ pub struct OriginLog {
     hits: Mutex<HashMap<String, usize>>,
     /// Bytes of `/huge` actually handed to the socket.
     pub huge_bytes_sent: AtomicUsize,
+    /// The titles of the pages `/titled/NAME`, which a test may change.
+    titles: Mutex<HashMap<String, String>>,
 }
 
 impl OriginLog {
@@ -51,6 +53,17 @@ impl OriginLog {
 
     pub fn total(&self) -> usize {
         self.hits.lock().map(|h| h.values().sum()).unwrap_or(0)
+    }
+
+    /// Serve `/titled/{name}` with `title` from now on.
+    pub fn set_title(&self, name: &str, title: &str) {
+        if let Ok(mut titles) = self.titles.lock() {
+            titles.insert(name.to_owned(), title.to_owned());
+        }
+    }
+
+    fn title(&self, name: &str) -> Option<String> {
+        self.titles.lock().ok()?.get(name).cloned()
     }
 }
 
@@ -152,6 +165,13 @@ async fn origin_handler(req: HttpRequest, log: web::Data<OriginLog>) -> HttpResp
                 .no_chunking((HUGE_CHUNKS * 64 * 1024 + 42) as u64)
                 .streaming(stream)
         }
+        ["titled", name] => match log.title(name) {
+            Some(title) => html(format!(
+                "<html><head><title>{}</title></head></html>",
+                html_escape::encode_text(&title)
+            )),
+            None => HttpResponse::NotFound().finish(),
+        },
         ["photo.png"] => HttpResponse::Ok().content_type("image/png").body(vec![0u8; 128]),
         _ => HttpResponse::NotFound().finish(),
     }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod cache_purge;
 mod fakes;
 mod github;
 mod helpers;

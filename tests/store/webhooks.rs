@@ -1,7 +1,8 @@
 //! Webhooks: an accepted delivery queues one update per subscription and records which
 //! subscribed links went stale, for every instance's cache; a redelivery records nothing
 //! more. Updates of one subscription go out one at a time, oldest first, and old link
-//! changes are purged.
+//! changes are purged. A purge of a link (`cache purge`) records it with every subscribed
+//! form of its resource, once each.
 //!
 //! Starts from the revocation chapter: only `first` still shows [`PR`].
 
@@ -96,4 +97,33 @@ pub async fn chapter(story: &Story<'_>) {
             .unwrap()
             .is_empty()
     );
+
+    let given = [
+        "https://github.com/octo/repo/pull/7?tab=x".to_owned(),
+        PR.to_owned(),
+        PR_CANONICAL.to_owned(),
+        PR.to_owned(),
+    ];
+    let recorded = store
+        .record_link_changes(&given, PR_CANONICAL)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded,
+        [
+            PR_CANONICAL,
+            PR,
+            "https://github.com/octo/repo/pull/7?tab=x"
+        ]
+    );
+    let mut changed: Vec<String> = store
+        .link_changes_since(changed_since)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, uri)| uri)
+        .collect();
+    changed.sort();
+    assert_eq!(changed, recorded, "one change per link");
+    assert_eq!(store.purge_link_changes(now + 3600).await.unwrap(), 3);
 }

@@ -113,6 +113,10 @@ pub struct Settings {
     /// (`Fly-Client-IP` on Fly.io), used to rate-limit per client. Unset: the TCP peer.
     /// Set it only behind a proxy that overwrites it, or clients could pick their key.
     pub client_ip_header: Option<String>,
+    /// `UNFURL_ADMIN_TOKEN`: the bearer token of the admin endpoints
+    /// (`POST /admin/cache/purge`), at least 16 bytes. Unset, they answer only on a loopback
+    /// listener and only requests that no proxy forwarded (security.md, "Operator pages").
+    pub admin_token: Option<Secret>,
     /// `UNFURL_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
     /// `UNFURL_LOG_FORMAT`: `text` (default) or `json`. Levels: `RUST_LOG` (default `info`).
@@ -271,6 +275,10 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// must resist guessing.
 pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
 
+/// The shortest admin token accepted: it is compared, not derived from, so 16 random
+/// bytes' worth of text is plenty, and a word someone typed is refused.
+pub const MIN_ADMIN_TOKEN_BYTES: usize = 16;
+
 impl Settings {
     /// Settings from the process environment over the file `UNFURL_CONFIG` names, if any.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -384,6 +392,17 @@ impl Settings {
                 ),
             ));
         }
+        let admin_token = secret(&vars, "UNFURL_ADMIN_TOKEN");
+        if let Some(token) = &admin_token
+            && token.expose().len() < MIN_ADMIN_TOKEN_BYTES
+        {
+            return Err(problem(
+                "UNFURL_ADMIN_TOKEN",
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. `openssl rand -hex 32`)"
+                ),
+            ));
+        }
         let workers = match get(&vars, "UNFURL_WORKERS") {
             None => None,
             Some(_) => Some(parse_number(&vars, "UNFURL_WORKERS", 1usize, 1..=256)?),
@@ -478,6 +497,7 @@ impl Settings {
                 3600u64,
                 60..=86_400,
             )?),
+            admin_token,
             workers,
             client_ip_header: match get(&vars, "UNFURL_CLIENT_IP_HEADER") {
                 None => None,
@@ -631,6 +651,7 @@ mod tests {
             ("DATABASE_URL", "postgresfoo://x"),
             ("UNFURL_PREVIOUS_SECRET_KEYS", "2"),
             ("UNFURL_SECRET_KEY_ID", "0"),
+            ("UNFURL_ADMIN_TOKEN", "letmein"),
         ];
         for (name, value) in cases {
             let err = Settings::from_vars(vars(&[(name, value)]))
@@ -759,8 +780,13 @@ mod tests {
     #[test]
     fn secrets_do_not_show_in_debug_output() {
         let key = "k".repeat(40);
-        let s = Settings::from_vars(vars(&[("UNFURL_SECRET_KEY", &key)]))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(!format!("{s:?}").contains(&key));
+        let admin = "a".repeat(20);
+        let s = Settings::from_vars(vars(&[
+            ("UNFURL_SECRET_KEY", &key),
+            ("UNFURL_ADMIN_TOKEN", &admin),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains(&key) && !shown.contains(&admin));
     }
 }

@@ -230,6 +230,7 @@ mod tests {
             "UNFURL_GITHUB_CLIENT_SECRET",
             "UNFURL_GITHUB_TOKEN",
             "UNFURL_GITHUB_WEBHOOK_SECRET",
+            "UNFURL_ADMIN_TOKEN",
             "UNFURL_METRICS_TOKEN",
         ] {
             assert_eq!(shown_value(name, "hunter2"), "<redacted>", "{name}");

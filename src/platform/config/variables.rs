@@ -47,6 +47,7 @@ pub const FALLBACK_DATABASE_VARIABLE: &str = "DATABASE_URL";
 /// Every variable [`Settings`] reads; any other `UNFURL_*` name is warned about, and a
 /// settings-file key must be one of these without the prefix.
 pub const VARIABLES: &[&str] = &[
+    "UNFURL_ADMIN_TOKEN",
     "UNFURL_BODY_READ_TIMEOUT_SECS",
     "UNFURL_CACHE_MAX_BYTES",
     "UNFURL_CLIENT_IP_HEADER",

@@ -15,10 +15,18 @@ pub mod cipher;
 pub mod keys;
 
 use sha2::{Digest, Sha256};
+use subtle::{Choice, ConstantTimeEq};
 
 /// The SHA-256 of an opaque token or code: what the database keeps instead of the value.
 pub fn token_hash(value: &str) -> [u8; 32] {
     Sha256::digest(value.as_bytes()).into()
+}
+
+/// Whether a presented secret (a client secret, the admin token) equals the expected one,
+/// in time independent of where they differ or how long each is: the comparison is over
+/// their SHA-256.
+pub fn same_secret(presented: &str, expected: &str) -> Choice {
+    token_hash(presented).ct_eq(&token_hash(expected))
 }
 
 /// A fresh opaque token (refresh token, authorisation code): 256 random bits as 64

@@ -1,0 +1,77 @@
+//! Link changes: links whose cached previews every instance must forget.
+//!
+//! Each instance caches previews in its own memory, keyed by the link as Notion sent it.
+//! A row here says "this link's previews are out of date since then"; every instance reads
+//! the recent rows each second (`crate::live::watch`) and drops what it cached for them.
+//! Rows come from accepted webhooks (`Store::record_webhook`, in the same transaction as
+//! the updates they queue) and from purges (`cache purge`, `POST /admin/cache/purge`).
+
+use sqlx::Row;
+
+use super::database::{Result, Store};
+use crate::platform::clock::unix_secs;
+
+impl Store {
+    /// Record that the previews of `links`, and of every subscribed link whose canonical
+    /// form is `canonical_uri`, are out of date as of now; every link recorded, sorted and
+    /// without duplicates.
+    pub async fn record_link_changes(
+        &self,
+        links: &[String],
+        canonical_uri: &str,
+    ) -> Result<Vec<String>> {
+        let now = unix_secs();
+        let mut tx = self.pool.begin().await?;
+        // The write comes first so SQLite takes its write lock before anything is read.
+        sqlx::query(
+            "INSERT INTO link_changes (uri, changed_at) \
+             SELECT DISTINCT uri, $2 FROM subscriptions WHERE canonical_uri = $1",
+        )
+        .bind(canonical_uri)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let mut recorded: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT uri FROM subscriptions WHERE canonical_uri = $1")
+                .bind(canonical_uri)
+                .fetch_all(&mut *tx)
+                .await?;
+        for uri in links {
+            if recorded.contains(uri) {
+                continue;
+            }
+            sqlx::query("INSERT INTO link_changes (uri, changed_at) VALUES ($1, $2)")
+                .bind(uri)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            recorded.push(uri.clone());
+        }
+        recorded.sort();
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Links whose previews were made stale at or after `since` (unix seconds), as
+    /// `(id, uri)`; a link changed twice appears twice, with two ids.
+    pub async fn link_changes_since(&self, since: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query("SELECT id, uri FROM link_changes WHERE changed_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("uri")?)))
+            .collect()
+    }
+
+    /// Forget link changes recorded before `before` (unix seconds); how many.
+    pub async fn purge_link_changes(&self, before: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM link_changes WHERE changed_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
