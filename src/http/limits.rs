@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -138,6 +138,9 @@ struct Shares {
     held: Mutex<HashMap<IpAddr, usize, foldhash::fast::RandomState>>,
     /// Woken whenever a share is given back, for those waiting for one.
     returned: Notify,
+    /// How many are waiting: a share given back wakes nobody (and takes no lock for it)
+    /// when nobody waits, which is every time on the hot path of request bodies.
+    waiting: AtomicUsize,
 }
 
 /// One share of a [`PerAddress`] resource, given back when dropped.
@@ -154,6 +157,7 @@ impl PerAddress {
                 limit,
                 held: Mutex::new(HashMap::default()),
                 returned: Notify::new(),
+                waiting: AtomicUsize::new(0),
             }),
         }
     }
@@ -179,6 +183,16 @@ impl PerAddress {
     /// A share for `address`, waiting up to `within` for one of its own to be given back.
     pub async fn take(&self, address: IpAddr, within: Duration) -> Option<Share> {
         let deadline = tokio::time::Instant::now() + within;
+        // Counted as waiting until this future ends, however it ends (a caller's timeout
+        // drops it mid-wait).
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.shares.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.shares.waiting);
         loop {
             let returned = self.shares.returned.notified();
             tokio::pin!(returned);
@@ -222,7 +236,9 @@ impl Drop for Share {
                 }
             }
         }
-        self.shares.returned.notify_waiters();
+        if self.shares.waiting.load(Ordering::SeqCst) > 0 {
+            self.shares.returned.notify_waiters();
+        }
     }
 }
 
