@@ -338,6 +338,14 @@ mod tests {
         unreachable!("no background refresh was due")
     }
 
+    /// A lookup of provider `p` whose miss answers `made` and which is due no background
+    /// refresh.
+    async fn lookup(cache: &PreviewCache, scope: Scope, uri: &str, made: Entry) -> Arc<Entry> {
+        cache
+            .get_or_fetch("p", scope, uri.into(), async { made }, no_refresh)
+            .await
+    }
+
     #[tokio::test]
     async fn concurrent_misses_share_one_fetch() {
         let cache = PreviewCache::new(1 << 20);
@@ -374,45 +382,37 @@ mod tests {
     #[tokio::test]
     async fn account_results_are_not_shared_but_public_ones_are() {
         let cache = PreviewCache::new(1 << 20);
-        let private = cache
-            .get_or_fetch(
-                "p",
-                Scope::Account("alice".into()),
-                "u".into(),
-                async { entry("alice's", false, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        let private = lookup(
+            &cache,
+            Scope::Account("alice".into()),
+            "u",
+            entry("alice's", false, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(private.body, "alice's");
-        let bob = cache
-            .get_or_fetch(
-                "p",
-                Scope::Account("bob".into()),
-                "u".into(),
-                async { entry("bob's", false, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        let bob = lookup(
+            &cache,
+            Scope::Account("bob".into()),
+            "u",
+            entry("bob's", false, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(bob.body, "bob's");
 
-        cache
-            .get_or_fetch(
-                "p",
-                Scope::Account("alice".into()),
-                "v".into(),
-                async { entry("public", true, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
-        let shared = cache
-            .get_or_fetch(
-                "p",
-                Scope::Account("carol".into()),
-                "v".into(),
-                async { entry("refetched", true, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        lookup(
+            &cache,
+            Scope::Account("alice".into()),
+            "v",
+            entry("public", true, Duration::from_secs(60)),
+        )
+        .await;
+        let shared = lookup(
+            &cache,
+            Scope::Account("carol".into()),
+            "v",
+            entry("refetched", true, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(shared.body, "public");
     }
 
@@ -420,25 +420,21 @@ mod tests {
     async fn entries_expire_after_their_own_ttl() {
         let cache = PreviewCache::new(1 << 20);
         let scope = || Scope::Anonymous;
-        cache
-            .get_or_fetch(
-                "p",
-                scope(),
-                "u".into(),
-                async { entry("old", false, Duration::from_millis(50)) },
-                no_refresh,
-            )
-            .await;
+        lookup(
+            &cache,
+            scope(),
+            "u",
+            entry("old", false, Duration::from_millis(50)),
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let fresh = cache
-            .get_or_fetch(
-                "p",
-                scope(),
-                "u".into(),
-                async { entry("new", false, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        let fresh = lookup(
+            &cache,
+            scope(),
+            "u",
+            entry("new", false, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(fresh.body, "new");
     }
 
@@ -446,15 +442,13 @@ mod tests {
     async fn a_put_entry_expires_after_its_own_ttl_not_the_one_it_replaced() {
         let cache = PreviewCache::new(1 << 20);
         let scope = || Scope::Anonymous;
-        cache
-            .get_or_fetch(
-                "p",
-                scope(),
-                "u".into(),
-                async { entry("long", false, Duration::from_secs(3600)) },
-                no_refresh,
-            )
-            .await;
+        lookup(
+            &cache,
+            scope(),
+            "u",
+            entry("long", false, Duration::from_secs(3600)),
+        )
+        .await;
         cache
             .put(
                 "p",
@@ -465,15 +459,13 @@ mod tests {
             .await;
         // Past the memo's second, so the answer comes from moka.
         tokio::time::sleep(Duration::from_millis(1200)).await;
-        let after = cache
-            .get_or_fetch(
-                "p",
-                scope(),
-                "u".into(),
-                async { entry("refetched", false, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        let after = lookup(
+            &cache,
+            scope(),
+            "u",
+            entry("refetched", false, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(after.body, "refetched");
     }
 
@@ -481,15 +473,13 @@ mod tests {
     async fn a_put_replaces_what_this_thread_remembered() {
         let scope = || Scope::Account("a".into());
         let cache = PreviewCache::new(1 << 20);
-        let first = cache
-            .get_or_fetch(
-                "p",
-                scope(),
-                "u".into(),
-                async { entry("old", false, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        let first = lookup(
+            &cache,
+            scope(),
+            "u",
+            entry("old", false, Duration::from_secs(60)),
+        )
+        .await;
         let again = cache
             .get_or_fetch(
                 "p",
@@ -536,26 +526,22 @@ mod tests {
     async fn invalidating_a_uri_drops_every_scope() {
         let cache = PreviewCache::new(1 << 20);
         for account in ["a", "b"] {
-            cache
-                .get_or_fetch(
-                    "p",
-                    Scope::Account(account.into()),
-                    "u".into(),
-                    async { entry("old", false, Duration::from_secs(60)) },
-                    no_refresh,
-                )
-                .await;
-        }
-        cache.invalidate_uri("u").unwrap_or_else(|e| panic!("{e}"));
-        let fresh = cache
-            .get_or_fetch(
-                "p",
-                Scope::Account("a".into()),
-                "u".into(),
-                async { entry("new", false, Duration::from_secs(60)) },
-                no_refresh,
+            lookup(
+                &cache,
+                Scope::Account(account.into()),
+                "u",
+                entry("old", false, Duration::from_secs(60)),
             )
             .await;
+        }
+        cache.invalidate_uri("u").unwrap_or_else(|e| panic!("{e}"));
+        let fresh = lookup(
+            &cache,
+            Scope::Account("a".into()),
+            "u",
+            entry("new", false, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(fresh.body, "new");
     }
 
@@ -763,15 +749,13 @@ mod tests {
         cache.invalidate_uri("u").unwrap_or_else(|e| panic!("{e}"));
         release.notify_one();
         cache.refreshes_settled().await;
-        let after = cache
-            .get_or_fetch(
-                "p",
-                Scope::Account("b".into()),
-                "u".into(),
-                async { entry("read after the change", true, Duration::from_secs(60)) },
-                no_refresh,
-            )
-            .await;
+        let after = lookup(
+            &cache,
+            Scope::Account("b".into()),
+            "u",
+            entry("read after the change", true, Duration::from_secs(60)),
+        )
+        .await;
         assert_eq!(after.body, "read after the change");
     }
 }
