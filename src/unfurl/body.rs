@@ -98,7 +98,9 @@ pub fn error_operation(error: &ProviderError) -> (u16, String) {
             429,
             "Too many previews were requested. Please try again in a few minutes.",
         ),
-        ProviderError::Upstream { .. } => (502, "The site could not be reached right now."),
+        ProviderError::Upstream { .. } | ProviderError::Unreachable { .. } => {
+            (502, "The site could not be reached right now.")
+        }
         ProviderError::Timeout => (504, "The site took too long to respond."),
         ProviderError::Blocked { .. } => (403, "This link cannot be previewed."),
         ProviderError::Invalid { .. } => (502, "The page could not be read."),

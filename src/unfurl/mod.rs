@@ -307,7 +307,9 @@ fn upstream_outcome(result: &Result<notion_unfurl_sdk::Preview, ProviderError>) 
         Err(ProviderError::Forbidden { .. }) => UpstreamOutcome::Forbidden,
         Err(ProviderError::Unauthorized { .. }) => UpstreamOutcome::Unauthorized,
         Err(ProviderError::RateLimited { .. }) => UpstreamOutcome::RateLimited,
-        Err(ProviderError::Upstream { .. }) => UpstreamOutcome::UpstreamError,
+        Err(ProviderError::Upstream { .. } | ProviderError::Unreachable { .. }) => {
+            UpstreamOutcome::UpstreamError
+        }
         Err(ProviderError::Timeout) => UpstreamOutcome::Timeout,
         Err(ProviderError::Blocked { .. }) => UpstreamOutcome::Blocked,
         Err(ProviderError::Invalid { .. }) => UpstreamOutcome::Invalid,

@@ -4,6 +4,7 @@
 mod browser;
 mod cache_purge;
 mod fakes;
+mod faults;
 mod github;
 mod helpers;
 mod linking;
@@ -15,6 +16,7 @@ mod oauth_token;
 mod outbox_retries;
 #[path = "../support/postgres.rs"]
 mod postgres;
+mod process;
 mod restart;
 mod slow_clients;
 mod unfurl_auth;

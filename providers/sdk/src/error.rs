@@ -28,6 +28,10 @@ pub enum ProviderError {
     },
     #[error("upstream failed (status {status:?})")]
     Upstream { status: Option<u16> },
+    /// No usable answer came back: the connection failed, broke off, or the body could not
+    /// be read (cut short, undecodable, over the size cap). `reason` says which, for the log.
+    #[error("upstream unreachable: {reason}")]
+    Unreachable { reason: String },
     #[error("upstream timed out")]
     Timeout,
     #[error("blocked by the fetch policy: {reason}")]
@@ -46,10 +50,12 @@ impl From<FetchError> for ProviderError {
                 reason: "too many redirects".into(),
             },
             FetchError::Timeout => ProviderError::Timeout,
-            FetchError::Connect(_)
+            e @ (FetchError::Connect(_)
             | FetchError::TooLarge
             | FetchError::Transfer(_)
-            | FetchError::Build(_) => ProviderError::Upstream { status: None },
+            | FetchError::Build(_)) => ProviderError::Unreachable {
+                reason: e.to_string(),
+            },
         }
     }
 }
@@ -82,10 +88,18 @@ mod tests {
             ProviderError::from(FetchError::Timeout),
             ProviderError::Timeout
         ));
-        assert!(matches!(
+        assert_eq!(
             ProviderError::from(FetchError::TooLarge),
-            ProviderError::Upstream { status: None }
-        ));
+            ProviderError::Unreachable {
+                reason: "body larger than the cap".into()
+            }
+        );
+        // The cause survives into the log line.
+        assert_eq!(
+            ProviderError::from(FetchError::Transfer("connection reset by peer".into()))
+                .to_string(),
+            "upstream unreachable: transfer failed: connection reset by peer"
+        );
     }
 
     #[test]
