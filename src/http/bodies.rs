@@ -6,9 +6,12 @@
 //!
 //! - One client address may be sending only so many bodies at once
 //!   (`UNFURL_MAX_BODIES_PER_ADDRESS`, keyed like the rate limits): a request beyond that
-//!   is answered `429` at once, its body unread. The share is given back when the body has
-//!   arrived or the request is answered, so a client that sends its bodies whole (Notion,
-//!   GitHub, a browser) never comes near the bound, however many requests it has running.
+//!   is answered `429` at once, its body unread. A body that is already whole when the
+//!   request comes in (up to [`EAGER_MAX_BYTES`], already in actix's buffer) is taken as it
+//!   is and needs no share: a client that sends its bodies whole (Notion, GitHub, a
+//!   browser) never comes near the bound, however many requests it has running and
+//!   however long their answers take. Other bodies hold a share until they have arrived
+//!   or the request is answered.
 //! - A connection whose body was not read to its end is closed once the answer is written.
 //!   actix-http closes it itself only while the body is still held somewhere; once a
 //!   handler has dropped it, a chunked body is drained for as long as the sender cares to
@@ -28,7 +31,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream, StreamExt};
 
 use crate::http::error_json::ErrorJson;
 use crate::http::limits::{Limits, Share};
@@ -72,8 +75,19 @@ pub async fn guard<B: MessageBody + 'static>(
     mut req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B, HeldOpen>>, Error> {
-    let payload = req.take_payload();
+    let mut payload = req.take_payload();
     if matches!(payload, Payload::None) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let (early, whole) = already_arrived(&mut payload);
+    if whole {
+        // Nothing more will come on this request: nothing to share, nothing to hold open.
+        let body: Vec<Bytes> = early.into_iter().filter_map(Result::ok).collect();
+        let body = match body.as_slice() {
+            [one] => one.clone(),
+            _ => Bytes::from(body.concat()),
+        };
+        req.set_payload(Payload::from(body));
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let share = match req.app_data::<web::Data<Limits>>() {
@@ -95,7 +109,7 @@ pub async fn guard<B: MessageBody + 'static>(
         share: Cell::new(Some(share)),
     });
     let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-        Box::pin(ArrivingBody(arriving.clone()));
+        Box::pin(futures_util::stream::iter(early).chain(ArrivingBody(arriving.clone())));
     req.set_payload(Payload::from(stream));
     // Routes answer their errors as responses; an `Err` here comes from no handler, and
     // cannot be answered without the request (which routing needs unshared).
@@ -108,6 +122,35 @@ pub async fn guard<B: MessageBody + 'static>(
     Ok(response
         .map_body(|_, body| HeldOpen::new(body.boxed(), arriving))
         .map_into_right_body())
+}
+
+/// The most of a body [`guard`] takes from actix's buffer before the handler asks for it.
+pub const EAGER_MAX_BYTES: usize = 64 * 1024;
+
+/// What of the body is already in actix's buffer, without waiting for more, and whether
+/// that is all of it (the end was seen, no error). At most about [`EAGER_MAX_BYTES`] are
+/// taken; the chunks are handed on in order, an error included, so the handler reads the
+/// same stream either way.
+fn already_arrived(payload: &mut Payload) -> (Vec<Result<Bytes, PayloadError>>, bool) {
+    let mut early = Vec::new();
+    let mut taken = 0;
+    while taken <= EAGER_MAX_BYTES {
+        // A stream that has nothing yet answers `Pending` here; the handler's first poll
+        // registers its own waker.
+        match payload.next().now_or_never() {
+            Some(Some(Ok(chunk))) => {
+                taken += chunk.len();
+                early.push(Ok(chunk));
+            }
+            Some(Some(Err(e))) => {
+                early.push(Err(e));
+                return (early, false);
+            }
+            Some(None) => return (early, true),
+            None => return (early, false),
+        }
+    }
+    (early, false)
 }
 
 fn refuse<B>(
@@ -178,5 +221,127 @@ impl MessageBody for HeldOpen {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, test};
+
+    use super::*;
+    use crate::platform::config::Settings;
+
+    /// A handler that answers slowly and reads its body only at the end (as a handler busy
+    /// with other work before it gets to the body would).
+    async fn slow_echo(payload: web::Payload) -> HttpResponse {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        match payload.to_bytes().await {
+            Ok(body) => HttpResponse::Ok().body(body),
+            Err(_) => HttpResponse::BadRequest().finish(),
+        }
+    }
+
+    fn limits(per_address: &str) -> web::Data<Limits> {
+        let settings = Settings::from_vars([(
+            "UNFURL_MAX_BODIES_PER_ADDRESS".to_owned(),
+            per_address.to_owned(),
+        )])
+        .unwrap_or_else(|e| panic!("settings: {e}"));
+        web::Data::new(Limits::new(&settings))
+    }
+
+    #[actix_web::test]
+    async fn bodies_that_arrived_whole_need_no_share_however_many_are_running() {
+        let limits = limits("1");
+        let app = test::init_service(
+            App::new()
+                .app_data(limits.clone())
+                .wrap(from_fn(guard))
+                .route("/", web::post().to(slow_echo)),
+        )
+        .await;
+        let requests = (0..4).map(|i| {
+            let req = test::TestRequest::post()
+                .uri("/")
+                .peer_addr("192.0.2.1:4000".parse().unwrap_or_else(|_| unreachable!()))
+                .set_payload(format!("body {i}"))
+                .to_request();
+            test::call_service(&app, req)
+        });
+        let answers = futures_util::future::join_all(requests).await;
+        for (i, answer) in answers.into_iter().enumerate() {
+            assert_eq!(answer.status(), StatusCode::OK);
+            assert_eq!(test::read_body(answer).await, format!("body {i}"));
+        }
+        assert_eq!(
+            limits
+                .arriving_bodies
+                .held("192.0.2.1".parse().unwrap_or_else(|_| unreachable!())),
+            0
+        );
+    }
+
+    /// A body that arrives in two parts: the first now, the second when `rest` is sent.
+    fn arriving_body(first: &'static str) -> (tokio::sync::mpsc::UnboundedSender<Bytes>, Payload) {
+        let (rest, receiver) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+        let head = futures_util::stream::iter([Ok(Bytes::from_static(first.as_bytes()))]);
+        let tail = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| (Ok(chunk), receiver))
+        });
+        let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+            Box::pin(head.chain(tail));
+        (rest, Payload::from(stream))
+    }
+
+    #[actix_web::test]
+    async fn a_body_still_arriving_holds_a_share_until_it_has_arrived() {
+        let limits = limits("1");
+        let app = test::init_service(
+            App::new()
+                .app_data(limits.clone())
+                .wrap(from_fn(guard))
+                .route("/", web::post().to(slow_echo)),
+        )
+        .await;
+        let address: std::net::SocketAddr =
+            "192.0.2.2:4000".parse().unwrap_or_else(|_| unreachable!());
+        let partial = |first| {
+            let (rest, payload) = arriving_body(first);
+            let (req, _) = test::TestRequest::post()
+                .uri("/")
+                .peer_addr(address)
+                .to_request()
+                .replace_payload(payload);
+            (rest, req)
+        };
+        let (rest, first) = partial("first half, ");
+        let first = test::call_service(&app, first);
+        let others = async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            // The first request holds the address's one share while its body arrives: a
+            // second body still arriving is refused, a whole one is not.
+            let (_unsent, second) = partial("second ");
+            let refused = test::call_service(&app, second).await;
+            let whole = test::call_service(
+                &app,
+                test::TestRequest::post()
+                    .uri("/")
+                    .peer_addr(address)
+                    .set_payload("whole")
+                    .to_request(),
+            )
+            .await;
+            let statuses = (refused.status(), whole.status());
+            let _ = rest.send(Bytes::from_static(b"second half"));
+            drop(rest);
+            statuses
+        };
+        let (first, (refused, whole)) = futures_util::join!(first, others);
+        assert_eq!(refused, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(whole, StatusCode::OK);
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(test::read_body(first).await, "first half, second half");
+        assert_eq!(limits.arriving_bodies.held(address.ip()), 0);
     }
 }
