@@ -24,6 +24,10 @@ local counter = 0
 local pool = {}
 refreshed = 0
 refused = 0
+-- Answers by status class: "4xx" counts every 4xx but 429, which has its own count.
+s429 = 0
+s4xx = 0
+s5xx = 0
 
 init = function(args)
   if every > 0 then
@@ -50,8 +54,15 @@ request = function()
     '{"uri":"' .. uri .. '"}')
 end
 
-if every > 0 then
-  response = function(status, headers, body)
+response = function(status, headers, body)
+  if status == 429 then
+    s429 = s429 + 1
+  elseif status >= 500 then
+    s5xx = s5xx + 1
+  elseif status >= 400 then
+    s4xx = s4xx + 1
+  end
+  if every > 0 and status ~= 429 then
     local fresh = string.match(body, '"refresh_token":"([^"]+)"')
     if fresh then
       table.insert(pool, fresh)
@@ -63,16 +74,19 @@ if every > 0 then
 end
 
 done = function(summary, latency, requests)
-  local r, f = 0, 0
+  local r, f, c429, c4xx, c5xx = 0, 0, 0, 0, 0
   for _, t in ipairs(threads) do
     r = r + (t:get("refreshed") or 0)
     f = f + (t:get("refused") or 0)
+    c429 = c429 + (t:get("s429") or 0)
+    c4xx = c4xx + (t:get("s4xx") or 0)
+    c5xx = c5xx + (t:get("s5xx") or 0)
   end
   io.write(string.format(
-    "RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f requests=%d non2xx=%d errors=%d refreshed=%d refused=%d\n",
+    "RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f requests=%d non2xx=%d errors=%d refreshed=%d refused=%d status429=%d status4xx=%d status5xx=%d\n",
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests,
     summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    r, f))
+    r, f, c429, c4xx, c5xx))
 end

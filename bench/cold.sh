@@ -33,7 +33,7 @@ bin=target/release/notion-unfurl
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -57,7 +57,7 @@ run() {
   data="$work/data-$name"
   (
     export UNFURL_LISTEN="127.0.0.1:$port" UNFURL_DATA_DIR="$data" UNFURL_PUBLIC_URL="http://127.0.0.1:$port"
-    export UNFURL_FETCH_ALLOW="127.0.0.1/32" UNFURL_WORKERS=2 RUST_LOG=warn
+    export UNFURL_FETCH_ALLOW="127.0.0.1/32" UNFURL_WORKERS=2 RUST_LOG="${RUST_LOG:-warn}"
     export UNFURL_OAUTH_CLIENT_ID="$UNFURL_BENCH_CLIENT_ID" UNFURL_OAUTH_CLIENT_SECRET="$UNFURL_BENCH_CLIENT_SECRET"
     exec "$bin" serve
   ) >"$work/server-$name.log" 2>&1 &

@@ -79,8 +79,15 @@ pub async fn guard<B: MessageBody + 'static>(
     if matches!(payload, Payload::None) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let (early, whole) = already_arrived(&mut payload);
-    if whole {
+    let mut early = Vec::new();
+    let mut arrived = already_arrived(&mut payload, &mut early);
+    if arrived == Arrived::NotYet {
+        // actix calls the service as soon as it has parsed the head, before it hands the
+        // body bytes that came with it to the payload; once this yields, it does.
+        tokio::task::yield_now().await;
+        arrived = already_arrived(&mut payload, &mut early);
+    }
+    if arrived == Arrived::Whole {
         // Nothing more will come on this request: nothing to share, nothing to hold open.
         let body: Vec<Bytes> = early.into_iter().filter_map(Result::ok).collect();
         let body = match body.as_slice() {
@@ -127,14 +134,27 @@ pub async fn guard<B: MessageBody + 'static>(
 /// The most of a body [`guard`] takes from actix's buffer before the handler asks for it.
 pub const EAGER_MAX_BYTES: usize = 64 * 1024;
 
-/// What of the body is already in actix's buffer, without waiting for more, and whether
-/// that is all of it (the end was seen, no error). At most about [`EAGER_MAX_BYTES`] are
-/// taken; the chunks are handed on in order, an error included, so the handler reads the
-/// same stream either way.
-fn already_arrived(payload: &mut Payload) -> (Vec<Result<Bytes, PayloadError>>, bool) {
-    let mut early = Vec::new();
-    let mut taken = 0;
-    while taken <= EAGER_MAX_BYTES {
+/// How much of a body [`already_arrived`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrived {
+    /// All of it: the end was seen.
+    Whole,
+    /// Some or none; more may come.
+    NotYet,
+    /// More than [`EAGER_MAX_BYTES`], or an error: left to the handler.
+    Stop,
+}
+
+/// Moves what of the body is already in actix's buffer into `early`, without waiting for
+/// more, and says whether that is all of it. At most about [`EAGER_MAX_BYTES`] are taken;
+/// the chunks are handed on in order, an error included, so the handler reads the same
+/// stream either way.
+fn already_arrived(payload: &mut Payload, early: &mut Vec<Result<Bytes, PayloadError>>) -> Arrived {
+    let mut taken: usize = early.iter().flatten().map(Bytes::len).sum();
+    loop {
+        if taken > EAGER_MAX_BYTES {
+            return Arrived::Stop;
+        }
         // A stream that has nothing yet answers `Pending` here; the handler's first poll
         // registers its own waker.
         match payload.next().now_or_never() {
@@ -144,13 +164,12 @@ fn already_arrived(payload: &mut Payload) -> (Vec<Result<Bytes, PayloadError>>, 
             }
             Some(Some(Err(e))) => {
                 early.push(Err(e));
-                return (early, false);
+                return Arrived::Stop;
             }
-            Some(None) => return (early, true),
-            None => return (early, false),
+            Some(None) => return Arrived::Whole,
+            None => return Arrived::NotYet,
         }
     }
-    (early, false)
 }
 
 fn refuse<B>(

@@ -450,6 +450,20 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("unfurl body: {e}"))
     }
 
+    /// `POST /unfurl` for `uri`, whatever the answer: its status and body text.
+    pub async fn unfurl_response(&self, uri: &str) -> (u16, String) {
+        let response = self
+            .client
+            .post(self.unfurl_url())
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("unfurl request: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
     pub fn origin_url(&self, path: &str) -> String {
         format!("{}{}", self.origin.base, path)
     }
