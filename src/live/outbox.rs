@@ -25,6 +25,7 @@ use crate::oauth::tokens::Tokens;
 use crate::platform::clock::unix_ms;
 use crate::platform::config::Settings;
 use crate::platform::metrics::{DeliveryOutcome, Metrics};
+use crate::platform::telemetry::Streak;
 use crate::store::{CHANGE_WINDOW_SECS, OutboxRow, Store, StoreError};
 use crate::unfurl::Unfurler;
 use crate::unfurl::body::validate_uri;
@@ -158,11 +159,12 @@ async fn run(state: Deps, mut stopped: watch::Receiver<bool>) {
     let options = state.options;
     let batch = options.batch.max(1);
     let mut next_purge = tokio::time::Instant::now();
+    let mut claims = Streak::new("claiming outbox rows");
     loop {
         if *stopped.borrow() {
             break;
         }
-        let claimed = round(&state, &options, batch).await;
+        let claimed = round(&state, &options, batch, &mut claims).await;
         if tokio::time::Instant::now() >= next_purge {
             purge(&state).await;
             next_purge = tokio::time::Instant::now() + PURGE_EVERY;
@@ -213,7 +215,7 @@ async fn purge(state: &Deps) {
 }
 
 /// Claim and deliver one batch; how many rows were claimed.
-async fn round(state: &Deps, options: &OutboxOptions, batch: usize) -> usize {
+async fn round(state: &Deps, options: &OutboxOptions, batch: usize, claims: &mut Streak) -> usize {
     let now = unix_ms();
     let limit = i64::try_from(batch).unwrap_or(i64::MAX);
     let claimed = match state
@@ -227,9 +229,12 @@ async fn round(state: &Deps, options: &OutboxOptions, batch: usize) -> usize {
         )
         .await
     {
-        Ok(rows) => rows,
+        Ok(rows) => {
+            claims.succeeded();
+            rows
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "could not claim outbox rows");
+            claims.failed(&e);
             return 0;
         }
     };

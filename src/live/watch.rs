@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::oauth::connections::Connections;
 use crate::platform::clock::unix_secs;
+use crate::platform::telemetry::Streak;
 use crate::store::{CHANGE_WINDOW_SECS, Store, StoreError};
 use crate::unfurl::cache::PreviewCache;
 
@@ -42,11 +43,12 @@ impl Watch {
         } = deps;
         Self(tokio::spawn(async move {
             let mut links = LinkChanges::default();
+            let mut streaks = Streaks::default();
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                look(&store, &connections, &cache, &mut links).await;
+                look(&store, &connections, &cache, &mut links, &mut streaks).await;
             }
         }))
     }
@@ -58,23 +60,52 @@ impl Drop for Watch {
     }
 }
 
+/// The two looks' failures, each logged as one run (a database that is down fails both
+/// every second).
+struct Streaks {
+    revocations: Streak,
+    links: Streak,
+}
+
+impl Default for Streaks {
+    fn default() -> Self {
+        Self {
+            revocations: Streak::new("looking for revoked connections"),
+            links: Streak::new("looking for changed links"),
+        }
+    }
+}
+
 /// One look at the shared database.
 async fn look(
     store: &Store,
     connections: &Connections,
     cache: &PreviewCache,
     links: &mut LinkChanges,
+    streaks: &mut Streaks,
 ) {
     let since = unix_secs() - CHANGE_WINDOW_SECS;
     match connections.sync_revocations(since).await {
-        Ok(0) => {}
-        Ok(n) => tracing::debug!(connections = n, "revocations applied"),
-        Err(e) => tracing::warn!(error = %e, "could not look for revoked connections"),
+        Ok(n) => {
+            streaks.revocations.succeeded();
+            if n > 0 {
+                tracing::debug!(connections = n, "revocations applied");
+            }
+        }
+        Err(e) => {
+            streaks.revocations.failed(&e);
+        }
     }
     match links.sync(store, cache, since).await {
-        Ok(0) => {}
-        Ok(n) => tracing::debug!(links = n, "changed links forgotten"),
-        Err(e) => tracing::warn!(error = %e, "could not look for changed links"),
+        Ok(n) => {
+            streaks.links.succeeded();
+            if n > 0 {
+                tracing::debug!(links = n, "changed links forgotten");
+            }
+        }
+        Err(e) => {
+            streaks.links.failed(&e);
+        }
     }
 }
 

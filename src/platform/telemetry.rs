@@ -82,3 +82,113 @@ impl RootSpanBuilder for RequestSpan {
         }
     }
 }
+
+/// How often a failure that goes on is logged again.
+pub const STILL_FAILING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One background task's run of failures, so that a database down for an hour costs a
+/// task sixty lines, not thousands: the first failure is logged with its cause
+/// (`"<task> failed"`, warn), then one line a minute while failures go on
+/// (`"<task> still failing"`, with how many and for how long), and one when the task works
+/// again (`"<task> works again"`, info).
+#[derive(Debug)]
+pub struct Streak {
+    task: &'static str,
+    failures: u64,
+    since: Option<std::time::Instant>,
+    logged: Option<std::time::Instant>,
+}
+
+/// What [`Streak`] logged for an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    Nothing,
+    Failed,
+    StillFailing,
+    WorksAgain,
+}
+
+impl Streak {
+    /// `task` names what failed, as a gerund phrase: "claiming outbox rows".
+    pub const fn new(task: &'static str) -> Self {
+        Self {
+            task,
+            failures: 0,
+            since: None,
+            logged: None,
+        }
+    }
+
+    pub fn failed(&mut self, error: &dyn std::fmt::Display) -> Logged {
+        self.failed_at(error, std::time::Instant::now())
+    }
+
+    pub fn succeeded(&mut self) -> Logged {
+        self.succeeded_at(std::time::Instant::now())
+    }
+
+    fn failed_at(&mut self, error: &dyn std::fmt::Display, now: std::time::Instant) -> Logged {
+        self.failures += 1;
+        let since = *self.since.get_or_insert(now);
+        match self.logged {
+            None => {
+                self.logged = Some(now);
+                tracing::warn!(error = %error, "{} failed", self.task);
+                Logged::Failed
+            }
+            Some(last) if now.duration_since(last) >= STILL_FAILING_EVERY => {
+                self.logged = Some(now);
+                tracing::warn!(
+                    error = %error,
+                    failures = self.failures,
+                    for_secs = now.duration_since(since).as_secs(),
+                    "{} still failing",
+                    self.task
+                );
+                Logged::StillFailing
+            }
+            Some(_) => Logged::Nothing,
+        }
+    }
+
+    fn succeeded_at(&mut self, now: std::time::Instant) -> Logged {
+        let Some(since) = self.since.take() else {
+            return Logged::Nothing;
+        };
+        tracing::info!(
+            failures = self.failures,
+            for_secs = now.duration_since(since).as_secs(),
+            "{} works again",
+            self.task
+        );
+        self.failures = 0;
+        self.logged = None;
+        Logged::WorksAgain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_run_of_failures_is_logged_first_then_once_a_minute_then_when_it_ends() {
+        let mut streak = Streak::new("claiming outbox rows");
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        assert_eq!(streak.succeeded_at(at(0)), Logged::Nothing);
+        assert_eq!(streak.failed_at(&"down", at(1)), Logged::Failed);
+        // One failure a second for two minutes: two more lines, not 120.
+        let lines = (2..122)
+            .map(|s| streak.failed_at(&"down", at(s)))
+            .filter(|l| *l != Logged::Nothing)
+            .collect::<Vec<_>>();
+        assert_eq!(lines, [Logged::StillFailing, Logged::StillFailing]);
+        assert_eq!(streak.succeeded_at(at(122)), Logged::WorksAgain);
+        assert_eq!(streak.succeeded_at(at(123)), Logged::Nothing);
+        // A new run starts over with its first line.
+        assert_eq!(streak.failed_at(&"down again", at(124)), Logged::Failed);
+    }
+}

@@ -314,7 +314,15 @@ async fn a_database_that_turns_read_only_refuses_writes_in_one_line_and_recovers
         .filter(|l| l["level"] == "ERROR" || l["level"] == "WARN")
         .filter(|l| l["message"] != "request failed")
         .collect();
-    assert_eq!(causes.len(), 2, "one line per failure: {causes:?}");
+    let messages: Vec<_> = causes.iter().map(|l| l["message"].clone()).collect();
+    assert_eq!(
+        messages,
+        [
+            "the store failed during a grant",
+            "could not record the subscription"
+        ],
+        "one line per failure: {causes:?}"
+    );
     for line in causes {
         let error = line["error"].as_str().unwrap_or_default();
         assert!(error.contains("I/O error"), "{line}");
@@ -522,4 +530,61 @@ async fn kill_9_under_load_loses_no_acknowledged_subscription() {
         acknowledged.len()
     );
     let _ = std::fs::remove_dir_all(data_dir);
+}
+
+/// `ALTER DATABASE … SET default_transaction_read_only`, then every session of it closed, so
+/// the server's pool reconnects into the new setting.
+async fn set_read_only(admin_url: &str, database: &str, on: bool) {
+    use sqlx::{AssertSqlSafe, Connection};
+    let mut admin = sqlx::AnyConnection::connect(admin_url).await.unwrap();
+    let value = if on { "on" } else { "off" };
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "ALTER DATABASE {database} SET default_transaction_read_only = {value}; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let _ = admin.close().await;
+}
+
+#[tokio::test]
+async fn a_postgres_that_turns_read_only_costs_the_outbox_one_line_not_one_per_poll() {
+    crate::postgres::with_fresh_database("nu_faults", |url| async move {
+        let database = url.rsplit('/').next().unwrap().to_owned();
+        let mut admin_url = url::Url::parse(&url).unwrap();
+        admin_url.set_path("/postgres");
+        let notion = FakeNotion::spawn();
+        let data_dir = temp_data_dir("pg-read-only");
+        // The outbox looks for work every 50 ms: a write each time.
+        let server = start(
+            &data_dir,
+            &notion.base,
+            &[
+                ("UNFURL_DATABASE_URL", url.as_str()),
+                ("UNFURL_OUTBOX_POLL_MS", "50"),
+            ],
+        );
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let from = log_len(&server);
+        set_read_only(admin_url.as_str(), &database, true).await;
+        // Some forty polls fail.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(healthy(&client, &server).await);
+        let failed = logged(&server, from, "claiming outbox rows failed");
+        assert_eq!(failed.len(), 1, "one line for the run: {failed:?}");
+        let error = failed[0]["error"].as_str().unwrap_or_default();
+        assert!(error.contains("read-only"), "the cause is named: {error}");
+        assert!(logged(&server, from, "claiming outbox rows still failing").is_empty());
+
+        set_read_only(admin_url.as_str(), &database, false).await;
+        let recovered = wait_logged(&server, from, "claiming outbox rows works again").await;
+        assert_eq!(recovered.len(), 1, "the end of the run is logged once");
+        let failures = recovered[0]["failures"].as_u64().unwrap_or_default();
+        assert!(failures > 5, "{}", recovered[0]);
+        drop(server);
+        let _ = std::fs::remove_dir_all(data_dir);
+    })
+    .await;
 }
