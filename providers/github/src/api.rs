@@ -19,7 +19,9 @@ use notion_unfurl_sdk::trusted::{ReadError, read_limited};
 use notion_unfurl_sdk::{Secret, TrustedClient};
 use sha2::{Digest, Sha256};
 
+use crate::issue::IssueSummary;
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+use crate::repository::RepoSummary;
 
 /// The REST API version this crate was written against.
 pub const API_VERSION: &str = "2022-11-28";
@@ -152,6 +154,8 @@ pub struct Api {
     /// The combined commit status: CI that reports through the legacy Status API.
     pub statuses: Endpoint<CheckSummary>,
     pub reviews: Endpoint<ReviewSummary>,
+    pub issues: Endpoint<IssueSummary>,
+    pub repos: Endpoint<RepoSummary>,
 }
 
 impl std::fmt::Debug for Api {
@@ -162,6 +166,8 @@ impl std::fmt::Debug for Api {
             .field("checks", &self.checks.store.entry_count())
             .field("statuses", &self.statuses.store.entry_count())
             .field("reviews", &self.reviews.store.entry_count())
+            .field("issues", &self.issues.store.entry_count())
+            .field("repos", &self.repos.store.entry_count())
             .finish()
     }
 }
@@ -174,6 +180,8 @@ impl Api {
             checks: Endpoint::new(CheckSummary::from_json),
             statuses: Endpoint::new(CheckSummary::from_status_json),
             reviews: Endpoint::new(ReviewSummary::from_json),
+            issues: Endpoint::new(IssueSummary::from_json),
+            repos: Endpoint::new(RepoSummary::from_json),
         }
     }
 

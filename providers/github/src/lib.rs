@@ -39,13 +39,15 @@
 
 pub mod api;
 pub mod attributes;
+pub mod issue;
 pub mod links;
 pub mod markdown;
 mod provider;
 pub mod pull;
+pub mod repository;
 pub mod webhook;
 
-pub use links::{PullLink, url_pattern};
+pub use links::{Kind, Link, PullLink, Resource, url_pattern};
 pub use provider::{
     CACHE_TTL, ConfigError, DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_WEB_HOST, GitHub,
     GitHubConfig, STALE_TTL, STALE_WINDOW,

@@ -15,8 +15,10 @@ use notion_unfurl_sdk::{
 
 use crate::api::{Api, Credential, Failure, Identity};
 use crate::attributes;
-use crate::links::{PullLink, url_pattern};
+use crate::issue;
+use crate::links::{Kind, Link, PullLink, Resource};
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+use crate::repository;
 
 /// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -85,13 +87,13 @@ pub enum ConfigError {
     ApiUrl(Url),
     #[error(transparent)]
     Client(#[from] TrustedError),
-    #[error("the pull request pattern does not compile: {0}")]
+    #[error("a GitHub link pattern does not compile: {0}")]
     Pattern(#[from] regex::Error),
 }
 
 /// Who the reads are made as, decided once per unfurl.
 #[derive(Debug, Clone, Copy)]
-enum Caller<'a> {
+pub(crate) enum Caller<'a> {
     /// The account's own token: sees what the account sees.
     Account(&'a Secret),
     /// `UNFURL_GITHUB_TOKEN` on behalf of an account without a token: public only.
@@ -113,7 +115,7 @@ impl<'a> Caller<'a> {
     }
 }
 
-/// Previews of GitHub pull requests read through the REST API.
+/// Previews of GitHub links read through the REST API.
 pub struct GitHub {
     patterns: Vec<Pattern>,
     web_host: String,
@@ -149,33 +151,13 @@ impl GitHub {
         if !matches!(config.api_url.scheme(), "https" | "http") {
             return Err(ConfigError::ApiUrl(config.api_url));
         }
-        let regex = Regex::new(&url_pattern(&web_host))?;
         let client = TrustedClient::new(config.api_url, &config.user_agent, config.timeout)?;
-        let placeholder_text = "$<owner>/$<repo>#$<number>";
-        let pattern = Pattern {
-            domain: Some(web_host.clone()),
-            regex,
-            samples: vec![
-                format!("https://{web_host}/octocat/Hello-World/pull/1"),
-                format!("https://{web_host}/octocat/Hello-World/pull/1/files"),
-                format!("https://{web_host}/octocat/Hello-World/pull/1/checks"),
-            ],
-            placeholder: [
-                Attribute::title("title", "Title", placeholder_text).ok(),
-                Attribute::plain_text(
-                    "identifier",
-                    "Pull request",
-                    placeholder_text,
-                    TextSection::Identifier,
-                )
-                .ok(),
-            ]
+        let patterns = Kind::ALL
             .into_iter()
-            .flatten()
-            .collect(),
-        };
+            .map(|kind| pattern(kind, &web_host))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            patterns: vec![pattern],
+            patterns,
             web_host,
             api: Api::new(client),
             fallback_token: config.fallback_token,
@@ -186,10 +168,10 @@ impl GitHub {
         })
     }
 
-    /// The pull request `url` names, for callers that have no captures yet.
-    fn target(&self, url: &str) -> Option<PullLink> {
+    /// The resource `url` names, for callers that have no captures yet.
+    fn target(&self, url: &str) -> Option<Link> {
         let captures = self.patterns.iter().find_map(|p| p.captures(url))?;
-        PullLink::from_captures(&captures)
+        Link::from_captures(&captures)
     }
 
     fn caller<'a>(&'a self, ctx: &'a Context) -> Caller<'a> {
@@ -205,8 +187,98 @@ impl GitHub {
         }
     }
 
-    /// The reads of one preview: the PR, then (open PRs only) checks and reviews.
-    async fn build(&self, target: &PullLink, caller: Caller<'_>) -> Result<Preview, Failure> {
+    /// The reads of one preview, by kind of link.
+    async fn build(&self, link: &Link, caller: Caller<'_>) -> Result<Preview, Failure> {
+        match &link.resource {
+            Resource::Pull(number) => {
+                let pull = PullLink {
+                    owner: link.owner.clone(),
+                    repo: link.repo.clone(),
+                    number: *number,
+                };
+                self.build_pull(&pull, caller).await
+            }
+            Resource::Issue(number) => self.build_issue(link, *number, caller).await,
+            Resource::Repository => self.build_repository(link, caller).await,
+            _ => Err(Failure::NotVisible),
+        }
+    }
+
+    /// An issue; a pull request when the number is one.
+    async fn build_issue(
+        &self,
+        link: &Link,
+        number: u64,
+        caller: Caller<'_>,
+    ) -> Result<Preview, Failure> {
+        let who = caller.credential();
+        let path = format!("{}/issues/{number}", link.repository_api_path());
+        let read = self.api.get(&self.api.issues, &who, &path);
+        let (issue, scope) = self
+            .visible(&who, link, caller, read, || {
+                self.api.issues.forget(who.identity(), &path);
+            })
+            .await?;
+        if issue.is_pull {
+            let pull = PullLink {
+                owner: link.owner.clone(),
+                repo: link.repo.clone(),
+                number,
+            };
+            return self.build_pull(&pull, caller).await;
+        }
+        Ok(Preview::new(issue::attributes(&issue, &link.full_name()))
+            .scope(scope)
+            .ttl(CACHE_TTL))
+    }
+
+    /// A repository: its own answer says whether it is private.
+    async fn build_repository(&self, link: &Link, caller: Caller<'_>) -> Result<Preview, Failure> {
+        let who = caller.credential();
+        let path = link.repository_api_path();
+        let repo = self.api.get(&self.api.repos, &who, &path).await?;
+        if caller.public_only() && repo.private {
+            self.api.repos.forget(who.identity(), &path);
+            return Err(Failure::NotVisible);
+        }
+        Ok(Preview::new(repository::attributes(&repo))
+            .scope(scope_of(repo.private))
+            .ttl(CACHE_TTL))
+    }
+
+    /// `read` (of something whose answer does not say whether its repository is private)
+    /// with the scope its preview may be cached under.
+    ///
+    /// A caller with its own token gets [`CacheScope::Account`] without a second request:
+    /// GitHub answered it, so it may see it. A public-only caller (the fallback token may
+    /// see its owner's private repositories) gets the answer only when the repository,
+    /// read side by side, is public; otherwise `forget` drops what was read, and the
+    /// answer is "not visible".
+    pub(crate) async fn visible<T>(
+        &self,
+        who: &Credential<'_>,
+        link: &Link,
+        caller: Caller<'_>,
+        read: impl std::future::Future<Output = Result<Arc<T>, Failure>>,
+        forget: impl FnOnce(),
+    ) -> Result<(Arc<T>, CacheScope), Failure> {
+        if !caller.public_only() {
+            return Ok((read.await?, CacheScope::Account));
+        }
+        let path = link.repository_api_path();
+        let (value, repo) = tokio::join!(read, self.api.get(&self.api.repos, who, &path));
+        let (value, repo) = (value?, repo?);
+        if repo.private {
+            forget();
+            self.api.repos.forget(who.identity(), &path);
+            return Err(Failure::NotVisible);
+        }
+        Ok((value, CacheScope::Public))
+    }
+
+    /// The reads of one pull request's preview: the PR, then (open PRs only) checks and
+    /// reviews.
+    async fn build_pull(&self, target: &PullLink, caller: Caller<'_>) -> Result<Preview, Failure> {
         let who = caller.credential();
         let path = target.api_path();
         let pr = self.api.get(&self.api.pulls, &who, &path).await?;
@@ -227,11 +299,7 @@ impl GitHub {
             extras.checks.as_ref(),
             extras.reviews.as_deref(),
         ))
-        .scope(if pr.private {
-            CacheScope::Account
-        } else {
-            CacheScope::Public
-        });
+        .scope(scope_of(pr.private));
         // A passing outage left a line out: show the rest, read it again soon, and do not
         // let it replace a complete preview in Notion (the update waits) or in `recent`.
         Ok(if extras.interrupted {
@@ -323,6 +391,32 @@ impl<T> Default for Soft<T> {
     }
 }
 
+fn scope_of(private: bool) -> CacheScope {
+    if private {
+        CacheScope::Account
+    } else {
+        CacheScope::Public
+    }
+}
+
+/// The pattern of `kind`'s links on `web_host`, with samples and a placeholder naming the
+/// resource while it loads.
+fn pattern(kind: Kind, web_host: &str) -> Result<Pattern, regex::Error> {
+    let (name, text) = kind.placeholder();
+    Ok(Pattern {
+        domain: Some(web_host.to_owned()),
+        regex: Regex::new(&kind.pattern(web_host))?,
+        samples: kind.samples(web_host),
+        placeholder: [
+            Attribute::title("title", "Title", text).ok(),
+            Attribute::plain_text("identifier", name, text, TextSection::Identifier).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    })
+}
+
 fn is_full_name(name: &str) -> bool {
     let mut parts = name.split('/');
     let ok = |p: Option<&str>| {
@@ -367,13 +461,14 @@ fn resume_time(at: DateTime<Utc>) -> String {
 
 /// The user-facing error for `failure`. No hint ever quotes GitHub's answer: for a
 /// private repository even its error text is not ours to show.
-fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
+fn provider_error(failure: Failure, caller: Caller<'_>, kind: Kind) -> ProviderError {
     let connect = "Connect a GitHub account that can see this repository to preview it.";
+    let noun = kind.noun();
     match (failure, caller) {
         (Failure::Unauthorized, Caller::Account(_)) => ProviderError::Unauthorized {
             hint: Some(
                 "GitHub refused the connected account's token. Reconnect GitHub to keep \
-                 previewing pull requests."
+                 previewing GitHub links."
                     .into(),
             ),
         },
@@ -388,15 +483,14 @@ fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
             ),
         },
         (Failure::NotVisible, Caller::Account(_)) => ProviderError::NotFound {
-            hint: Some(
-                "This pull request was not found: check that your GitHub account can \
-                     see this repository."
-                    .into(),
-            ),
+            hint: Some(format!(
+                "This {noun} was not found: check that your GitHub account can see this \
+                 repository."
+            )),
         },
         (Failure::NotVisible | Failure::SsoRequired, _) => ProviderError::NotFound {
             hint: Some(format!(
-                "This pull request is not public, or does not exist. {connect}"
+                "This {noun} is not public, or does not exist. {connect}"
             )),
         },
         (
@@ -420,7 +514,7 @@ fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
         (Failure::Upstream(status), _) => ProviderError::Upstream { status },
         (Failure::Timeout, _) => ProviderError::Timeout,
         (Failure::Invalid, _) => ProviderError::Invalid {
-            reason: "GitHub's pull request answer could not be read".into(),
+            reason: format!("GitHub's {noun} answer could not be read"),
         },
     }
 }
@@ -440,13 +534,13 @@ impl Provider for GitHub {
         request: &UnfurlRequest,
         ctx: &Context,
     ) -> Result<Preview, ProviderError> {
-        let Some(target) = PullLink::from_captures(&request.captures) else {
+        let Some(target) = Link::from_captures(&request.captures) else {
             return Err(ProviderError::NotFound { hint: None });
         };
         self.unfurl_target(&target, ctx).await
     }
 
-    /// [`PullLink::canonical`] for every form of a PR link.
+    /// [`Link::canonical`] for every form of a link.
     fn canonical_uri(&self, url: &Url) -> String {
         match self.target(url.as_str()) {
             Some(target) => target.canonical(&self.web_host),
@@ -459,14 +553,10 @@ impl GitHub {
     #[tracing::instrument(
         name = "github_unfurl",
         skip_all,
-        fields(owner = %target.owner, repo = %target.repo, number = target.number),
+        fields(owner = %target.owner, repo = %target.repo, kind = target.kind().noun()),
         err(level = "info")
     )]
-    async fn unfurl_target(
-        &self,
-        target: &PullLink,
-        ctx: &Context,
-    ) -> Result<Preview, ProviderError> {
+    async fn unfurl_target(&self, target: &Link, ctx: &Context) -> Result<Preview, ProviderError> {
         let caller = self.caller(ctx);
         // The caller kind is part of the key so that, should an account's own token ever
         // equal the fallback token, its private previews still never stand in for a
@@ -495,7 +585,7 @@ impl GitHub {
                         .ttl(STALE_TTL)
                         .stale())
                 }
-                None => Err(provider_error(failure, caller)),
+                None => Err(provider_error(failure, caller, target.kind())),
             },
             Err(failure) => {
                 // Lost access ends previews at once, stale or not.
@@ -504,7 +594,7 @@ impl GitHub {
                 {
                     tracing::warn!("GitHub refused UNFURL_GITHUB_TOKEN");
                 }
-                Err(provider_error(failure, caller))
+                Err(provider_error(failure, caller, target.kind()))
             }
         }
     }
@@ -522,9 +612,7 @@ mod tests {
     #[test]
     fn pull_request_links_and_their_tabs_match() {
         let gh = github();
-        let [pattern] = gh.patterns() else {
-            panic!("one pattern expected")
-        };
+        let pattern = &gh.patterns()[0];
         assert_eq!(pattern.domain.as_deref(), Some("github.com"));
         for sample in &pattern.samples {
             assert!(pattern.captures(sample).is_some(), "{sample}");
@@ -534,7 +622,7 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/123/",
             "https://github.com/rust-lang/rust/pull/123/files",
             "https://github.com/rust-lang/rust/pull/123/files/abc..def",
-            "https://github.com/rust-lang/rust/pull/123/commits/0123abcd",
+            "https://github.com/rust-lang/rust/pull/123/commits",
             "https://github.com/rust-lang/rust/pull/123/checks?check_run_id=9",
             "https://github.com/rust-lang/rust/pull/123?diff=split",
             "https://github.com/rust-lang/rust/pull/123#issuecomment-1",
@@ -555,20 +643,114 @@ mod tests {
     fn other_links_do_not_match() {
         let gh = github();
         for url in [
-            "https://github.com/rust-lang/rust",
             "https://github.com/rust-lang/rust/pulls",
-            "https://github.com/rust-lang/rust/issues/123",
+            "https://github.com/rust-lang/rust/issues",
             "https://github.com/rust-lang/rust/pull/",
             "https://github.com/rust-lang/rust/pull/abc",
             "https://github.com/rust-lang/rust/pull/123/conflicts",
             "https://github.com/rust-lang/rust/pull/123.diff",
+            "https://github.com/rust-lang/rust/pull/123/commits/not-a-sha",
+            "https://github.com/rust-lang/rust/commit/abc",
+            "https://github.com/rust-lang/rust/blob/main",
+            "https://github.com/rust-lang/rust/blob/main/src/",
+            "https://github.com/rust-lang/rust/blob/main/src/lib.rs#heading",
+            "https://github.com/rust-lang/rust/tree/main/src",
+            "https://github.com/rust-lang/rust/actions",
+            "https://github.com/rust-lang/rust/releases",
+            "https://github.com/rust-lang/rust/releases/tag/",
             "https://github.com/rust-lang/../pull/1",
+            "https://github.com/rust-lang",
+            "https://github.com/features/actions",
+            "https://github.com/Topics/rust",
+            "https://github.com/orgs/rust-lang",
+            "https://github.com/settings/profile",
             "https://gist.github.com/rust-lang/rust/pull/123",
             "https://github.com.evil.example/rust-lang/rust/pull/123",
             "https://api.github.com/repos/rust-lang/rust/pulls/123",
         ] {
             assert!(gh.target(url).is_none(), "{url}");
         }
+    }
+
+    #[test]
+    fn every_kind_of_link_is_routed_to_its_kind() {
+        let gh = github();
+        for (url, kind, canonical) in [
+            (
+                "https://github.com/Rust-Lang/Rust/issues/7#issuecomment-1",
+                Kind::Issue,
+                "https://github.com/rust-lang/rust/issues/7",
+            ),
+            (
+                "https://github.com/o/r/pull/3/commits/ABCDEF1?diff=unified",
+                Kind::Commit,
+                "https://github.com/o/r/commit/abcdef1",
+            ),
+            (
+                "https://github.com/o/r/commit/abcdef1234",
+                Kind::Commit,
+                "https://github.com/o/r/commit/abcdef1234",
+            ),
+            (
+                "https://github.com/O/R/blob/Main/src/Lib.rs?plain=1#L20C3-L10",
+                Kind::Blob,
+                "https://github.com/o/r/blob/Main/src/Lib.rs#L10-L20",
+            ),
+            (
+                "https://github.com/o/r/blob/v1.0/README.md",
+                Kind::Blob,
+                "https://github.com/o/r/blob/v1.0/README.md",
+            ),
+            (
+                "https://github.com/o/r/actions/runs/42/job/99",
+                Kind::Run,
+                "https://github.com/o/r/actions/runs/42",
+            ),
+            (
+                "https://github.com/o/r/actions/runs/42/attempts/2",
+                Kind::Run,
+                "https://github.com/o/r/actions/runs/42",
+            ),
+            (
+                "https://github.com/o/r/releases/tag/v1.2.3",
+                Kind::Release,
+                "https://github.com/o/r/releases/tag/v1.2.3",
+            ),
+            (
+                "https://github.com/Rust-Lang/Rust/",
+                Kind::Repository,
+                "https://github.com/rust-lang/rust",
+            ),
+            (
+                "https://github.com/featuresx/r",
+                Kind::Repository,
+                "https://github.com/featuresx/r",
+            ),
+            (
+                "https://github.com/new-thing/r",
+                Kind::Repository,
+                "https://github.com/new-thing/r",
+            ),
+            (
+                "https://github.com/o/r/pull/123/commits",
+                Kind::Pull,
+                "https://github.com/o/r/pull/123",
+            ),
+        ] {
+            let link = gh
+                .target(url)
+                .unwrap_or_else(|| panic!("{url} matched nothing"));
+            assert_eq!(link.kind(), kind, "{url}");
+            let parsed = Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(gh.canonical_uri(&parsed), canonical, "{url}");
+        }
+        for pattern in gh.patterns() {
+            for sample in &pattern.samples {
+                assert!(gh.target(sample).is_some(), "{sample}");
+                assert!(pattern.captures(sample).is_some(), "{sample}");
+            }
+        }
+        notion_unfurl_sdk::testing::assert_patterns_conform(&gh);
     }
 
     #[test]
