@@ -101,9 +101,14 @@ async fn connect(app: &TestApp, account: &str, github_token: &str, notion_token:
 
 /// A correctly signed `pull_request` webhook; the answer's status.
 async fn pull_request_event(app: &TestApp, body: &[u8]) -> u16 {
+    event(app, "pull_request", body).await
+}
+
+/// A correctly signed webhook of event `name`; the answer's status.
+async fn event(app: &TestApp, name: &str, body: &[u8]) -> u16 {
     app.client
         .post(format!("{}/webhooks/github", app.address))
-        .header("X-GitHub-Event", "pull_request")
+        .header("X-GitHub-Event", name)
         .header("X-GitHub-Delivery", delivery_id())
         .header("X-Hub-Signature-256", sign(WEBHOOK_SECRET, body))
         .body(body.to_vec())
@@ -224,4 +229,62 @@ async fn each_subscriber_is_updated_with_its_own_access_to_a_private_pull_reques
         !text.contains("README") && !text.contains("Closed"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn closing_an_issue_pushes_its_new_state_to_every_form_of_its_link() {
+    let opened = fixture_or_skip!("issues.opened.json");
+    let opened: Value = serde_json::from_slice(&opened).unwrap();
+    let current = Arc::new(Mutex::new(opened["issue"].clone()));
+    let github = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/Codertocat/Hello-World/issues/1",
+        ))
+        .respond_with(CurrentPull(current.clone()))
+        .mount(&github)
+        .await;
+    let server = spawn_with_github_api(&github).await;
+    let notion = server.notion();
+    let connection = connect(&server, "github:9", "gho_subscriber", "secret_notion_sub").await;
+    let forms = [
+        "https://github.com/Codertocat/Hello-World/issues/1",
+        "https://github.com/Codertocat/Hello-World/issues/1#issuecomment-1",
+    ];
+    let state_of = |body: &Value| {
+        crate::helpers::attribute(body, "state").map(|a| a["inline"]["enum"]["value"].clone())
+    };
+    for form in forms {
+        let shown = unfurl_as(&server, &connection, form).await;
+        assert_eq!(state_of(&shown), Some("Open".into()), "{shown}");
+    }
+
+    // A comment on the issue refreshes both forms (its count may have changed) ...
+    let comment = fixture_or_skip!("issue_comment.created.on-issue.json");
+    assert_eq!(event(&server, "issue_comment", &comment).await, 202);
+    let delivered = notion.wait_for_deliveries(2).await;
+    let mut uris: Vec<&str> = delivered.iter().map(|d| d.uri()).collect();
+    uris.sort_unstable();
+    assert_eq!(uris, [forms[0], forms[1]]);
+
+    // ... and closing it as not planned pushes the new state to both.
+    {
+        let mut issue = current.lock().unwrap();
+        issue["state"] = "closed".into();
+        issue["state_reason"] = "not_planned".into();
+    }
+    let mut closed = opened.clone();
+    closed["action"] = "closed".into();
+    let closed = serde_json::to_vec(&closed).unwrap();
+    assert_eq!(event(&server, "issues", &closed).await, 202);
+    let delivered = notion.wait_for_deliveries(4).await;
+    for update in &delivered[2..] {
+        assert_eq!(
+            state_of(&update.body),
+            Some("Closed as not planned".into()),
+            "{:?}",
+            update.body
+        );
+        assert_eq!(update.authorization, "Bearer secret_notion_sub");
+    }
 }
