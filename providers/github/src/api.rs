@@ -21,7 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::issue::IssueSummary;
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+use crate::release::ReleaseSummary;
 use crate::repository::RepoSummary;
+use crate::run::RunSummary;
 
 /// The REST API version this crate was written against.
 pub const API_VERSION: &str = "2022-11-28";
@@ -156,6 +158,8 @@ pub struct Api {
     pub reviews: Endpoint<ReviewSummary>,
     pub issues: Endpoint<IssueSummary>,
     pub repos: Endpoint<RepoSummary>,
+    pub releases: Endpoint<ReleaseSummary>,
+    pub runs: Endpoint<RunSummary>,
 }
 
 impl std::fmt::Debug for Api {
@@ -168,6 +172,8 @@ impl std::fmt::Debug for Api {
             .field("reviews", &self.reviews.store.entry_count())
             .field("issues", &self.issues.store.entry_count())
             .field("repos", &self.repos.store.entry_count())
+            .field("releases", &self.releases.store.entry_count())
+            .field("runs", &self.runs.store.entry_count())
             .finish()
     }
 }
@@ -182,6 +188,8 @@ impl Api {
             reviews: Endpoint::new(ReviewSummary::from_json),
             issues: Endpoint::new(IssueSummary::from_json),
             repos: Endpoint::new(RepoSummary::from_json),
+            releases: Endpoint::new(ReleaseSummary::from_json),
+            runs: Endpoint::new(RunSummary::from_json),
         }
     }
 

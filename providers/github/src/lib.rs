@@ -42,9 +42,13 @@ pub mod attributes;
 pub mod issue;
 pub mod links;
 pub mod markdown;
+mod owners;
 mod provider;
 pub mod pull;
+mod reads;
+pub mod release;
 pub mod repository;
+pub mod run;
 pub mod webhook;
 
 pub use links::{Kind, Link, PullLink, Resource, url_pattern};

@@ -13,10 +13,12 @@ use std::collections::HashMap;
 use notion_unfurl_sdk::Url;
 use notion_unfurl_sdk::regex;
 
+use crate::owners;
+
 /// The page path after `/pull/{number}` that still shows the same PR: its tabs (and
-/// their sub-pages, such as one check run), a query or a fragment. One commit of the
-/// `/commits` tab is a commit link ([`Kind::Commit`]), not the PR.
-const TAIL: &str = r"(?:/(?:files|checks)(?:/[^?#]*)?|/commits)?/?(?:[?#].*)?";
+/// their sub-pages, such as one commit or one check run), a query or a fragment. (Once
+/// commits are previewed, one commit of the `/commits` tab may become a commit link.)
+const TAIL: &str = r"(?:/(?:files|commits|checks)(?:/[^?#]*)?)?/?(?:[?#].*)?";
 
 /// GitHub's user and organisation names: letters, digits, hyphens.
 const OWNER: &str = r"(?<owner>[A-Za-z0-9][A-Za-z0-9-]*)";
@@ -28,43 +30,14 @@ const REPO: &str = r"(?<repo>[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*)";
 /// What may follow a link that names its resource completely.
 const END: &str = r"/?(?:[?#].*)?$";
 
-/// Top-level paths of github.com that are pages of GitHub itself, not owners: a
-/// two-segment link under them is no repository (GitHub reserves these names, so no
-/// account can hold one). Owners are matched without regard to case.
-const RESERVED_OWNERS: [&str; 24] = [
-    "about",
-    "account",
-    "apps",
-    "codespaces",
-    "collections",
-    "customer-stories",
-    "enterprise",
-    "explore",
-    "features",
-    "issues",
-    "login",
-    "marketplace",
-    "new",
-    "notifications",
-    "organizations",
-    "orgs",
-    "pulls",
-    "readme",
-    "resources",
-    "security",
-    "settings",
-    "solutions",
-    "sponsors",
-    "topics",
-];
-
 /// `https://{web_host}/{owner}/{repo}/pull/{number}` and its sub-pages, anchored, with the
 /// named groups `owner`, `repo` and `number`.
 pub fn url_pattern(web_host: &str) -> String {
     Kind::Pull.pattern(web_host)
 }
 
-/// The kinds of GitHub links previewed, in the order their patterns are tried.
+/// The kinds of GitHub links read: [`Kind::PREVIEWED`] have a pattern and a preview;
+/// commits and files are read out of links and webhooks already, but not previewed yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Pull,
@@ -77,6 +50,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds with a pattern, in the order the patterns are tried.
+    pub const PREVIEWED: [Kind; 5] = [
+        Kind::Pull,
+        Kind::Issue,
+        Kind::Run,
+        Kind::Release,
+        Kind::Repository,
+    ];
+
     pub const ALL: [Kind; 7] = [
         Kind::Pull,
         Kind::Issue,
@@ -112,9 +94,7 @@ impl Kind {
         match self {
             Kind::Pull => format!(r"{base}/pull/(?<number>[0-9]{{1,18}}){TAIL}$"),
             Kind::Issue => format!(r"{base}/issues/(?<issue>[0-9]{{1,18}}){END}"),
-            Kind::Commit => format!(
-                r"{base}/(?:commit|pull/[0-9]{{1,18}}/commits)/(?<sha>[0-9A-Fa-f]{{7,64}}){END}"
-            ),
+            Kind::Commit => format!(r"{base}/commit/(?<sha>[0-9A-Fa-f]{{7,64}}){END}"),
             Kind::Blob => format!(
                 r"{base}/blob/(?<ref>[^/?#]+)/(?<path>[^?#]*[^/?#])(?:\?[^#]*)?(?:#L(?<start>[0-9]{{1,7}})(?:C[0-9]{{1,5}})?(?:-L(?<end>[0-9]{{1,7}})(?:C[0-9]{{1,5}})?)?)?$"
             ),
@@ -125,7 +105,7 @@ impl Kind {
             Kind::Repository => format!(
                 r"^https?://{host}/(?<owner>{owner})/{REPO}{END}",
                 host = regex::escape(web_host),
-                owner = none_of(&RESERVED_OWNERS),
+                owner = owners::not_reserved(),
             ),
         }
     }
@@ -143,10 +123,9 @@ impl Kind {
                 format!("{repo}/issues/1"),
                 format!("{repo}/issues/1#issuecomment-2"),
             ],
-            Kind::Commit => vec![
-                format!("{repo}/commit/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"),
-                format!("{repo}/pull/1/commits/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"),
-            ],
+            Kind::Commit => vec![format!(
+                "{repo}/commit/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"
+            )],
             Kind::Blob => vec![
                 format!("{repo}/blob/master/README#L1-L3"),
                 format!("{repo}/blob/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d/README#L2"),
@@ -173,70 +152,6 @@ impl Kind {
             Kind::Repository => ("Repository", "$<owner>/$<repo>"),
         }
     }
-}
-
-/// A regex matching the names GitHub allows for owners except `words` (lower-case), in
-/// any letter case, without look-ahead (which neither Rust's `regex` nor every dashboard
-/// supports): at each character, either leave the words' common prefixes or stay on one.
-fn none_of(words: &[&str]) -> String {
-    fn class(c: char) -> String {
-        if c.is_ascii_alphabetic() {
-            format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
-        } else {
-            regex::escape(&c.to_string())
-        }
-    }
-    /// Characters of `[A-Za-z0-9-]` (or without `-` when `first`) other than `taken`, as a
-    /// class of ranges.
-    fn others(taken: &[char], first: bool) -> String {
-        let free = |c: &char| !taken.contains(&c.to_ascii_lowercase());
-        let mut class = String::from("[");
-        for (from, to) in [('a', 'z'), ('A', 'Z'), ('0', '9')] {
-            let chars: Vec<char> = (from..=to).filter(free).collect();
-            let mut at = 0;
-            while at < chars.len() {
-                let mut end = at;
-                while end + 1 < chars.len() && chars[end + 1] as u32 == chars[end] as u32 + 1 {
-                    end += 1;
-                }
-                class.push(chars[at]);
-                if end > at {
-                    class.push('-');
-                    class.push(chars[end]);
-                }
-                at = end + 1;
-            }
-        }
-        if !first && free(&'-') {
-            class.push_str(r"\-");
-        }
-        class.push(']');
-        class
-    }
-    fn node(prefix: &str, words: &[&str]) -> String {
-        let first = prefix.is_empty();
-        let is_word = words.contains(&prefix);
-        let mut next: Vec<char> = words
-            .iter()
-            .filter_map(|w| w.strip_prefix(prefix)?.chars().next())
-            .collect();
-        next.sort_unstable();
-        next.dedup();
-        let mut branches = vec![format!("{}[A-Za-z0-9-]*", others(&next, first))];
-        for c in &next {
-            let longer = format!("{prefix}{c}");
-            branches.push(format!("{}{}", class(*c), node(&longer, words)));
-        }
-        let alternatives = branches.join("|");
-        if is_word || first {
-            // A word may not end here (nor may the name be empty): one more character
-            // is required.
-            format!("(?:{alternatives})")
-        } else {
-            format!("(?:{alternatives})?")
-        }
-    }
-    node("", words)
 }
 
 /// Lines of a file selected in a link (`#L10-L20`, 1-based, inclusive).
@@ -409,9 +324,6 @@ impl Link {
         }
         let resource = match rest {
             [] => Resource::Repository,
-            ["pull", _, "commits", sha, ..] if is_sha(sha) => {
-                Resource::Commit(sha.to_ascii_lowercase())
-            }
             ["pull", n, ..] => Resource::Pull(number(n)?),
             ["issues", n] => Resource::Issue(number(n)?),
             ["commit", sha, ..] if is_sha(sha) => Resource::Commit(sha.to_ascii_lowercase()),
@@ -721,7 +633,7 @@ mod tests {
             Some(Resource::Issue(4))
         );
         assert_eq!(
-            link("https://ghe.example/o/r/pull/4/commits/ABC1234"),
+            link("https://ghe.example/o/r/commit/ABC1234"),
             Some(Resource::Commit("abc1234".into()))
         );
         assert_eq!(
@@ -763,29 +675,23 @@ mod tests {
     }
 
     #[test]
-    fn reserved_owners_are_excluded_in_any_case_and_only_whole() {
-        let length = Kind::Repository.pattern("github.com").len();
-        assert!(length < 10_000, "{length}");
-        let owner = regex::Regex::new(&format!("^{}$", none_of(&RESERVED_OWNERS)))
-            .unwrap_or_else(|e| panic!("{e}"));
-        for name in RESERVED_OWNERS {
-            assert!(!owner.is_match(name), "{name}");
-            assert!(!owner.is_match(&name.to_ascii_uppercase()), "{name}");
-        }
-        for name in [
-            "octocat",
-            "org",
-            "orgsx",
-            "new1",
-            "news",
-            "a",
-            "rust-lang",
-            "Settings-2",
-        ] {
-            assert!(owner.is_match(name), "{name}");
-        }
-        for bad in ["", "-a", "a_b"] {
-            assert!(!owner.is_match(bad), "{bad}");
+    fn every_kinds_pattern_compiles_and_reads_its_samples() {
+        for kind in Kind::ALL {
+            let pattern = regex::Regex::new(&kind.pattern("github.com"))
+                .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            for sample in kind.samples("github.com") {
+                let captures = pattern
+                    .captures(&sample)
+                    .unwrap_or_else(|| panic!("{sample}"));
+                let groups: HashMap<String, String> = pattern
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|n| Some((n.to_owned(), captures.name(n)?.as_str().to_owned())))
+                    .collect();
+                let link = Link::from_captures(&groups).unwrap_or_else(|| panic!("{sample}"));
+                assert_eq!(link.kind(), kind, "{sample}");
+                assert_eq!(Link::from_page(&url(&sample)), Some(link), "{sample}");
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! [`GitHub`]: routing, credentials, the reads of one preview and their errors.
+//! [`GitHub`]: routing, credentials, stand-ins for failed reads, and the errors' wording.
+//! The reads themselves are `reads`'.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +15,7 @@ use notion_unfurl_sdk::{
 };
 
 use crate::api::{Api, Credential, Failure, Identity};
-use crate::attributes;
-use crate::issue;
-use crate::links::{Kind, Link, PullLink, Resource};
-use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
-use crate::repository;
+use crate::links::{Kind, Link};
 
 /// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -103,14 +100,14 @@ pub(crate) enum Caller<'a> {
 }
 
 impl<'a> Caller<'a> {
-    fn credential(self) -> Credential<'a> {
+    pub(crate) fn credential(self) -> Credential<'a> {
         match self {
             Caller::Account(token) | Caller::Fallback(token) => Credential::new(Some(token)),
             Caller::Anonymous => Credential::new(None),
         }
     }
 
-    fn public_only(self) -> bool {
+    pub(crate) fn public_only(self) -> bool {
         !matches!(self, Caller::Account(_))
     }
 }
@@ -119,7 +116,7 @@ impl<'a> Caller<'a> {
 pub struct GitHub {
     patterns: Vec<Pattern>,
     web_host: String,
-    api: Api,
+    pub(crate) api: Api,
     fallback_token: Option<Secret>,
     /// The last preview built for each (identity, public-only caller, canonical PR), for
     /// rate limits and outages; expiry makes anything older than [`STALE_WINDOW`]
@@ -152,7 +149,7 @@ impl GitHub {
             return Err(ConfigError::ApiUrl(config.api_url));
         }
         let client = TrustedClient::new(config.api_url, &config.user_agent, config.timeout)?;
-        let patterns = Kind::ALL
+        let patterns = Kind::PREVIEWED
             .into_iter()
             .map(|kind| pattern(kind, &web_host))
             .collect::<Result<Vec<_>, _>>()?;
@@ -186,217 +183,6 @@ impl GitHub {
             (None, None) => Caller::Anonymous,
         }
     }
-
-    /// The reads of one preview, by kind of link.
-    async fn build(&self, link: &Link, caller: Caller<'_>) -> Result<Preview, Failure> {
-        match &link.resource {
-            Resource::Pull(number) => {
-                let pull = PullLink {
-                    owner: link.owner.clone(),
-                    repo: link.repo.clone(),
-                    number: *number,
-                };
-                self.build_pull(&pull, caller).await
-            }
-            Resource::Issue(number) => self.build_issue(link, *number, caller).await,
-            Resource::Repository => self.build_repository(link, caller).await,
-            _ => Err(Failure::NotVisible),
-        }
-    }
-
-    /// An issue; a pull request when the number is one.
-    async fn build_issue(
-        &self,
-        link: &Link,
-        number: u64,
-        caller: Caller<'_>,
-    ) -> Result<Preview, Failure> {
-        let who = caller.credential();
-        let path = format!("{}/issues/{number}", link.repository_api_path());
-        let read = self.api.get(&self.api.issues, &who, &path);
-        let (issue, scope) = self
-            .visible(&who, link, caller, read, || {
-                self.api.issues.forget(who.identity(), &path);
-            })
-            .await?;
-        if issue.is_pull {
-            let pull = PullLink {
-                owner: link.owner.clone(),
-                repo: link.repo.clone(),
-                number,
-            };
-            return self.build_pull(&pull, caller).await;
-        }
-        Ok(Preview::new(issue::attributes(&issue, &link.full_name()))
-            .scope(scope)
-            .ttl(CACHE_TTL))
-    }
-
-    /// A repository: its own answer says whether it is private.
-    async fn build_repository(&self, link: &Link, caller: Caller<'_>) -> Result<Preview, Failure> {
-        let who = caller.credential();
-        let path = link.repository_api_path();
-        let repo = self.api.get(&self.api.repos, &who, &path).await?;
-        if caller.public_only() && repo.private {
-            self.api.repos.forget(who.identity(), &path);
-            return Err(Failure::NotVisible);
-        }
-        Ok(Preview::new(repository::attributes(&repo))
-            .scope(scope_of(repo.private))
-            .ttl(CACHE_TTL))
-    }
-
-    /// `read` (of something whose answer does not say whether its repository is private)
-    /// with the scope its preview may be cached under.
-    ///
-    /// A caller with its own token gets [`CacheScope::Account`] without a second request:
-    /// GitHub answered it, so it may see it. A public-only caller (the fallback token may
-    /// see its owner's private repositories) gets the answer only when the repository,
-    /// read side by side, is public; otherwise `forget` drops what was read, and the
-    /// answer is "not visible".
-    pub(crate) async fn visible<T>(
-        &self,
-        who: &Credential<'_>,
-        link: &Link,
-        caller: Caller<'_>,
-        read: impl std::future::Future<Output = Result<Arc<T>, Failure>>,
-        forget: impl FnOnce(),
-    ) -> Result<(Arc<T>, CacheScope), Failure> {
-        if !caller.public_only() {
-            return Ok((read.await?, CacheScope::Account));
-        }
-        let path = link.repository_api_path();
-        let (value, repo) = tokio::join!(read, self.api.get(&self.api.repos, who, &path));
-        let (value, repo) = (value?, repo?);
-        if repo.private {
-            forget();
-            self.api.repos.forget(who.identity(), &path);
-            return Err(Failure::NotVisible);
-        }
-        Ok((value, CacheScope::Public))
-    }
-
-    /// The reads of one pull request's preview: the PR, then (open PRs only) checks and
-    /// reviews.
-    async fn build_pull(&self, target: &PullLink, caller: Caller<'_>) -> Result<Preview, Failure> {
-        let who = caller.credential();
-        let path = target.api_path();
-        let pr = self.api.get(&self.api.pulls, &who, &path).await?;
-        if caller.public_only() && pr.private {
-            // The fallback token may see private repositories of its owner; none of that
-            // may reach an account that could not see it, not even through the store.
-            self.api.pulls.forget(who.identity(), &path);
-            return Err(Failure::NotVisible);
-        }
-        let extras = if pr.state.is_open() {
-            self.extras(&who, target, &pr).await
-        } else {
-            // A merged or closed PR's CI and reviews are history: not worth the calls.
-            Extras::default()
-        };
-        let preview = Preview::new(attributes::attributes(
-            &pr,
-            extras.checks.as_ref(),
-            extras.reviews.as_deref(),
-        ))
-        .scope(scope_of(pr.private));
-        // A passing outage left a line out: show the rest, read it again soon, and do not
-        // let it replace a complete preview in Notion (the update waits) or in `recent`.
-        Ok(if extras.interrupted {
-            preview.ttl(STALE_TTL).stale()
-        } else {
-            preview.ttl(CACHE_TTL)
-        })
-    }
-
-    /// The head commit's checks and the reviews, read side by side. Checks are check runs
-    /// plus commit statuses, summed: CI reports through either API (or both), and
-    /// github.com's merge box counts them together.
-    ///
-    /// No read fails the preview. A failed checks read leaves the other one counted, so
-    /// `checks` is left out only when both fail; failed reviews leave `review` out.
-    async fn extras(&self, who: &Credential<'_>, target: &PullLink, pr: &PullSummary) -> Extras {
-        // The repository as GitHub names it now, which survives renames; checked because
-        // it becomes part of a path.
-        let full_name = if is_full_name(&pr.full_name) {
-            pr.full_name.clone()
-        } else {
-            format!("{}/{}", target.owner, target.repo)
-        };
-        // The sha becomes part of a path too; a PR without a usable one has no checks
-        // to read.
-        let commit = (!pr.head_sha.is_empty()
-            && pr.head_sha.chars().all(|c| c.is_ascii_hexdigit()))
-        .then(|| format!("/repos/{full_name}/commits/{}", pr.head_sha));
-        let check_runs = async {
-            let path = format!("{}/check-runs?per_page=100", commit.as_deref()?);
-            Some(soft(
-                "check runs",
-                self.api.get(&self.api.checks, who, &path).await,
-            ))
-        };
-        let statuses = async {
-            let path = format!("{}/status?per_page=100", commit.as_deref()?);
-            Some(soft(
-                "commit statuses",
-                self.api.get(&self.api.statuses, who, &path).await,
-            ))
-        };
-        let reviews = async {
-            let path = format!(
-                "/repos/{full_name}/pulls/{}/reviews?per_page=100",
-                pr.number
-            );
-            soft("reviews", self.api.get(&self.api.reviews, who, &path).await)
-        };
-        let (check_runs, statuses, reviews) = tokio::join!(check_runs, statuses, reviews);
-        let (check_runs, statuses) = (check_runs.unwrap_or_default(), statuses.unwrap_or_default());
-        let interrupted = check_runs.interrupted || statuses.interrupted || reviews.interrupted;
-        let checks = check_runs
-            .value
-            .into_iter()
-            .chain(statuses.value)
-            .map(|summary| *summary)
-            .reduce(|a, b| a.plus(&b));
-        Extras {
-            checks,
-            reviews: reviews.value,
-            interrupted,
-        }
-    }
-}
-
-/// The lines of a preview beyond the pull request itself.
-#[derive(Default)]
-struct Extras {
-    checks: Option<CheckSummary>,
-    reviews: Option<Arc<ReviewSummary>>,
-    /// A read failed for a passing reason (rate limit, outage, timeout): its line is left
-    /// out for now, not for good.
-    interrupted: bool,
-}
-
-/// One side read's outcome.
-struct Soft<T> {
-    value: Option<Arc<T>>,
-    interrupted: bool,
-}
-
-impl<T> Default for Soft<T> {
-    fn default() -> Self {
-        Self {
-            value: None,
-            interrupted: false,
-        }
-    }
-}
-
-fn scope_of(private: bool) -> CacheScope {
-    if private {
-        CacheScope::Account
-    } else {
-        CacheScope::Public
-    }
 }
 
 /// The pattern of `kind`'s links on `web_host`, with samples and a placeholder naming the
@@ -415,37 +201,6 @@ fn pattern(kind: Kind, web_host: &str) -> Result<Pattern, regex::Error> {
         .flatten()
         .collect(),
     })
-}
-
-fn is_full_name(name: &str) -> bool {
-    let mut parts = name.split('/');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| {
-            !p.is_empty()
-                && p.chars().any(|c| c != '.')
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        })
-    };
-    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
-}
-
-/// A side read's value, or `None` when it failed; whether that failure may pass. A
-/// refusal (the token may not read checks, say) leaves the line out for good.
-fn soft<T>(what: &'static str, result: Result<Arc<T>, Failure>) -> Soft<T> {
-    match result {
-        Ok(value) => Soft {
-            value: Some(value),
-            interrupted: false,
-        },
-        Err(failure) => {
-            tracing::debug!(what, failure = ?failure, "left out of the preview");
-            Soft {
-                value: None,
-                interrupted: failure.is_transient(),
-            }
-        }
-    }
 }
 
 /// `14:05 UTC`, rounded up so that a retry at that minute succeeds.
@@ -622,7 +377,7 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/123/",
             "https://github.com/rust-lang/rust/pull/123/files",
             "https://github.com/rust-lang/rust/pull/123/files/abc..def",
-            "https://github.com/rust-lang/rust/pull/123/commits",
+            "https://github.com/rust-lang/rust/pull/123/commits/0123abcd",
             "https://github.com/rust-lang/rust/pull/123/checks?check_run_id=9",
             "https://github.com/rust-lang/rust/pull/123?diff=split",
             "https://github.com/rust-lang/rust/pull/123#issuecomment-1",
@@ -649,11 +404,9 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/abc",
             "https://github.com/rust-lang/rust/pull/123/conflicts",
             "https://github.com/rust-lang/rust/pull/123.diff",
-            "https://github.com/rust-lang/rust/pull/123/commits/not-a-sha",
-            "https://github.com/rust-lang/rust/commit/abc",
-            "https://github.com/rust-lang/rust/blob/main",
-            "https://github.com/rust-lang/rust/blob/main/src/",
-            "https://github.com/rust-lang/rust/blob/main/src/lib.rs#heading",
+            // Not previewed yet: commits and files fall through to the next provider.
+            "https://github.com/rust-lang/rust/commit/0123abcd",
+            "https://github.com/rust-lang/rust/blob/main/src/lib.rs#L1-L2",
             "https://github.com/rust-lang/rust/tree/main/src",
             "https://github.com/rust-lang/rust/actions",
             "https://github.com/rust-lang/rust/releases",
@@ -683,23 +436,8 @@ mod tests {
             ),
             (
                 "https://github.com/o/r/pull/3/commits/ABCDEF1?diff=unified",
-                Kind::Commit,
-                "https://github.com/o/r/commit/abcdef1",
-            ),
-            (
-                "https://github.com/o/r/commit/abcdef1234",
-                Kind::Commit,
-                "https://github.com/o/r/commit/abcdef1234",
-            ),
-            (
-                "https://github.com/O/R/blob/Main/src/Lib.rs?plain=1#L20C3-L10",
-                Kind::Blob,
-                "https://github.com/o/r/blob/Main/src/Lib.rs#L10-L20",
-            ),
-            (
-                "https://github.com/o/r/blob/v1.0/README.md",
-                Kind::Blob,
-                "https://github.com/o/r/blob/v1.0/README.md",
+                Kind::Pull,
+                "https://github.com/o/r/pull/3",
             ),
             (
                 "https://github.com/o/r/actions/runs/42/job/99",
@@ -730,11 +468,6 @@ mod tests {
                 "https://github.com/new-thing/r",
                 Kind::Repository,
                 "https://github.com/new-thing/r",
-            ),
-            (
-                "https://github.com/o/r/pull/123/commits",
-                Kind::Pull,
-                "https://github.com/o/r/pull/123",
             ),
         ] {
             let link = gh
@@ -796,15 +529,5 @@ mod tests {
         };
         assert_eq!(resume_time(at("2024-01-01T14:04:30Z")), "14:05 UTC");
         assert_eq!(resume_time(at("2024-01-01T14:05:00Z")), "14:05 UTC");
-    }
-
-    #[test]
-    fn full_names_are_checked_before_they_become_paths() {
-        assert!(is_full_name("Codertocat/Hello-World"));
-        assert!(is_full_name("a/.github"));
-        assert!(!is_full_name("a/.."));
-        assert!(!is_full_name("a/b/c"));
-        assert!(!is_full_name("a"));
-        assert!(!is_full_name("a/b?x"));
     }
 }
