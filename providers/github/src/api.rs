@@ -19,6 +19,7 @@ use notion_unfurl_sdk::trusted::{ReadError, read_limited};
 use notion_unfurl_sdk::{Secret, TrustedClient};
 use sha2::{Digest, Sha256};
 
+use crate::commit::CommitSummary;
 use crate::issue::IssueSummary;
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
 use crate::release::ReleaseSummary;
@@ -160,6 +161,7 @@ pub struct Api {
     pub repos: Endpoint<RepoSummary>,
     pub releases: Endpoint<ReleaseSummary>,
     pub runs: Endpoint<RunSummary>,
+    pub commits: Endpoint<CommitSummary>,
 }
 
 impl std::fmt::Debug for Api {
@@ -174,6 +176,7 @@ impl std::fmt::Debug for Api {
             .field("repos", &self.repos.store.entry_count())
             .field("releases", &self.releases.store.entry_count())
             .field("runs", &self.runs.store.entry_count())
+            .field("commits", &self.commits.store.entry_count())
             .finish()
     }
 }
@@ -190,6 +193,7 @@ impl Api {
             repos: Endpoint::new(RepoSummary::from_json),
             releases: Endpoint::new(ReleaseSummary::from_json),
             runs: Endpoint::new(RunSummary::from_json),
+            commits: Endpoint::new(CommitSummary::from_json),
         }
     }
 

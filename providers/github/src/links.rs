@@ -16,9 +16,9 @@ use notion_unfurl_sdk::regex;
 use crate::owners;
 
 /// The page path after `/pull/{number}` that still shows the same PR: its tabs (and
-/// their sub-pages, such as one commit or one check run), a query or a fragment. (Once
-/// commits are previewed, one commit of the `/commits` tab may become a commit link.)
-const TAIL: &str = r"(?:/(?:files|commits|checks)(?:/[^?#]*)?)?/?(?:[?#].*)?";
+/// their sub-pages, such as one check run), a query or a fragment. One commit of the
+/// `/commits` tab is that commit's link ([`Kind::Commit`]), not the PR's.
+const TAIL: &str = r"(?:/(?:files|checks)(?:/[^?#]*)?|/commits)?/?(?:[?#].*)?";
 
 /// GitHub's user and organisation names: letters, digits, hyphens.
 const OWNER: &str = r"(?<owner>[A-Za-z0-9][A-Za-z0-9-]*)";
@@ -37,7 +37,7 @@ pub fn url_pattern(web_host: &str) -> String {
 }
 
 /// The kinds of GitHub links read: [`Kind::PREVIEWED`] have a pattern and a preview;
-/// commits and files are read out of links and webhooks already, but not previewed yet.
+/// files are read out of links and webhooks already, but not previewed yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Pull,
@@ -51,9 +51,10 @@ pub enum Kind {
 
 impl Kind {
     /// The kinds with a pattern, in the order the patterns are tried.
-    pub const PREVIEWED: [Kind; 5] = [
+    pub const PREVIEWED: [Kind; 6] = [
         Kind::Pull,
         Kind::Issue,
+        Kind::Commit,
         Kind::Run,
         Kind::Release,
         Kind::Repository,
@@ -94,7 +95,9 @@ impl Kind {
         match self {
             Kind::Pull => format!(r"{base}/pull/(?<number>[0-9]{{1,18}}){TAIL}$"),
             Kind::Issue => format!(r"{base}/issues/(?<issue>[0-9]{{1,18}}){END}"),
-            Kind::Commit => format!(r"{base}/commit/(?<sha>[0-9A-Fa-f]{{7,64}}){END}"),
+            Kind::Commit => format!(
+                r"{base}/(?:commit|pull/[0-9]{{1,18}}/commits)/(?<sha>[0-9A-Fa-f]{{7,64}}){END}"
+            ),
             Kind::Blob => format!(
                 r"{base}/blob/(?<ref>[^/?#]+)/(?<path>[^?#]*[^/?#])(?:\?[^#]*)?(?:#L(?<start>[0-9]{{1,7}})(?:C[0-9]{{1,5}})?(?:-L(?<end>[0-9]{{1,7}})(?:C[0-9]{{1,5}})?)?)?$"
             ),
@@ -123,9 +126,10 @@ impl Kind {
                 format!("{repo}/issues/1"),
                 format!("{repo}/issues/1#issuecomment-2"),
             ],
-            Kind::Commit => vec![format!(
-                "{repo}/commit/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"
-            )],
+            Kind::Commit => vec![
+                format!("{repo}/commit/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"),
+                format!("{repo}/pull/1/commits/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"),
+            ],
             Kind::Blob => vec![
                 format!("{repo}/blob/master/README#L1-L3"),
                 format!("{repo}/blob/7fd1a60b01f91b314f59955a4e4d4e80d8edf11d/README#L2"),
@@ -324,6 +328,9 @@ impl Link {
         }
         let resource = match rest {
             [] => Resource::Repository,
+            ["pull", _, "commits", sha, ..] if is_sha(sha) => {
+                Resource::Commit(sha.to_ascii_lowercase())
+            }
             ["pull", n, ..] => Resource::Pull(number(n)?),
             ["issues", n] => Resource::Issue(number(n)?),
             ["commit", sha, ..] if is_sha(sha) => Resource::Commit(sha.to_ascii_lowercase()),

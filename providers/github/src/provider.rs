@@ -377,7 +377,7 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/123/",
             "https://github.com/rust-lang/rust/pull/123/files",
             "https://github.com/rust-lang/rust/pull/123/files/abc..def",
-            "https://github.com/rust-lang/rust/pull/123/commits/0123abcd",
+            "https://github.com/rust-lang/rust/pull/123/commits",
             "https://github.com/rust-lang/rust/pull/123/checks?check_run_id=9",
             "https://github.com/rust-lang/rust/pull/123?diff=split",
             "https://github.com/rust-lang/rust/pull/123#issuecomment-1",
@@ -404,8 +404,9 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/abc",
             "https://github.com/rust-lang/rust/pull/123/conflicts",
             "https://github.com/rust-lang/rust/pull/123.diff",
-            // Not previewed yet: commits and files fall through to the next provider.
-            "https://github.com/rust-lang/rust/commit/0123abcd",
+            "https://github.com/rust-lang/rust/pull/123/commits/not-a-sha",
+            "https://github.com/rust-lang/rust/commit/abc",
+            // Not previewed yet: files fall through to the next provider.
             "https://github.com/rust-lang/rust/blob/main/src/lib.rs#L1-L2",
             "https://github.com/rust-lang/rust/tree/main/src",
             "https://github.com/rust-lang/rust/actions",
@@ -436,8 +437,18 @@ mod tests {
             ),
             (
                 "https://github.com/o/r/pull/3/commits/ABCDEF1?diff=unified",
+                Kind::Commit,
+                "https://github.com/o/r/commit/abcdef1",
+            ),
+            (
+                "https://github.com/o/r/commit/abcdef1234",
+                Kind::Commit,
+                "https://github.com/o/r/commit/abcdef1234",
+            ),
+            (
+                "https://github.com/o/r/pull/123/commits",
                 Kind::Pull,
-                "https://github.com/o/r/pull/3",
+                "https://github.com/o/r/pull/123",
             ),
             (
                 "https://github.com/o/r/actions/runs/42/job/99",

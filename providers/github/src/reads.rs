@@ -11,7 +11,7 @@ use crate::issue;
 use crate::links::{Link, PullLink, Resource};
 use crate::provider::{CACHE_TTL, Caller, GitHub, STALE_TTL};
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
-use crate::{release, repository, run};
+use crate::{commit, release, repository, run};
 
 impl GitHub {
     /// The reads of one preview, by kind of link.
@@ -29,8 +29,9 @@ impl GitHub {
             Resource::Repository => self.build_repository(link, caller).await,
             Resource::Release(tag) => self.build_release(link, tag, caller).await,
             Resource::Run(id) => self.build_run(link, *id, caller).await,
+            Resource::Commit(sha) => self.build_commit(link, sha, caller).await,
             // No pattern routes these here yet (`Kind::PREVIEWED`).
-            Resource::Commit(_) | Resource::Blob { .. } => Err(Failure::NotVisible),
+            Resource::Blob { .. } => Err(Failure::NotVisible),
         }
     }
 
@@ -212,19 +213,11 @@ impl GitHub {
         let commit = (!pr.head_sha.is_empty()
             && pr.head_sha.chars().all(|c| c.is_ascii_hexdigit()))
         .then(|| format!("/repos/{full_name}/commits/{}", pr.head_sha));
-        let check_runs = async {
-            let path = format!("{}/check-runs?per_page=100", commit.as_deref()?);
-            Some(soft(
-                "check runs",
-                self.api.get(&self.api.checks, who, &path).await,
-            ))
-        };
-        let statuses = async {
-            let path = format!("{}/status?per_page=100", commit.as_deref()?);
-            Some(soft(
-                "commit statuses",
-                self.api.get(&self.api.statuses, who, &path).await,
-            ))
+        let checks = async {
+            match &commit {
+                Some(commit) => self.checks(who, commit).await,
+                None => Checks::default(),
+            }
         };
         let reviews = async {
             let path = format!(
@@ -233,21 +226,98 @@ impl GitHub {
             );
             soft("reviews", self.api.get(&self.api.reviews, who, &path).await)
         };
-        let (check_runs, statuses, reviews) = tokio::join!(check_runs, statuses, reviews);
-        let (check_runs, statuses) = (check_runs.unwrap_or_default(), statuses.unwrap_or_default());
-        let interrupted = check_runs.interrupted || statuses.interrupted || reviews.interrupted;
-        let checks = check_runs
-            .value
-            .into_iter()
-            .chain(statuses.value)
-            .map(|summary| *summary)
-            .reduce(|a, b| a.plus(&b));
+        let (checks, reviews) = tokio::join!(checks, reviews);
         Extras {
-            checks,
+            checks: checks.summary,
             reviews: reviews.value,
-            interrupted,
+            interrupted: checks.interrupted || reviews.interrupted,
         }
     }
+
+    /// The check runs and commit statuses of `commit` (its REST path,
+    /// `/repos/{owner}/{repo}/commits/{sha}`), read side by side and summed. A failed read
+    /// leaves the other one counted, so `summary` is `None` only when both fail.
+    async fn checks(&self, who: &Credential<'_>, commit: &str) -> Checks {
+        let runs_path = format!("{commit}/check-runs?per_page=100");
+        let status_path = format!("{commit}/status?per_page=100");
+        let (check_runs, statuses) = tokio::join!(
+            self.api.get(&self.api.checks, who, &runs_path),
+            self.api.get(&self.api.statuses, who, &status_path)
+        );
+        let (check_runs, statuses) = (
+            soft("check runs", check_runs),
+            soft("commit statuses", statuses),
+        );
+        Checks {
+            summary: check_runs
+                .value
+                .into_iter()
+                .chain(statuses.value)
+                .map(|summary| *summary)
+                .reduce(|a, b| a.plus(&b)),
+            interrupted: check_runs.interrupted || statuses.interrupted,
+        }
+    }
+
+    /// A commit with its checks. A full commit id names the checks too, so all reads go
+    /// out in one round; an abbreviated one is resolved by the commit read first.
+    async fn build_commit(
+        &self,
+        link: &Link,
+        sha: &str,
+        caller: Caller<'_>,
+    ) -> Result<Preview, Failure> {
+        let who = caller.credential();
+        let path = format!("{}/commits/{sha}", link.repository_api_path());
+        let full = matches!(sha.len(), 40 | 64);
+        let read = async {
+            let (commit, checks) =
+                tokio::join!(self.api.get(&self.api.commits, &who, &path), async {
+                    if full {
+                        Some(self.checks(&who, &path).await)
+                    } else {
+                        None
+                    }
+                });
+            commit.map(|commit| Arc::new((commit, checks)))
+        };
+        let (read, scope) = self
+            .visible(&who, link, caller, read, || {
+                self.api.commits.forget(who.identity(), &path);
+            })
+            .await?;
+        let (commit, checks) = &*read;
+        let checks = match checks {
+            Some(checks) => checks.clone(),
+            None => {
+                let resolved = format!("{}/commits/{}", link.repository_api_path(), commit.sha);
+                if commit.sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                    self.checks(&who, &resolved).await
+                } else {
+                    Checks::default()
+                }
+            }
+        };
+        let preview = Preview::new(commit::attributes(
+            commit,
+            checks.summary.as_ref(),
+            &link.full_name(),
+        ))
+        .scope(scope);
+        Ok(if checks.interrupted {
+            preview.ttl(STALE_TTL).stale()
+        } else {
+            preview.ttl(CACHE_TTL)
+        })
+    }
+}
+
+/// A commit's checks, summed ([`GitHub::checks`]).
+#[derive(Debug, Clone, Default)]
+struct Checks {
+    summary: Option<CheckSummary>,
+    /// A read failed for a passing reason: the line is left out for now.
+    interrupted: bool,
 }
 
 /// The lines of a preview beyond the pull request itself.
