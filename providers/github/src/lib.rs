@@ -39,6 +39,7 @@
 
 pub mod api;
 pub mod attributes;
+pub mod blob;
 pub mod commit;
 pub mod issue;
 pub mod links;

@@ -36,8 +36,7 @@ pub fn url_pattern(web_host: &str) -> String {
     Kind::Pull.pattern(web_host)
 }
 
-/// The kinds of GitHub links read: [`Kind::PREVIEWED`] have a pattern and a preview;
-/// files are read out of links and webhooks already, but not previewed yet.
+/// The kinds of GitHub links previewed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Pull,
@@ -50,16 +49,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The kinds with a pattern, in the order the patterns are tried.
-    pub const PREVIEWED: [Kind; 6] = [
-        Kind::Pull,
-        Kind::Issue,
-        Kind::Commit,
-        Kind::Run,
-        Kind::Release,
-        Kind::Repository,
-    ];
-
+    /// Every kind, in the order their patterns are tried.
     pub const ALL: [Kind; 7] = [
         Kind::Pull,
         Kind::Issue,

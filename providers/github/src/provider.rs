@@ -149,7 +149,7 @@ impl GitHub {
             return Err(ConfigError::ApiUrl(config.api_url));
         }
         let client = TrustedClient::new(config.api_url, &config.user_agent, config.timeout)?;
-        let patterns = Kind::PREVIEWED
+        let patterns = Kind::ALL
             .into_iter()
             .map(|kind| pattern(kind, &web_host))
             .collect::<Result<Vec<_>, _>>()?;
@@ -406,8 +406,9 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/123.diff",
             "https://github.com/rust-lang/rust/pull/123/commits/not-a-sha",
             "https://github.com/rust-lang/rust/commit/abc",
-            // Not previewed yet: files fall through to the next provider.
-            "https://github.com/rust-lang/rust/blob/main/src/lib.rs#L1-L2",
+            "https://github.com/rust-lang/rust/blob/main",
+            "https://github.com/rust-lang/rust/blob/main/src/",
+            "https://github.com/rust-lang/rust/blob/main/src/lib.rs#heading",
             "https://github.com/rust-lang/rust/tree/main/src",
             "https://github.com/rust-lang/rust/actions",
             "https://github.com/rust-lang/rust/releases",
@@ -444,6 +445,16 @@ mod tests {
                 "https://github.com/o/r/commit/abcdef1234",
                 Kind::Commit,
                 "https://github.com/o/r/commit/abcdef1234",
+            ),
+            (
+                "https://github.com/O/R/blob/Main/src/Lib.rs?plain=1#L20C3-L10",
+                Kind::Blob,
+                "https://github.com/o/r/blob/Main/src/Lib.rs#L10-L20",
+            ),
+            (
+                "https://github.com/o/r/blob/v1.0/README.md",
+                Kind::Blob,
+                "https://github.com/o/r/blob/v1.0/README.md",
             ),
             (
                 "https://github.com/o/r/pull/123/commits",
