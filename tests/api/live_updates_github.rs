@@ -68,7 +68,7 @@ async fn closing_a_pull_request_pushes_its_new_state_through_the_github_provider
 }
 
 /// The server with the real GitHub provider reading from `github`, talking to a fake Notion.
-async fn spawn_with_github_api(github: &wiremock::MockServer) -> TestApp {
+pub async fn spawn_with_github_api(github: &wiremock::MockServer) -> TestApp {
     TestApp::builder()
         .with_notion()
         .with_env(&LIVE_ENV)
@@ -79,7 +79,12 @@ async fn spawn_with_github_api(github: &wiremock::MockServer) -> TestApp {
 
 /// A GitHub account holding `github_token`, connected to Notion with `notion_token`; the
 /// connection id.
-async fn connect(app: &TestApp, account: &str, github_token: &str, notion_token: &str) -> String {
+pub async fn connect(
+    app: &TestApp,
+    account: &str,
+    github_token: &str,
+    notion_token: &str,
+) -> String {
     let store = app.app_state.connections.store();
     store
         .upsert_account(account, account, Some(&Secret::new(github_token)))
@@ -105,7 +110,7 @@ async fn pull_request_event(app: &TestApp, body: &[u8]) -> u16 {
 }
 
 /// A correctly signed webhook of event `name`; the answer's status.
-async fn event(app: &TestApp, name: &str, body: &[u8]) -> u16 {
+pub async fn event(app: &TestApp, name: &str, body: &[u8]) -> u16 {
     app.client
         .post(format!("{}/webhooks/github", app.address))
         .header("X-GitHub-Event", name)
@@ -120,7 +125,7 @@ async fn event(app: &TestApp, name: &str, body: &[u8]) -> u16 {
 }
 
 /// POST /unfurl for `uri` as `connection`; the JSON body.
-async fn unfurl_as(app: &TestApp, connection: &str, uri: &str) -> Value {
+pub async fn unfurl_as(app: &TestApp, connection: &str, uri: &str) -> Value {
     let token = app.app_state.tokens.issue(connection).unwrap();
     app.client
         .post(format!("{}/unfurl", app.address))
