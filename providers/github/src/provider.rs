@@ -23,9 +23,9 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// The host of the links people paste.
 pub const DEFAULT_WEB_HOST: &str = "github.com";
 
-/// Deadline of one API request. A preview makes at most two rounds of requests (the PR,
-/// then check runs, commit statuses and reviews side by side), which stays within
-/// Notion's patience.
+/// Deadline of one API request. A preview makes at most two rounds of requests (a PR,
+/// then check runs, commit statuses and reviews side by side), three for an issue number
+/// that is a PR, which stays within Notion's patience.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the server may serve a preview without asking again. Short, because CI and
@@ -39,7 +39,7 @@ pub const STALE_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// The cache lifetime of such a stand-in: the server asks again soon after.
 pub const STALE_TTL: Duration = Duration::from_secs(60);
 
-/// Recent previews kept for standing in; one per (identity, pull request).
+/// Recent previews kept for standing in; one per (identity, link).
 const RECENT_ENTRIES: u64 = 10_000;
 
 /// How the provider reads GitHub. `UNFURL_GITHUB_*` settings map onto these fields.
@@ -118,7 +118,7 @@ pub struct GitHub {
     web_host: String,
     pub(crate) api: Api,
     fallback_token: Option<Secret>,
-    /// The last preview built for each (identity, public-only caller, canonical PR), for
+    /// The last preview built for each (identity, public-only caller, canonical link), for
     /// rate limits and outages; expiry makes anything older than [`STALE_WINDOW`]
     /// unusable.
     recent: Cache<(Identity, bool, String), Arc<Preview>>,
