@@ -293,3 +293,54 @@ async fn closing_an_issue_pushes_its_new_state_to_every_form_of_its_link() {
         assert_eq!(update.authorization, "Bearer secret_notion_sub");
     }
 }
+
+#[tokio::test]
+async fn an_issue_link_to_a_pull_request_follows_the_pull_request() {
+    let opened = fixture_or_skip!("pull_request.opened.json");
+    let closed = fixture_or_skip!("pull_request.closed.json");
+    let comment = fixture_or_skip!("issue_comment.created.json");
+    let opened: Value = serde_json::from_slice(&opened).unwrap();
+    let comment: Value = serde_json::from_slice(&comment).unwrap();
+    // The issues endpoint answers for pull requests too, marked with `pull_request`.
+    let mut as_issue = comment["issue"].clone();
+    as_issue["number"] = 2.into();
+    as_issue["pull_request"] = serde_json::json!({
+        "url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"
+    });
+    let current = Arc::new(Mutex::new(opened["pull_request"].clone()));
+    let github = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/Codertocat/Hello-World/issues/2",
+        ))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(as_issue))
+        .mount(&github)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/Codertocat/Hello-World/pulls/2",
+        ))
+        .respond_with(CurrentPull(current.clone()))
+        .mount(&github)
+        .await;
+    let server = spawn_with_github_api(&github).await;
+    let notion = server.notion();
+    let connection = connect(&server, "github:9", "gho_subscriber", "secret_notion_sub").await;
+    let issue_link = "https://github.com/Codertocat/Hello-World/issues/2";
+    let shown = unfurl_as(&server, &connection, issue_link).await;
+    assert!(
+        crate::helpers::title(&shown).is_some_and(|t| t.starts_with("Update the README")),
+        "{shown}"
+    );
+
+    let closed_payload: Value = serde_json::from_slice(&closed).unwrap();
+    *current.lock().unwrap() = closed_payload["pull_request"].clone();
+    assert_eq!(pull_request_event(&server, &closed).await, 202);
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), issue_link);
+    assert_eq!(
+        crate::helpers::attribute(&delivered[0].body, "state")
+            .map(|a| a["inline"]["enum"]["value"].clone()),
+        Some("Closed".into())
+    );
+}
