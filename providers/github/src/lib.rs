@@ -26,9 +26,10 @@
 //! - Previews of public repositories are [`CacheScope::Public`], of private ones
 //!   [`CacheScope::Account`], for [`CACHE_TTL`]. Answers that do not say whether their
 //!   repository is private (issues, commits, releases, files) are [`CacheScope::Account`]
-//!   when read with the account's token; for a public-only caller the repository is read
-//!   side by side and must be public. A rate limit, 5xx or timeout is answered with the
-//!   same identity's preview of the last [`STALE_WINDOW`] when there is one.
+//!   when read with the account's token and public when read anonymously; read with the
+//!   fallback token, the repository is read side by side and must be public. A rate
+//!   limit, 5xx or timeout is answered with the same identity's preview of the last
+//!   [`STALE_WINDOW`] when there is one.
 //!
 //! Layout:
 //! - `provider`: [`GitHub`], [`GitHubConfig`], credentials, stand-ins, error wording.

@@ -138,10 +138,11 @@ impl GitHub {
     /// with the scope its preview may be cached under.
     ///
     /// A caller with its own token gets [`CacheScope::Account`] without a second request:
-    /// GitHub answered it, so it may see it. A public-only caller (the fallback token may
-    /// see its owner's private repositories) gets the answer only when the repository,
-    /// read side by side, is public; otherwise `forget` drops what was read, and the
-    /// answer is "not visible".
+    /// GitHub answered it, so it may see it. An anonymous caller gets
+    /// [`CacheScope::Public`] without one either: without a token GitHub answers for public
+    /// repositories only. The fallback token may see its owner's private repositories, so
+    /// its answer counts only when the repository, read side by side, is public; otherwise
+    /// `forget` drops what was read, and the answer is "not visible".
     pub(crate) async fn visible<T>(
         &self,
         who: &Credential<'_>,
@@ -150,8 +151,10 @@ impl GitHub {
         read: impl std::future::Future<Output = Result<Arc<T>, Failure>>,
         forget: impl FnOnce(),
     ) -> Result<(Arc<T>, CacheScope), Failure> {
-        if !caller.public_only() {
-            return Ok((read.await?, CacheScope::Account));
+        match caller {
+            Caller::Account(_) => return Ok((read.await?, CacheScope::Account)),
+            Caller::Anonymous => return Ok((read.await?, CacheScope::Public)),
+            Caller::Fallback(_) => {}
         }
         let path = link.repository_api_path();
         let (value, repo) = tokio::join!(read, self.api.get(&self.api.repos, who, &path));

@@ -135,6 +135,17 @@ async fn a_public_issue_read_with_the_fallback_token_is_shared() {
 }
 
 #[tokio::test]
+async fn an_anonymous_read_is_public_in_one_request() {
+    let body = require!(issue("issues.opened"));
+    let fake = start(|_| {}).await;
+    serve(&fake, ISSUE_PATH, &body).await;
+    let preview = fake.preview(ISSUE_URL, &context(None)).await;
+    // Without a token GitHub answers for public repositories only.
+    assert_eq!(preview.scope, CacheScope::Public);
+    assert_eq!(fake.server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_private_issue_is_never_shown_through_the_fallback_token() {
     let body = require!(issue("issues.opened"));
     let fake = start(|c| c.fallback_token = Some(notion_unfurl_sdk::Secret::new(FALLBACK))).await;
