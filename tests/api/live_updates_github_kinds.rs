@@ -1,6 +1,7 @@
 //! Live updates of GitHub links beyond pull requests and issues, through the real GitHub
 //! provider reading a fake GitHub API: a run's pages share one subscription and follow
-//! `workflow_run`; a push refreshes the file links at the pushed branch only; a repository
+//! `workflow_run`; a push refreshes the file links at the pushed branch only; a release
+//! refreshes every release link of its repository (Latest moves); a repository
 //! turned private changes every preview into it at once, per subscriber.
 
 use std::sync::{Arc, Mutex};
@@ -246,4 +247,52 @@ async fn a_repository_made_private_changes_every_preview_into_it_at_once() {
     let again = unfurl_as(&server, &outsider, repo_link).await;
     assert!(error_op(&again).is_some(), "{again}");
     assert!(!again.to_string().contains("Public"), "{again}");
+}
+
+#[tokio::test]
+async fn a_new_release_moves_latest_away_from_the_one_shown() {
+    let published = fixture_or_skip!("release.published.json");
+    let published: Value = serde_json::from_slice(&published).unwrap();
+    let first = published["release"].clone();
+    let mut second = first.clone();
+    second["id"] = 17_372_791.into();
+    second["tag_name"] = "0.0.2".into();
+    second["html_url"] = "https://github.com/Codertocat/Hello-World/releases/tag/0.0.2".into();
+    let latest = Current::new(first.clone());
+    let github = wiremock::MockServer::start().await;
+    mount(
+        &github,
+        "/repos/Codertocat/Hello-World/releases/tags/0.0.1",
+        Current::new(first),
+    )
+    .await;
+    mount(
+        &github,
+        "/repos/Codertocat/Hello-World/releases/latest",
+        latest.clone(),
+    )
+    .await;
+    let server = spawn_with_github_api(&github).await;
+    let notion = server.notion();
+    let connection = connect(&server, "github:9", "gho_subscriber", "secret_notion_sub").await;
+    let link = "https://github.com/Codertocat/Hello-World/releases/tag/0.0.1";
+    let shown = unfurl_as(&server, &connection, link).await;
+    assert_eq!(enum_value(&shown, "kind"), Some("Latest".into()), "{shown}");
+
+    // 0.0.2 is published: the event names 0.0.2, and every release link of the repository.
+    *latest.body.lock().unwrap() = second.clone();
+    let mut event = published.clone();
+    event["release"] = second;
+    let (status, answer) = deliver(&server, "release", &event).await;
+    assert_eq!(
+        (status, answer["updates"].as_u64()),
+        (202, Some(1)),
+        "{answer}"
+    );
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), link);
+    assert_eq!(
+        enum_value(&delivered[0].body, "kind"),
+        Some("Release".into())
+    );
 }

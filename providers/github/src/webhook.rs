@@ -9,7 +9,8 @@
 //! - `check_suite`, `check_run`: the `pull_requests[]` numbers in the payload's repository,
 //!   the pull requests whose head is the checked commit, and the commit's page;
 //! - `workflow_run`, `workflow_job`: the run's page and its commit's page;
-//! - `release`: the release's page;
+//! - `release`: the release's page, and every release link of its repository (which one
+//!   is the latest may have changed);
 //! - `push`: the repository's page (its last push), and every file link at the pushed
 //!   branch or tag ([`Changes::prefixes`]): their lines may have changed;
 //! - `repository`: the repository's page; when it turned private or public, was archived,
@@ -310,6 +311,9 @@ fn named(event: Event, payload: &Payload, web_url: &Url) -> Option<Changes> {
             changes
                 .pages
                 .extend(page(payload.release.as_ref()?.html_url.as_deref()));
+            if let Some(base) = repository.as_ref().and_then(canonical_repository) {
+                changes.prefixes.push(format!("{base}/releases/tag/"));
+            }
         }
         Event::Push => {
             let repository = repository?;
@@ -629,6 +633,10 @@ mod tests {
         assert_eq!(
             shown(&release.pages),
             ["https://github.com/Codertocat/Hello-World/releases/tag/0.0.1"]
+        );
+        assert_eq!(
+            release.prefixes,
+            ["https://github.com/codertocat/hello-world/releases/tag/"]
         );
         let push = read_fixture(Event::Push, "push")
             .flatten()
