@@ -455,6 +455,40 @@ fn notion_config_lists_endpoints_and_provider_patterns() {
         assert!(names.contains(&group), "{names:?}");
     }
     assert!(github.is_match("https://github.com/rust-lang/rust/pull/1/files"));
+    // Every kind of GitHub link has its own pattern, each with samples it matches and a
+    // placeholder (issue 10).
+    let github_patterns: Vec<&serde_json::Value> = patterns
+        .iter()
+        .filter(|p| p["provider"] == "github")
+        .collect();
+    assert_eq!(github_patterns.len(), 7, "{github_patterns:?}");
+    for pattern in &github_patterns {
+        let regex = regex::Regex::new(pattern["pattern"].as_str().unwrap()).unwrap();
+        let samples = pattern["samples"].as_array().unwrap();
+        assert!(!samples.is_empty(), "{pattern}");
+        for sample in samples {
+            assert!(regex.is_match(sample.as_str().unwrap()), "{sample}");
+        }
+        assert!(!pattern["placeholder"].as_array().unwrap().is_empty());
+    }
+    for link in [
+        "https://github.com/o/r/issues/1",
+        "https://github.com/o/r/commit/0123abc",
+        "https://github.com/o/r/blob/main/src/lib.rs#L1-L2",
+        "https://github.com/o/r/actions/runs/1",
+        "https://github.com/o/r/releases/tag/v1",
+        "https://github.com/o/r",
+    ] {
+        let matching = github_patterns
+            .iter()
+            .filter(|p| {
+                regex::Regex::new(p["pattern"].as_str().unwrap())
+                    .unwrap()
+                    .is_match(link)
+            })
+            .count();
+        assert_eq!(matching, 1, "{link}");
+    }
 
     let text = run(binary(&dir).arg("notion-config"));
     assert!(String::from_utf8_lossy(&text.stdout).contains("Unfurl Callback URL"));

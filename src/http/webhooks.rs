@@ -1,13 +1,14 @@
-//! `POST /webhooks/github`: GitHub tells us a pull request changed (issue 4, "Live
-//! updates"; security.md "Webhooks").
+//! `POST /webhooks/github`: GitHub tells us something a preview shows changed (issue 4,
+//! "Live updates", and issue 10 for issues, runs, releases, pushes and repositories;
+//! security.md "Webhooks").
 //!
 //! Nothing about the request is trusted before its signature: the raw body is read (up to
 //! GitHub's 25 MB cap), its HMAC-SHA256 under `UNFURL_GITHUB_WEBHOOK_SECRET` is compared in
 //! constant time with `X-Hub-Signature-256`, and only then are the headers and the JSON
 //! looked at. A verified event goes to `crate::live::webhooks`, which records it (delivery
 //! id and one outbox row per subscription, one transaction); it is acknowledged with 202
-//! and the outbox worker (`crate::live::outbox`) re-reads the pull requests and pushes them
-//! to Notion. A build without the `github` feature has no such route (404): nothing in it
+//! and the outbox worker (`crate::live::outbox`) re-reads the links and pushes them to
+//! Notion. A build without the `github` feature has no such route (404): nothing in it
 //! could read the events.
 
 use actix_web::body::MessageBody;

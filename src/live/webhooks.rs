@@ -1,7 +1,9 @@
-//! A verified GitHub delivery becomes queued updates: the pull requests and commits the
-//! event names (the GitHub crate's to say, `notion_unfurl_github::webhook`), in every form
-//! a subscription to them may be stored under, recorded with the delivery id in one
-//! transaction. The outbox worker does the rest.
+//! A verified GitHub delivery becomes queued updates: the links and commits the event
+//! names (the GitHub crate's to say, `notion_unfurl_github::webhook`), in every form a
+//! subscription to them may be stored under, plus the subscribed links under the
+//! canonical prefixes it names (every file at a pushed branch, every link into a
+//! repository whose visibility changed), recorded with the delivery id in one transaction.
+//! The outbox worker does the rest.
 
 use notion_unfurl_github::links;
 use notion_unfurl_github::webhook::{self, Event};
@@ -15,7 +17,7 @@ use crate::unfurl::Unfurler;
 /// What a delivery came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
-    /// The event names no pull request we could show.
+    /// The event names nothing we could show.
     Ignored,
     /// This delivery id was recorded before: nothing was queued again.
     Duplicate,
@@ -37,11 +39,11 @@ pub enum ReceiveError {
 #[derive(Debug, Clone)]
 pub struct GitHubWebhooks {
     pub store: Store,
-    /// Routes a pull request's page to the form its subscriptions are stored under.
+    /// Routes a GitHub page to the form its subscriptions are stored under.
     pub unfurler: Unfurler,
     /// Woken when updates were queued, so they go out before the next poll.
     pub wakeup: Wakeup,
-    /// Where the pull requests' pages live (`UNFURL_GITHUB_WEB_URL`).
+    /// Where GitHub's pages live (`UNFURL_GITHUB_WEB_URL`).
     pub web_url: Url,
 }
 
@@ -59,7 +61,10 @@ impl GitHubWebhooks {
             return Ok(Received::Ignored);
         };
         let canonical = |url: &Url| canonical_forms(url, &self.unfurler.canonical_uri(url));
-        let mut canonical_uris: Vec<String> = named.pulls.iter().flat_map(&canonical).collect();
+        let mut canonical_uris: Vec<String> = named.pages.iter().flat_map(&canonical).collect();
+        for prefix in &named.prefixes {
+            canonical_uris.extend(self.store.canonical_uris_under(prefix).await?);
+        }
         canonical_uris.sort();
         canonical_uris.dedup();
         let mut heads: Vec<(String, String)> = named
@@ -92,12 +97,12 @@ impl GitHubWebhooks {
     }
 }
 
-/// The canonical URIs subscriptions to `pull` may be stored under: the routed provider's
+/// The canonical URIs subscriptions to `page` may be stored under: the routed provider's
 /// (`routed`) and the GitHub provider's form (`links::canonical_uri`), so the webhook
 /// finds subscriptions whichever provider served the preview.
-fn canonical_forms(pull: &Url, routed: &str) -> Vec<String> {
+fn canonical_forms(page: &Url, routed: &str) -> Vec<String> {
     let mut forms = vec![routed.to_owned()];
-    forms.extend(links::canonical_uri(pull));
+    forms.extend(links::canonical_uri(page));
     forms.dedup();
     forms
 }

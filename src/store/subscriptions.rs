@@ -42,6 +42,23 @@ impl Store {
         Ok(())
     }
 
+    /// The distinct canonical URIs subscribed to that start with `prefix` (every link into
+    /// one repository, every file link at one branch), for webhooks that name a whole
+    /// group of links. `substr` rather than `LIKE`: repository names hold `_`, a `LIKE`
+    /// wildcard; it scans the table, which a push or a repository change can afford.
+    pub async fn canonical_uris_under(&self, prefix: &str) -> Result<Vec<String>> {
+        let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        let uris: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT canonical_uri FROM subscriptions \
+             WHERE substr(canonical_uri, 1, $2) = $1",
+        )
+        .bind(prefix)
+        .bind(length)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(uris)
+    }
+
     /// Every `(connection_id, uri)` showing a form of `canonical_uri`, on connections that
     /// are not revoked, in a stable order.
     #[cfg(any(test, feature = "testing"))]

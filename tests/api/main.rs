@@ -10,6 +10,7 @@ mod helpers;
 mod linking;
 mod live_updates;
 mod live_updates_github;
+mod live_updates_github_kinds;
 mod metrics;
 mod multi_instance;
 mod oauth_token;

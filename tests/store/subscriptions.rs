@@ -43,4 +43,23 @@ pub async fn chapter(story: &Story<'_>, first: &Connection, second: &Connection)
             .unwrap()
             .is_empty()
     );
+    // Prefix lookups (a push, a repository's visibility change) find each canonical form
+    // that starts with the prefix once, and read `_` and `%` as themselves.
+    assert_eq!(
+        store
+            .canonical_uris_under("github:octo/repo/")
+            .await
+            .unwrap(),
+        [PR_CANONICAL]
+    );
+    for other in [
+        "github:octo/rep_/",
+        "github:octo/%",
+        "github:octo/repo/pull/7/",
+    ] {
+        assert!(
+            store.canonical_uris_under(other).await.unwrap().is_empty(),
+            "{other}"
+        );
+    }
 }

@@ -19,7 +19,13 @@ use notion_unfurl_sdk::trusted::{ReadError, read_limited};
 use notion_unfurl_sdk::{Secret, TrustedClient};
 use sha2::{Digest, Sha256};
 
+use crate::blob::FileText;
+use crate::commit::CommitSummary;
+use crate::issue::IssueSummary;
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+use crate::release::ReleaseSummary;
+use crate::repository::RepoSummary;
+use crate::run::RunSummary;
 
 /// The REST API version this crate was written against.
 pub const API_VERSION: &str = "2022-11-28";
@@ -113,12 +119,22 @@ struct Tagged<T> {
 
 type Store<T> = Cache<(Identity, String), Arc<Tagged<T>>>;
 
-fn store<T: Send + Sync + 'static>() -> Store<T> {
+fn store<T: Send + Sync + 'static>(entries: u64) -> Store<T> {
     Cache::builder()
-        .max_capacity(STORE_ENTRIES)
+        .max_capacity(entries)
         .time_to_idle(STORE_IDLE)
         .build()
 }
+
+/// GitHub's JSON media type, what every endpoint but file contents is read as.
+const JSON: &str = "application/vnd.github+json";
+
+/// A file's contents as they are, instead of base64 inside JSON.
+const RAW: &str = "application/vnd.github.raw+json";
+
+/// File contents kept for revalidation: each holds up to
+/// [`crate::blob::MAX_FILE_BYTES`] of text, so the store stays within a few tens of MiB.
+const FILE_ENTRIES: u64 = 128;
 
 /// A parser from a response body to the summary a store keeps.
 type Parse<T> = fn(&[u8]) -> Result<T, serde_json::Error>;
@@ -127,13 +143,16 @@ type Parse<T> = fn(&[u8]) -> Result<T, serde_json::Error>;
 pub struct Endpoint<T> {
     parse: Parse<T>,
     store: Store<T>,
+    /// The `Accept` media type asked for.
+    accept: &'static str,
 }
 
 impl<T: Send + Sync + 'static> Endpoint<T> {
     fn new(parse: Parse<T>) -> Self {
         Self {
             parse,
-            store: store(),
+            store: store(STORE_ENTRIES),
+            accept: JSON,
         }
     }
 
@@ -152,6 +171,13 @@ pub struct Api {
     /// The combined commit status: CI that reports through the legacy Status API.
     pub statuses: Endpoint<CheckSummary>,
     pub reviews: Endpoint<ReviewSummary>,
+    pub issues: Endpoint<IssueSummary>,
+    pub repos: Endpoint<RepoSummary>,
+    pub releases: Endpoint<ReleaseSummary>,
+    pub runs: Endpoint<RunSummary>,
+    pub commits: Endpoint<CommitSummary>,
+    /// File contents at a ref, read raw.
+    pub files: Endpoint<FileText>,
 }
 
 impl std::fmt::Debug for Api {
@@ -162,6 +188,12 @@ impl std::fmt::Debug for Api {
             .field("checks", &self.checks.store.entry_count())
             .field("statuses", &self.statuses.store.entry_count())
             .field("reviews", &self.reviews.store.entry_count())
+            .field("issues", &self.issues.store.entry_count())
+            .field("repos", &self.repos.store.entry_count())
+            .field("releases", &self.releases.store.entry_count())
+            .field("runs", &self.runs.store.entry_count())
+            .field("commits", &self.commits.store.entry_count())
+            .field("files", &self.files.store.entry_count())
             .finish()
     }
 }
@@ -174,6 +206,16 @@ impl Api {
             checks: Endpoint::new(CheckSummary::from_json),
             statuses: Endpoint::new(CheckSummary::from_status_json),
             reviews: Endpoint::new(ReviewSummary::from_json),
+            issues: Endpoint::new(IssueSummary::from_json),
+            repos: Endpoint::new(RepoSummary::from_json),
+            releases: Endpoint::new(ReleaseSummary::from_json),
+            runs: Endpoint::new(RunSummary::from_json),
+            commits: Endpoint::new(CommitSummary::from_json),
+            files: Endpoint {
+                parse: FileText::from_bytes,
+                store: store(FILE_ENTRIES),
+                accept: RAW,
+            },
         }
     }
 
@@ -192,7 +234,7 @@ impl Api {
                 .client
                 .request(reqwest::Method::GET, &target)
                 .map_err(|_| Failure::Invalid)?
-                .header(header::ACCEPT, "application/vnd.github+json")
+                .header(header::ACCEPT, endpoint.accept)
                 .header("X-GitHub-Api-Version", API_VERSION);
             if let Some(token) = who.token {
                 // `bearer_auth` marks the header sensitive, so reqwest never prints it.

@@ -43,7 +43,7 @@ use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
 /// Labels beyond this many are counted, not named: the line is not a label list.
 const MAX_LABELS: usize = 5;
 
-fn plural(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
     } else {
@@ -62,7 +62,7 @@ pub fn changes_text(pr: &PullSummary) -> Option<String> {
     Some(text)
 }
 
-fn labels_text(labels: &[String]) -> Option<String> {
+pub(crate) fn labels_text(labels: &[String]) -> Option<String> {
     let named: Vec<&str> = labels
         .iter()
         .map(|l| l.trim())

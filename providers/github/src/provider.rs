@@ -1,4 +1,5 @@
-//! [`GitHub`]: routing, credentials, the reads of one preview and their errors.
+//! [`GitHub`]: routing, credentials, stand-ins for failed reads, and the errors' wording.
+//! The reads themselves are `reads`'.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +15,7 @@ use notion_unfurl_sdk::{
 };
 
 use crate::api::{Api, Credential, Failure, Identity};
-use crate::attributes;
-use crate::links::{PullLink, url_pattern};
-use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+use crate::links::{Kind, Link};
 
 /// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -24,9 +23,9 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 /// The host of the links people paste.
 pub const DEFAULT_WEB_HOST: &str = "github.com";
 
-/// Deadline of one API request. A preview makes at most two rounds of requests (the PR,
-/// then check runs, commit statuses and reviews side by side), which stays within
-/// Notion's patience.
+/// Deadline of one API request. A preview makes at most two rounds of requests (a PR,
+/// then check runs, commit statuses and reviews side by side), three for an issue number
+/// that is a PR, which stays within Notion's patience.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the server may serve a preview without asking again. Short, because CI and
@@ -40,7 +39,7 @@ pub const STALE_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// The cache lifetime of such a stand-in: the server asks again soon after.
 pub const STALE_TTL: Duration = Duration::from_secs(60);
 
-/// Recent previews kept for standing in; one per (identity, pull request).
+/// Recent previews kept for standing in; one per (identity, link).
 const RECENT_ENTRIES: u64 = 10_000;
 
 /// How the provider reads GitHub. `UNFURL_GITHUB_*` settings map onto these fields.
@@ -85,13 +84,13 @@ pub enum ConfigError {
     ApiUrl(Url),
     #[error(transparent)]
     Client(#[from] TrustedError),
-    #[error("the pull request pattern does not compile: {0}")]
+    #[error("a GitHub link pattern does not compile: {0}")]
     Pattern(#[from] regex::Error),
 }
 
 /// Who the reads are made as, decided once per unfurl.
 #[derive(Debug, Clone, Copy)]
-enum Caller<'a> {
+pub(crate) enum Caller<'a> {
     /// The account's own token: sees what the account sees.
     Account(&'a Secret),
     /// `UNFURL_GITHUB_TOKEN` on behalf of an account without a token: public only.
@@ -101,25 +100,25 @@ enum Caller<'a> {
 }
 
 impl<'a> Caller<'a> {
-    fn credential(self) -> Credential<'a> {
+    pub(crate) fn credential(self) -> Credential<'a> {
         match self {
             Caller::Account(token) | Caller::Fallback(token) => Credential::new(Some(token)),
             Caller::Anonymous => Credential::new(None),
         }
     }
 
-    fn public_only(self) -> bool {
+    pub(crate) fn public_only(self) -> bool {
         !matches!(self, Caller::Account(_))
     }
 }
 
-/// Previews of GitHub pull requests read through the REST API.
+/// Previews of GitHub links read through the REST API.
 pub struct GitHub {
     patterns: Vec<Pattern>,
     web_host: String,
-    api: Api,
+    pub(crate) api: Api,
     fallback_token: Option<Secret>,
-    /// The last preview built for each (identity, public-only caller, canonical PR), for
+    /// The last preview built for each (identity, public-only caller, canonical link), for
     /// rate limits and outages; expiry makes anything older than [`STALE_WINDOW`]
     /// unusable.
     recent: Cache<(Identity, bool, String), Arc<Preview>>,
@@ -149,33 +148,13 @@ impl GitHub {
         if !matches!(config.api_url.scheme(), "https" | "http") {
             return Err(ConfigError::ApiUrl(config.api_url));
         }
-        let regex = Regex::new(&url_pattern(&web_host))?;
         let client = TrustedClient::new(config.api_url, &config.user_agent, config.timeout)?;
-        let placeholder_text = "$<owner>/$<repo>#$<number>";
-        let pattern = Pattern {
-            domain: Some(web_host.clone()),
-            regex,
-            samples: vec![
-                format!("https://{web_host}/octocat/Hello-World/pull/1"),
-                format!("https://{web_host}/octocat/Hello-World/pull/1/files"),
-                format!("https://{web_host}/octocat/Hello-World/pull/1/checks"),
-            ],
-            placeholder: [
-                Attribute::title("title", "Title", placeholder_text).ok(),
-                Attribute::plain_text(
-                    "identifier",
-                    "Pull request",
-                    placeholder_text,
-                    TextSection::Identifier,
-                )
-                .ok(),
-            ]
+        let patterns = Kind::ALL
             .into_iter()
-            .flatten()
-            .collect(),
-        };
+            .map(|kind| pattern(kind, &web_host))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            patterns: vec![pattern],
+            patterns,
             web_host,
             api: Api::new(client),
             fallback_token: config.fallback_token,
@@ -186,10 +165,10 @@ impl GitHub {
         })
     }
 
-    /// The pull request `url` names, for callers that have no captures yet.
-    fn target(&self, url: &str) -> Option<PullLink> {
+    /// The resource `url` names, for callers that have no captures yet.
+    fn target(&self, url: &str) -> Option<Link> {
         let captures = self.patterns.iter().find_map(|p| p.captures(url))?;
-        PullLink::from_captures(&captures)
+        Link::from_captures(&captures)
     }
 
     fn caller<'a>(&'a self, ctx: &'a Context) -> Caller<'a> {
@@ -204,154 +183,24 @@ impl GitHub {
             (None, None) => Caller::Anonymous,
         }
     }
-
-    /// The reads of one preview: the PR, then (open PRs only) checks and reviews.
-    async fn build(&self, target: &PullLink, caller: Caller<'_>) -> Result<Preview, Failure> {
-        let who = caller.credential();
-        let path = target.api_path();
-        let pr = self.api.get(&self.api.pulls, &who, &path).await?;
-        if caller.public_only() && pr.private {
-            // The fallback token may see private repositories of its owner; none of that
-            // may reach an account that could not see it, not even through the store.
-            self.api.pulls.forget(who.identity(), &path);
-            return Err(Failure::NotVisible);
-        }
-        let extras = if pr.state.is_open() {
-            self.extras(&who, target, &pr).await
-        } else {
-            // A merged or closed PR's CI and reviews are history: not worth the calls.
-            Extras::default()
-        };
-        let preview = Preview::new(attributes::attributes(
-            &pr,
-            extras.checks.as_ref(),
-            extras.reviews.as_deref(),
-        ))
-        .scope(if pr.private {
-            CacheScope::Account
-        } else {
-            CacheScope::Public
-        });
-        // A passing outage left a line out: show the rest, read it again soon, and do not
-        // let it replace a complete preview in Notion (the update waits) or in `recent`.
-        Ok(if extras.interrupted {
-            preview.ttl(STALE_TTL).stale()
-        } else {
-            preview.ttl(CACHE_TTL)
-        })
-    }
-
-    /// The head commit's checks and the reviews, read side by side. Checks are check runs
-    /// plus commit statuses, summed: CI reports through either API (or both), and
-    /// github.com's merge box counts them together.
-    ///
-    /// No read fails the preview. A failed checks read leaves the other one counted, so
-    /// `checks` is left out only when both fail; failed reviews leave `review` out.
-    async fn extras(&self, who: &Credential<'_>, target: &PullLink, pr: &PullSummary) -> Extras {
-        // The repository as GitHub names it now, which survives renames; checked because
-        // it becomes part of a path.
-        let full_name = if is_full_name(&pr.full_name) {
-            pr.full_name.clone()
-        } else {
-            format!("{}/{}", target.owner, target.repo)
-        };
-        // The sha becomes part of a path too; a PR without a usable one has no checks
-        // to read.
-        let commit = (!pr.head_sha.is_empty()
-            && pr.head_sha.chars().all(|c| c.is_ascii_hexdigit()))
-        .then(|| format!("/repos/{full_name}/commits/{}", pr.head_sha));
-        let check_runs = async {
-            let path = format!("{}/check-runs?per_page=100", commit.as_deref()?);
-            Some(soft(
-                "check runs",
-                self.api.get(&self.api.checks, who, &path).await,
-            ))
-        };
-        let statuses = async {
-            let path = format!("{}/status?per_page=100", commit.as_deref()?);
-            Some(soft(
-                "commit statuses",
-                self.api.get(&self.api.statuses, who, &path).await,
-            ))
-        };
-        let reviews = async {
-            let path = format!(
-                "/repos/{full_name}/pulls/{}/reviews?per_page=100",
-                pr.number
-            );
-            soft("reviews", self.api.get(&self.api.reviews, who, &path).await)
-        };
-        let (check_runs, statuses, reviews) = tokio::join!(check_runs, statuses, reviews);
-        let (check_runs, statuses) = (check_runs.unwrap_or_default(), statuses.unwrap_or_default());
-        let interrupted = check_runs.interrupted || statuses.interrupted || reviews.interrupted;
-        let checks = check_runs
-            .value
-            .into_iter()
-            .chain(statuses.value)
-            .map(|summary| *summary)
-            .reduce(|a, b| a.plus(&b));
-        Extras {
-            checks,
-            reviews: reviews.value,
-            interrupted,
-        }
-    }
 }
 
-/// The lines of a preview beyond the pull request itself.
-#[derive(Default)]
-struct Extras {
-    checks: Option<CheckSummary>,
-    reviews: Option<Arc<ReviewSummary>>,
-    /// A read failed for a passing reason (rate limit, outage, timeout): its line is left
-    /// out for now, not for good.
-    interrupted: bool,
-}
-
-/// One side read's outcome.
-struct Soft<T> {
-    value: Option<Arc<T>>,
-    interrupted: bool,
-}
-
-impl<T> Default for Soft<T> {
-    fn default() -> Self {
-        Self {
-            value: None,
-            interrupted: false,
-        }
-    }
-}
-
-fn is_full_name(name: &str) -> bool {
-    let mut parts = name.split('/');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| {
-            !p.is_empty()
-                && p.chars().any(|c| c != '.')
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        })
-    };
-    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
-}
-
-/// A side read's value, or `None` when it failed; whether that failure may pass. A
-/// refusal (the token may not read checks, say) leaves the line out for good.
-fn soft<T>(what: &'static str, result: Result<Arc<T>, Failure>) -> Soft<T> {
-    match result {
-        Ok(value) => Soft {
-            value: Some(value),
-            interrupted: false,
-        },
-        Err(failure) => {
-            tracing::debug!(what, failure = ?failure, "left out of the preview");
-            Soft {
-                value: None,
-                interrupted: failure.is_transient(),
-            }
-        }
-    }
+/// The pattern of `kind`'s links on `web_host`, with samples and a placeholder naming the
+/// resource while it loads.
+fn pattern(kind: Kind, web_host: &str) -> Result<Pattern, regex::Error> {
+    let (name, text) = kind.placeholder();
+    Ok(Pattern {
+        domain: Some(web_host.to_owned()),
+        regex: Regex::new(&kind.pattern(web_host))?,
+        samples: kind.samples(web_host),
+        placeholder: [
+            Attribute::title("title", "Title", text).ok(),
+            Attribute::plain_text("identifier", name, text, TextSection::Identifier).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    })
 }
 
 /// `14:05 UTC`, rounded up so that a retry at that minute succeeds.
@@ -367,13 +216,14 @@ fn resume_time(at: DateTime<Utc>) -> String {
 
 /// The user-facing error for `failure`. No hint ever quotes GitHub's answer: for a
 /// private repository even its error text is not ours to show.
-fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
+fn provider_error(failure: Failure, caller: Caller<'_>, kind: Kind) -> ProviderError {
     let connect = "Connect a GitHub account that can see this repository to preview it.";
+    let noun = kind.noun();
     match (failure, caller) {
         (Failure::Unauthorized, Caller::Account(_)) => ProviderError::Unauthorized {
             hint: Some(
                 "GitHub refused the connected account's token. Reconnect GitHub to keep \
-                 previewing pull requests."
+                 previewing GitHub links."
                     .into(),
             ),
         },
@@ -388,15 +238,14 @@ fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
             ),
         },
         (Failure::NotVisible, Caller::Account(_)) => ProviderError::NotFound {
-            hint: Some(
-                "This pull request was not found: check that your GitHub account can \
-                     see this repository."
-                    .into(),
-            ),
+            hint: Some(format!(
+                "This {noun} was not found: check that your GitHub account can see this \
+                 repository."
+            )),
         },
         (Failure::NotVisible | Failure::SsoRequired, _) => ProviderError::NotFound {
             hint: Some(format!(
-                "This pull request is not public, or does not exist. {connect}"
+                "This {noun} is not public, or does not exist. {connect}"
             )),
         },
         (
@@ -420,7 +269,7 @@ fn provider_error(failure: Failure, caller: Caller<'_>) -> ProviderError {
         (Failure::Upstream(status), _) => ProviderError::Upstream { status },
         (Failure::Timeout, _) => ProviderError::Timeout,
         (Failure::Invalid, _) => ProviderError::Invalid {
-            reason: "GitHub's pull request answer could not be read".into(),
+            reason: format!("GitHub's {noun} answer could not be read"),
         },
     }
 }
@@ -440,13 +289,13 @@ impl Provider for GitHub {
         request: &UnfurlRequest,
         ctx: &Context,
     ) -> Result<Preview, ProviderError> {
-        let Some(target) = PullLink::from_captures(&request.captures) else {
+        let Some(target) = Link::from_captures(&request.captures) else {
             return Err(ProviderError::NotFound { hint: None });
         };
         self.unfurl_target(&target, ctx).await
     }
 
-    /// [`PullLink::canonical`] for every form of a PR link.
+    /// [`Link::canonical`] for every form of a link.
     fn canonical_uri(&self, url: &Url) -> String {
         match self.target(url.as_str()) {
             Some(target) => target.canonical(&self.web_host),
@@ -459,14 +308,10 @@ impl GitHub {
     #[tracing::instrument(
         name = "github_unfurl",
         skip_all,
-        fields(owner = %target.owner, repo = %target.repo, number = target.number),
+        fields(owner = %target.owner, repo = %target.repo, kind = target.kind().noun()),
         err(level = "info")
     )]
-    async fn unfurl_target(
-        &self,
-        target: &PullLink,
-        ctx: &Context,
-    ) -> Result<Preview, ProviderError> {
+    async fn unfurl_target(&self, target: &Link, ctx: &Context) -> Result<Preview, ProviderError> {
         let caller = self.caller(ctx);
         // The caller kind is part of the key so that, should an account's own token ever
         // equal the fallback token, its private previews still never stand in for a
@@ -495,7 +340,7 @@ impl GitHub {
                         .ttl(STALE_TTL)
                         .stale())
                 }
-                None => Err(provider_error(failure, caller)),
+                None => Err(provider_error(failure, caller, target.kind())),
             },
             Err(failure) => {
                 // Lost access ends previews at once, stale or not.
@@ -504,7 +349,7 @@ impl GitHub {
                 {
                     tracing::warn!("GitHub refused UNFURL_GITHUB_TOKEN");
                 }
-                Err(provider_error(failure, caller))
+                Err(provider_error(failure, caller, target.kind()))
             }
         }
     }
@@ -522,9 +367,7 @@ mod tests {
     #[test]
     fn pull_request_links_and_their_tabs_match() {
         let gh = github();
-        let [pattern] = gh.patterns() else {
-            panic!("one pattern expected")
-        };
+        let pattern = &gh.patterns()[0];
         assert_eq!(pattern.domain.as_deref(), Some("github.com"));
         for sample in &pattern.samples {
             assert!(pattern.captures(sample).is_some(), "{sample}");
@@ -534,7 +377,7 @@ mod tests {
             "https://github.com/rust-lang/rust/pull/123/",
             "https://github.com/rust-lang/rust/pull/123/files",
             "https://github.com/rust-lang/rust/pull/123/files/abc..def",
-            "https://github.com/rust-lang/rust/pull/123/commits/0123abcd",
+            "https://github.com/rust-lang/rust/pull/123/commits",
             "https://github.com/rust-lang/rust/pull/123/checks?check_run_id=9",
             "https://github.com/rust-lang/rust/pull/123?diff=split",
             "https://github.com/rust-lang/rust/pull/123#issuecomment-1",
@@ -555,20 +398,114 @@ mod tests {
     fn other_links_do_not_match() {
         let gh = github();
         for url in [
-            "https://github.com/rust-lang/rust",
             "https://github.com/rust-lang/rust/pulls",
-            "https://github.com/rust-lang/rust/issues/123",
+            "https://github.com/rust-lang/rust/issues",
             "https://github.com/rust-lang/rust/pull/",
             "https://github.com/rust-lang/rust/pull/abc",
             "https://github.com/rust-lang/rust/pull/123/conflicts",
             "https://github.com/rust-lang/rust/pull/123.diff",
+            "https://github.com/rust-lang/rust/pull/123/commits/not-a-sha",
+            "https://github.com/rust-lang/rust/commit/abc",
+            "https://github.com/rust-lang/rust/blob/main",
+            "https://github.com/rust-lang/rust/blob/main/src/",
+            "https://github.com/rust-lang/rust/blob/main/src/lib.rs#heading",
+            "https://github.com/rust-lang/rust/tree/main/src",
+            "https://github.com/rust-lang/rust/actions",
+            "https://github.com/rust-lang/rust/releases",
+            "https://github.com/rust-lang/rust/releases/tag/",
             "https://github.com/rust-lang/../pull/1",
+            "https://github.com/rust-lang",
+            "https://github.com/features/actions",
+            "https://github.com/Topics/rust",
+            "https://github.com/orgs/rust-lang",
+            "https://github.com/settings/profile",
             "https://gist.github.com/rust-lang/rust/pull/123",
             "https://github.com.evil.example/rust-lang/rust/pull/123",
             "https://api.github.com/repos/rust-lang/rust/pulls/123",
         ] {
             assert!(gh.target(url).is_none(), "{url}");
         }
+    }
+
+    #[test]
+    fn every_kind_of_link_is_routed_to_its_kind() {
+        let gh = github();
+        for (url, kind, canonical) in [
+            (
+                "https://github.com/Rust-Lang/Rust/issues/7#issuecomment-1",
+                Kind::Issue,
+                "https://github.com/rust-lang/rust/issues/7",
+            ),
+            (
+                "https://github.com/o/r/pull/3/commits/ABCDEF1?diff=unified",
+                Kind::Commit,
+                "https://github.com/o/r/commit/abcdef1",
+            ),
+            (
+                "https://github.com/o/r/commit/abcdef1234",
+                Kind::Commit,
+                "https://github.com/o/r/commit/abcdef1234",
+            ),
+            (
+                "https://github.com/O/R/blob/Main/src/Lib.rs?plain=1#L20C3-L10",
+                Kind::Blob,
+                "https://github.com/o/r/blob/Main/src/Lib.rs#L10-L20",
+            ),
+            (
+                "https://github.com/o/r/blob/v1.0/README.md",
+                Kind::Blob,
+                "https://github.com/o/r/blob/v1.0/README.md",
+            ),
+            (
+                "https://github.com/o/r/pull/123/commits",
+                Kind::Pull,
+                "https://github.com/o/r/pull/123",
+            ),
+            (
+                "https://github.com/o/r/actions/runs/42/job/99",
+                Kind::Run,
+                "https://github.com/o/r/actions/runs/42",
+            ),
+            (
+                "https://github.com/o/r/actions/runs/42/attempts/2",
+                Kind::Run,
+                "https://github.com/o/r/actions/runs/42",
+            ),
+            (
+                "https://github.com/o/r/releases/tag/v1.2.3",
+                Kind::Release,
+                "https://github.com/o/r/releases/tag/v1.2.3",
+            ),
+            (
+                "https://github.com/Rust-Lang/Rust/",
+                Kind::Repository,
+                "https://github.com/rust-lang/rust",
+            ),
+            (
+                "https://github.com/featuresx/r",
+                Kind::Repository,
+                "https://github.com/featuresx/r",
+            ),
+            (
+                "https://github.com/new-thing/r",
+                Kind::Repository,
+                "https://github.com/new-thing/r",
+            ),
+        ] {
+            let link = gh
+                .target(url)
+                .unwrap_or_else(|| panic!("{url} matched nothing"));
+            assert_eq!(link.kind(), kind, "{url}");
+            let parsed = Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(gh.canonical_uri(&parsed), canonical, "{url}");
+        }
+        for pattern in gh.patterns() {
+            for sample in &pattern.samples {
+                assert!(gh.target(sample).is_some(), "{sample}");
+                assert!(pattern.captures(sample).is_some(), "{sample}");
+            }
+        }
+        notion_unfurl_sdk::testing::assert_patterns_conform(&gh);
     }
 
     #[test]
@@ -614,15 +551,5 @@ mod tests {
         };
         assert_eq!(resume_time(at("2024-01-01T14:04:30Z")), "14:05 UTC");
         assert_eq!(resume_time(at("2024-01-01T14:05:00Z")), "14:05 UTC");
-    }
-
-    #[test]
-    fn full_names_are_checked_before_they_become_paths() {
-        assert!(is_full_name("Codertocat/Hello-World"));
-        assert!(is_full_name("a/.github"));
-        assert!(!is_full_name("a/.."));
-        assert!(!is_full_name("a/b/c"));
-        assert!(!is_full_name("a"));
-        assert!(!is_full_name("a/b?x"));
     }
 }

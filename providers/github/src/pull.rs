@@ -134,7 +134,7 @@ pub struct PullSummary {
     pub requested_reviewers: Vec<String>,
 }
 
-fn rfc3339_utc(value: &str) -> Option<String> {
+pub(crate) fn rfc3339_utc(value: &str) -> Option<String> {
     chrono::DateTime::parse_from_rfc3339(value).ok().map(|t| {
         t.with_timezone(&chrono::Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -382,7 +382,7 @@ impl ReviewSummary {
 }
 
 /// `a`, `a and b`, `a and 2 others`: short enough for one preview line.
-fn people(names: &[String]) -> String {
+pub(crate) fn people(names: &[String]) -> String {
     match names {
         [] => String::new(),
         [one] => one.clone(),

@@ -1,26 +1,34 @@
-//! GitHub webhook events: which pull requests and commits one names, so that their
-//! previews can be read again. The HTTP side (signature, delivery id, storage, answers) is
-//! the server's; this module only reads the event name and the verified payload.
+//! GitHub webhook events: which links one names, so that their previews can be read
+//! again. The HTTP side (signature, delivery id, storage, answers) is the server's; this
+//! module only reads the event name and the verified payload.
 //!
-//! Which pull requests an event names:
-//! - `pull_request`, `pull_request_review`: `pull_request.html_url`;
-//! - `issue_comment`: `issue.pull_request.html_url` (comments on plain issues are ignored);
+//! Which links an event names (pages, in any form [`Link::from_page`] reads):
+//! - `pull_request`, `pull_request_review`: `pull_request.html_url`, and the same number's
+//!   `/issues/{n}` page (an issue link to a pull request previews the pull request);
+//! - `issues`, `issue_comment`: `issue.html_url`, and for a pull request both its pages;
 //! - `check_suite`, `check_run`: the `pull_requests[]` numbers in the payload's repository,
-//!   and the pull requests whose head is the checked commit;
-//! - `status`: only a commit, so the pull requests whose head it is, as learnt from earlier
-//!   `pull_request` and check events. A status on a commit never seen as a head (the
-//!   webhook was added after the push) refreshes nothing until the next such event.
+//!   the pull requests whose head is the checked commit, and the commit's page;
+//! - `workflow_run`, `workflow_job`: the run's page and its commit's page;
+//! - `release`: the release's page, and every release link of its repository (which one
+//!   is the latest may have changed);
+//! - `push`: the repository's page (its last push), and every file link at the pushed
+//!   branch or tag ([`Changes::prefixes`]): their lines may have changed;
+//! - `repository`: the repository's page; when it turned private or public, was archived,
+//!   unarchived or deleted, every link into it, whose cache scope or access changed;
+//! - `status`: the commit's page, and the pull requests whose head it is, as learnt from
+//!   earlier `pull_request` and check events. A status on a commit never seen as a head
+//!   (the webhook was added after the push) refreshes no PR until the next such event.
 
 use notion_unfurl_sdk::Url;
 use serde::Deserialize;
 
-use crate::links::PullLink;
+use crate::links::{Link, PullLink, Resource, host_of};
 
 /// Pull requests one check event may name before the rest are ignored.
 pub const MAX_PULLS_PER_EVENT: usize = 100;
 
 /// The events this crate reads, by their `X-GitHub-Event` name: `ping`, and those that can
-/// change a pull request's preview.
+/// change a preview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Event {
     /// Sent once when a webhook is created; names nothing.
@@ -31,10 +39,16 @@ pub enum Event {
     CheckSuite,
     CheckRun,
     Status,
+    Issues,
+    WorkflowRun,
+    WorkflowJob,
+    Release,
+    Push,
+    Repository,
 }
 
 impl Event {
-    const ALL: [Event; 7] = [
+    const ALL: [Event; 13] = [
         Event::Ping,
         Event::PullRequest,
         Event::PullRequestReview,
@@ -42,10 +56,16 @@ impl Event {
         Event::CheckSuite,
         Event::CheckRun,
         Event::Status,
+        Event::Issues,
+        Event::WorkflowRun,
+        Event::WorkflowJob,
+        Event::Release,
+        Event::Push,
+        Event::Repository,
     ];
 
     /// The event an `X-GitHub-Event` header names, or `None` for one that changes no
-    /// preview (`push`, `issues`, `release`, …).
+    /// preview (`star`, `fork`, `member`, …).
     pub fn from_header(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|event| event.name() == name)
     }
@@ -60,15 +80,25 @@ impl Event {
             Event::CheckSuite => "check_suite",
             Event::CheckRun => "check_run",
             Event::Status => "status",
+            Event::Issues => "issues",
+            Event::WorkflowRun => "workflow_run",
+            Event::WorkflowJob => "workflow_job",
+            Event::Release => "release",
+            Event::Push => "push",
+            Event::Repository => "repository",
         }
     }
 }
 
-/// The pull requests and commits one event is about.
+/// The links and commits one event is about.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Changes {
-    /// Pull request pages (`…/{owner}/{repo}/pull/{number}`), as the payload spells them.
-    pub pulls: Vec<Url>,
+    /// Pages of previewed resources ([`Link::from_page`]), as the payload spells them.
+    pub pages: Vec<Url>,
+    /// Canonical forms' prefixes ([`Link::canonical`]): every subscription whose canonical
+    /// URI starts with one is affected (every file at a pushed branch, every link into a
+    /// repository whose visibility changed).
+    pub prefixes: Vec<String>,
     /// `(commit, pull request page)`: the commit is that pull request's head.
     pub heads: Vec<(String, Url)>,
     /// Commits whose pull requests are affected, to be looked up among known heads.
@@ -80,8 +110,8 @@ pub struct Changes {
 #[error("not a GitHub event payload: {0}")]
 pub struct PayloadError(#[from] serde_json::Error);
 
-/// What `event`'s payload names, or `Ok(None)` when it concerns no pull request at all (a
-/// ping, a comment on a plain issue). `web_url` is the GitHub web host, for a repository
+/// What `event`'s payload names, or `Ok(None)` when it concerns no preview at all (a
+/// ping). `web_url` is the GitHub web host, for a repository
 /// the payload names without its page.
 pub fn changes(event: Event, body: &[u8], web_url: &Url) -> Result<Option<Changes>, PayloadError> {
     let payload: Payload = serde_json::from_slice(body)?;
@@ -92,12 +122,39 @@ pub fn changes(event: Event, body: &[u8], web_url: &Url) -> Result<Option<Change
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Payload {
+    action: Option<String>,
     repository: Option<Repository>,
     pull_request: Option<PullRequest>,
     issue: Option<Issue>,
     check_suite: Option<Check>,
     check_run: Option<Check>,
     sha: Option<String>,
+    workflow_run: Option<Run>,
+    workflow_job: Option<Job>,
+    release: Option<Paged>,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Run {
+    html_url: Option<String>,
+    head_sha: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Job {
+    html_url: Option<String>,
+    run_id: Option<u64>,
+    head_sha: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Paged {
+    html_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +180,8 @@ struct Head {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct Issue {
+    html_url: Option<String>,
+    number: Option<u64>,
     pull_request: Option<IssuePull>,
 }
 
@@ -168,6 +227,10 @@ impl CheckPull {
 
 fn named(event: Event, payload: &Payload, web_url: &Url) -> Option<Changes> {
     let mut changes = Changes::default();
+    let repository = payload
+        .repository
+        .as_ref()
+        .and_then(|r| repository_url(r, web_url));
     match event {
         Event::Ping => return None,
         Event::PullRequest | Event::PullRequestReview => {
@@ -176,11 +239,18 @@ fn named(event: Event, payload: &Payload, web_url: &Url) -> Option<Changes> {
             if let Some(sha) = pull.head.as_ref().and_then(|h| commit(h.sha.as_deref())) {
                 changes.heads.push((sha, url.clone()));
             }
-            changes.pulls.push(url);
+            changes.pages.extend(issue_page_of_pull(&url));
+            changes.pages.push(url);
         }
-        Event::IssueComment => {
-            let pull = payload.issue.as_ref()?.pull_request.as_ref()?;
-            changes.pulls.push(pull_page(pull.html_url.as_deref()?)?);
+        Event::IssueComment | Event::Issues => {
+            let issue = payload.issue.as_ref()?;
+            if let Some(pull) = issue.pull_request.as_ref() {
+                let url = pull_page(pull.html_url.as_deref()?)?;
+                changes.pages.extend(issue_page_of_pull(&url));
+                changes.pages.push(url);
+            } else {
+                changes.pages.extend(page(issue.html_url.as_deref()));
+            }
         }
         Event::CheckSuite | Event::CheckRun => {
             let check = if event == Event::CheckRun {
@@ -189,29 +259,119 @@ fn named(event: Event, payload: &Payload, web_url: &Url) -> Option<Changes> {
                 payload.check_suite.as_ref()?
             };
             let sha = commit(check.head_sha.as_deref());
-            if let Some(repository) = payload
-                .repository
-                .as_ref()
-                .and_then(|r| repository_url(r, web_url))
-            {
+            if let Some(repository) = &repository {
                 for url in check
                     .pull_requests
                     .iter()
                     .take(MAX_PULLS_PER_EVENT)
-                    .filter_map(|p| p.page(&repository))
+                    .filter_map(|p| p.page(repository))
                 {
                     if let Some(sha) = &sha {
                         changes.heads.push((sha.clone(), url.clone()));
                     }
-                    changes.pulls.push(url);
+                    changes.pages.push(url);
                 }
             }
+            changes
+                .pages
+                .extend(commit_page(repository.as_ref(), sha.as_deref()));
             // Checks of pull requests from forks list no pull requests at all.
             changes.commits.extend(sha);
         }
-        Event::Status => changes.commits.extend(commit(payload.sha.as_deref())),
+        Event::Status => {
+            let sha = commit(payload.sha.as_deref());
+            changes
+                .pages
+                .extend(commit_page(repository.as_ref(), sha.as_deref()));
+            changes.commits.extend(sha);
+        }
+        Event::WorkflowRun => {
+            let run = payload.workflow_run.as_ref()?;
+            changes.pages.extend(page(run.html_url.as_deref()));
+            let sha = commit(run.head_sha.as_deref());
+            changes
+                .pages
+                .extend(commit_page(repository.as_ref(), sha.as_deref()));
+        }
+        Event::WorkflowJob => {
+            let job = payload.workflow_job.as_ref()?;
+            let run = match (job.run_id, &repository) {
+                (Some(id), Some(repository)) => {
+                    page(Some(&format!("{}/actions/runs/{id}", trimmed(repository))))
+                }
+                _ => page(job.html_url.as_deref()),
+            };
+            changes.pages.extend(run);
+            let sha = commit(job.head_sha.as_deref());
+            changes
+                .pages
+                .extend(commit_page(repository.as_ref(), sha.as_deref()));
+        }
+        Event::Release => {
+            changes
+                .pages
+                .extend(page(payload.release.as_ref()?.html_url.as_deref()));
+            if let Some(base) = repository.as_ref().and_then(canonical_repository) {
+                changes.prefixes.push(format!("{base}/releases/tag/"));
+            }
+        }
+        Event::Push => {
+            let repository = repository?;
+            changes.pages.extend(page(Some(repository.as_str())));
+            let pushed = payload.reference.as_deref().and_then(|r| {
+                r.strip_prefix("refs/heads/")
+                    .or_else(|| r.strip_prefix("refs/tags/"))
+            });
+            if let (Some(name), Some(base)) = (pushed, canonical_repository(&repository)) {
+                changes.prefixes.push(format!("{base}/blob/{name}/"));
+            }
+        }
+        Event::Repository => {
+            let repository = repository?;
+            changes.pages.extend(page(Some(repository.as_str())));
+            let everything = matches!(
+                payload.action.as_deref(),
+                Some("privatized" | "publicized" | "archived" | "unarchived" | "deleted")
+            );
+            if let (true, Some(base)) = (everything, canonical_repository(&repository)) {
+                changes.prefixes.push(format!("{base}/"));
+            }
+        }
     }
     Some(changes)
+}
+
+/// `url` if it names a previewed resource ([`Link::from_page`]).
+fn page(url: Option<&str>) -> Option<Url> {
+    Url::parse(url?)
+        .ok()
+        .filter(|url| Link::from_page(url).is_some())
+}
+
+/// The `/issues/{n}` page of a pull request's page: GitHub numbers both in one sequence.
+fn issue_page_of_pull(pull: &Url) -> Option<Url> {
+    let link = PullLink::from_page(pull)?;
+    pull.join(&format!(
+        "/{}/{}/issues/{}",
+        link.owner, link.repo, link.number
+    ))
+    .ok()
+}
+
+/// The page of commit `sha` in `repository`.
+fn commit_page(repository: Option<&Url>, sha: Option<&str>) -> Option<Url> {
+    page(Some(&format!("{}/commit/{}", trimmed(repository?), sha?)))
+}
+
+fn trimmed(url: &Url) -> &str {
+    url.as_str().trim_end_matches('/')
+}
+
+/// [`Link::repository_canonical`] of a repository's page.
+fn canonical_repository(repository: &Url) -> Option<String> {
+    let link = Link::from_page(repository)?;
+    let host = host_of(repository)?;
+    matches!(link.resource, Resource::Repository).then(|| link.repository_canonical(&host))
 }
 
 /// `url` if it is a pull request page ([`PullLink::from_page`]).
@@ -265,7 +425,7 @@ mod tests {
             assert_eq!(Event::from_header(event.name()), Some(event));
         }
         assert_eq!(Event::from_header("pull_request"), Some(Event::PullRequest));
-        for other in ["push", "issues", "release", "Pull_Request", ""] {
+        for other in ["star", "fork", "Pull_Request", ""] {
             assert_eq!(Event::from_header(other), None, "{other}");
         }
     }
@@ -287,22 +447,33 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(
-            shown(&named.pulls),
-            ["https://github.com/Codertocat/Hello-World/pull/2"]
+            shown(&named.pages),
+            [
+                "https://github.com/Codertocat/Hello-World/issues/2",
+                "https://github.com/Codertocat/Hello-World/pull/2"
+            ]
         );
         assert_eq!(named.heads.len(), 1);
         assert_eq!(named.heads[0].0, SHA);
     }
 
     #[test]
-    fn comments_count_only_on_pull_requests() {
+    fn comments_name_the_issue_or_both_pages_of_a_pull_request() {
         let on_issue =
             serde_json::json!({"issue": {"html_url": "https://github.com/o/r/issues/1"}});
-        assert_eq!(read(Event::IssueComment, on_issue), None);
-        let on_pull = serde_json::json!({"issue": {"pull_request": {
-            "html_url": "https://github.com/o/r/pull/3"}}});
+        let named = read(Event::IssueComment, on_issue).unwrap_or_default();
+        assert_eq!(shown(&named.pages), ["https://github.com/o/r/issues/1"]);
+        let on_pull = serde_json::json!({"issue": {
+            "html_url": "https://github.com/o/r/pull/3",
+            "pull_request": {"html_url": "https://github.com/o/r/pull/3"}}});
         let named = read(Event::IssueComment, on_pull).unwrap_or_default();
-        assert_eq!(named.pulls.len(), 1);
+        assert_eq!(
+            shown(&named.pages),
+            [
+                "https://github.com/o/r/issues/3",
+                "https://github.com/o/r/pull/3"
+            ]
+        );
     }
 
     #[test]
@@ -325,10 +496,11 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(
-            shown(&named.pulls),
+            shown(&named.pages),
             [
                 "https://github.com/Codertocat/Hello-World/pull/2",
-                "https://github.com/Codertocat/Hello-World/pull/5"
+                "https://github.com/Codertocat/Hello-World/pull/5",
+                "https://github.com/Codertocat/Hello-World/commit/ec26c3e57ca3a959ca5aad62de7213c562f8c821"
             ]
         );
         assert_eq!(named.commits, [SHA]);
@@ -342,8 +514,8 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(
-            shown(&without_html.pulls),
-            ["https://github.com/o/r/pull/9"]
+            shown(&without_html.pages)[0],
+            "https://github.com/o/r/pull/9"
         );
     }
 
@@ -363,10 +535,10 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(
-            shown(&named.pulls),
-            ["https://github.com/Codertocat/Hello-World/pull/2"]
+            shown(&named.pages)[0],
+            "https://github.com/Codertocat/Hello-World/pull/2"
         );
-        assert_eq!(named.heads[0].1, named.pulls[0]);
+        assert_eq!(named.heads[0].1, named.pages[0]);
 
         // GitHub Enterprise: an API prefix, and the web host of the repository.
         let enterprise = read(
@@ -381,8 +553,8 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(
-            shown(&enterprise.pulls),
-            ["https://git.example.com/team/app/pull/7"]
+            shown(&enterprise.pages)[0],
+            "https://git.example.com/team/app/pull/7"
         );
     }
 
@@ -394,7 +566,7 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(named.commits, [SHA]);
-        assert!(named.pulls.is_empty());
+        assert!(named.pages.is_empty());
         let junk = serde_json::json!({"sha": "not-a-commit"});
         assert_eq!(read(Event::Status, junk), Some(Changes::default()));
     }
@@ -418,20 +590,112 @@ mod tests {
         };
         let pr = "https://github.com/Codertocat/Hello-World/pull/2";
         let opened = opened.unwrap_or_default();
-        assert_eq!(shown(&opened.pulls), [pr]);
+        assert_eq!(
+            shown(&opened.pages),
+            ["https://github.com/Codertocat/Hello-World/issues/2", pr]
+        );
         assert_eq!(opened.heads.len(), 1);
         let review = read_fixture(Event::PullRequestReview, "pull_request_review.submitted");
         assert_eq!(
-            review.flatten().map(|c| c.pulls.len()),
-            Some(1),
+            review.flatten().map(|c| c.pages.len()),
+            Some(2),
             "a review names its pull request"
         );
-        let on_issue = read_fixture(Event::IssueComment, "issue_comment.created.on-issue");
-        assert_eq!(on_issue, Some(None));
+        let issue = "https://github.com/Codertocat/Hello-World/issues/1";
+        for (event, name) in [
+            (Event::IssueComment, "issue_comment.created.on-issue"),
+            (Event::Issues, "issues.opened"),
+            (Event::Issues, "issues.labeled"),
+            (Event::Issues, "issues.assigned"),
+            (Event::Issues, "issues.reopened"),
+        ] {
+            let named = read_fixture(event, name).flatten().unwrap_or_default();
+            assert_eq!(shown(&named.pages), [issue], "{name}");
+        }
         let status = read_fixture(Event::Status, "status")
             .flatten()
             .unwrap_or_default();
         assert_eq!(status.commits.len(), 1);
-        assert!(status.pulls.is_empty());
+        assert_eq!(status.pages.len(), 1, "the commit's page");
+        let run = read_fixture(Event::WorkflowRun, "workflow_run.completed")
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(
+            shown(&run.pages),
+            [
+                "https://github.com/octo-org/octo-repo/actions/runs/289782451",
+                "https://github.com/octo-org/octo-repo/commit/3484a3fb816e0859fd6e1cea078d76385ff50625"
+            ]
+        );
+        let release = read_fixture(Event::Release, "release.published")
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(
+            shown(&release.pages),
+            ["https://github.com/Codertocat/Hello-World/releases/tag/0.0.1"]
+        );
+        assert_eq!(
+            release.prefixes,
+            ["https://github.com/codertocat/hello-world/releases/tag/"]
+        );
+        let push = read_fixture(Event::Push, "push")
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(
+            shown(&push.pages),
+            ["https://github.com/Codertocat/Hello-World"]
+        );
+        assert_eq!(
+            push.prefixes,
+            ["https://github.com/codertocat/hello-world/blob/simple-tag/"]
+        );
+        let edited = read_fixture(Event::Repository, "repository.edited")
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(
+            shown(&edited.pages),
+            ["https://github.com/Octocoders/Hello-World"]
+        );
+        assert!(
+            edited.prefixes.is_empty(),
+            "an edit changes the repository only"
+        );
+    }
+
+    #[test]
+    fn a_repository_turning_private_names_every_link_into_it() {
+        let named = read(
+            Event::Repository,
+            serde_json::json!({"action": "privatized", "repository": {
+                "full_name": "Octo/App", "html_url": "https://github.com/Octo/App"}}),
+        )
+        .unwrap_or_default();
+        assert_eq!(named.prefixes, ["https://github.com/octo/app/"]);
+    }
+
+    #[test]
+    fn a_job_names_its_run_and_a_push_to_a_branch_its_files() {
+        let job = read(
+            Event::WorkflowJob,
+            serde_json::json!({
+                "repository": {"html_url": "https://github.com/o/r"},
+                "workflow_job": {"run_id": 5, "head_sha": SHA,
+                    "html_url": "https://github.com/o/r/actions/runs/5/job/6"}}),
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            shown(&job.pages),
+            [
+                "https://github.com/o/r/actions/runs/5",
+                "https://github.com/o/r/commit/ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+            ]
+        );
+        let push = read(
+            Event::Push,
+            serde_json::json!({"ref": "refs/heads/feature/x",
+                "repository": {"html_url": "https://github.com/O/R"}}),
+        )
+        .unwrap_or_default();
+        assert_eq!(push.prefixes, ["https://github.com/o/r/blob/feature/x/"]);
     }
 }

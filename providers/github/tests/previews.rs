@@ -286,7 +286,6 @@ async fn every_form_of_the_link_previews_the_same_pr() {
         "https://github.com/Codertocat/Hello-World/pull/2/files",
         "https://github.com/Codertocat/Hello-World/pull/2/files/ec26c3e..HEAD",
         "https://github.com/Codertocat/Hello-World/pull/2/commits",
-        "https://github.com/Codertocat/Hello-World/pull/2/commits/ec26c3e57ca3a959ca5aad62de7213c562f8c821",
         "https://github.com/Codertocat/Hello-World/pull/2/checks",
         "https://github.com/Codertocat/Hello-World/pull/2/checks?check_run_id=128620228",
         "https://github.com/Codertocat/Hello-World/pull/2?w=1",
@@ -298,7 +297,14 @@ async fn every_form_of_the_link_previews_the_same_pr() {
         assert_eq!(fake.github.canonical_uri(&parsed), canonical, "{url}");
     }
     // All of them read one API path: the first read plus one per form.
-    assert_eq!(fake.hits(PR_PATH).await, 11);
+    assert_eq!(fake.hits(PR_PATH).await, 10);
+    // One commit of the PR's commits tab is that commit's link (issue 10), no longer the
+    // PR's.
+    let commit_tab = Url::parse(&format!("{PR_URL}/commits/{HEAD_SHA}")).unwrap();
+    assert_eq!(
+        fake.github.canonical_uri(&commit_tab),
+        format!("https://github.com/codertocat/hello-world/commit/{HEAD_SHA}")
+    );
 }
 
 #[tokio::test]
