@@ -5,12 +5,15 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_http::HttpService;
+use actix_service::{ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::{AppConfig, Server, ServerHandle};
 use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::http::head_deadline::HeadDeadline;
 use crate::http::limits::Limits;
 use crate::http::metrics::{Measure, MetricsAccess, ROUTES};
 use crate::live::{outbox, watch};
@@ -28,9 +31,10 @@ const OUTBOX_STOP_GRACE: Duration = Duration::from_secs(10);
 // sends slowly (security.md "Slow and hostile clients"); bodies have their own deadline
 // (`UNFURL_BODY_READ_TIMEOUT_SECS`, `crate::http::request::read_limited`).
 
-/// A new connection's first request head: Notion, GitHub and browsers send theirs in one
-/// go; past this actix answers 408 and closes. actix times no later head of a kept-alive
-/// connection; Fly's proxy reads heads whole, and `UNFURL_MAX_CONNECTIONS` bounds the rest.
+/// Every request head: Notion, GitHub and browsers send theirs in one go. Past this, actix
+/// answers a connection's first request 408 and closes; a later head of a kept-alive
+/// connection, which actix does not time, has its read failed by
+/// [`HeadDeadline`](crate::http::head_deadline::HeadDeadline), which closes the connection.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// An idle connection between requests (actix's own default, chosen here on purpose).
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
@@ -148,25 +152,49 @@ impl Application {
             _ => None,
         };
         let measured = requests.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(crate::http::bodies::guard))
-                .wrap(TracingLogger::<RequestSpan>::new())
-                .wrap(Measure::new(measured.clone()))
-                .app_data(data.clone())
-                .app_data(shared_limits.clone())
-                .app_data(public_access.clone())
-                .configure(crate::http::routes)
-        })
-        .disable_signals()
-        .shutdown_timeout(10)
-        .workers(workers)
-        .max_connections(connections_per_worker)
-        .client_request_timeout(HEAD_TIMEOUT)
-        .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
-        .client_disconnect_timeout(LINGER);
-        let server = server
-            .listen(listener)
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            address: listen.to_string(),
+            source,
+        })?;
+        // actix-web's `HttpServer`, built by hand so that each accepted connection can be
+        // wrapped in a `HeadDeadline` first (the settings below are the ones `HttpServer`
+        // would pass on).
+        let builder = Server::build()
+            .disable_signals()
+            .shutdown_timeout(10)
+            .workers(workers)
+            .max_concurrent_connections(connections_per_worker);
+        let shutdown = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("notion-unfurl", listener, move || {
+                let app = App::new()
+                    .wrap(from_fn(crate::http::bodies::guard))
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    .wrap(Measure::new(measured.clone()))
+                    .app_data(data.clone())
+                    .app_data(shared_limits.clone())
+                    .app_data(public_access.clone())
+                    .configure(crate::http::routes);
+                let shutdown = shutdown.clone();
+                let http = HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let signal = shutdown.clone();
+                        async move { signal.notified().await }
+                    })
+                    .client_request_timeout(HEAD_TIMEOUT)
+                    .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
+                    .client_disconnect_timeout(LINGER)
+                    .local_addr(local)
+                    .h1(map_config(app, move |_| AppConfig::default()));
+                fn_service(|io: actix_web::rt::net::TcpStream| {
+                    let peer = io.peer_addr().ok();
+                    std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                        HeadDeadline::new(io, HEAD_TIMEOUT),
+                        peer,
+                    )))
+                })
+                .and_then(http)
+            })
             .map_err(|source| StartError::Bind {
                 address: listen.to_string(),
                 source,

@@ -51,6 +51,7 @@
 pub mod admin;
 pub mod bodies;
 pub mod error_json;
+pub mod head_deadline;
 pub mod health;
 pub mod limits;
 pub mod metrics;

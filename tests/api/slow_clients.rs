@@ -296,6 +296,54 @@ async fn one_address_may_send_only_so_many_bodies_at_once() {
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_that_dribbles_its_next_head_is_closed() {
+    let app = TestApp::builder().spawn().await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&host).await.unwrap();
+    // One whole request, answered; the connection is kept alive.
+    let first = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    stream.write_all(first.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = stream.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"));
+
+    // The next head, one byte every 200 ms: cut off at the head deadline (5 s), where
+    // actix alone would wait for it forever.
+    let started = Instant::now();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Slow: {}",
+        "a".repeat(200)
+    );
+    let mut closed = false;
+    for byte in head.bytes() {
+        if stream.write_all(&[byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut probe = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut probe));
+        if let Ok(Ok(0) | Err(_)) = read.await {
+            closed = true;
+            break;
+        }
+    }
+    let took = started.elapsed();
+    assert!(closed, "the connection stayed open for {took:?}");
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(5) + PATIENCE,
+        "closed after {took:?}"
+    );
+    // And the server answers others all along.
+    assert_eq!(
+        probe_health(&host)
+            .await
+            .map(|a| a.starts_with(b"HTTP/1.1 200"))
+            .ok(),
+        Some(true)
+    );
+}
+
+#[tokio::test]
 async fn many_slow_requests_with_whole_bodies_from_one_address_are_all_served() {
     // Notion sends its unfurl requests from a few addresses, each body whole; answers that
     // take long (a slow origin) must not make the address's later requests 429.
