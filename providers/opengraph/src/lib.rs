@@ -21,6 +21,7 @@
 //! - [`charset`]: bytes to text (BOM, `Content-Type`, `<meta>` prescan, UTF-8 default).
 //! - [`extract`](mod@extract): HTML to [`PageMetadata`], pure and synchronous.
 //! - [`media`]: which responses are media Notion can embed, and file names.
+//! - [`report`]: the JSON report of `notion-unfurl extract` (fields, sources, `--explain`).
 //! - `provider`: [`OpenGraph`], the status mapping ([`classify`]) and [`attributes`].
 //!
 //! [`CacheScope::Public`]: notion_unfurl_sdk::CacheScope::Public
@@ -29,6 +30,7 @@ pub mod charset;
 pub mod extract;
 pub mod media;
 mod provider;
+pub mod report;
 
 pub use extract::PageMetadata;
 pub use provider::{CACHE_TTL, OpenGraph, URL_PATTERN, attributes, classify, head_is_enough};

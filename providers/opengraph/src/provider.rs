@@ -361,6 +361,7 @@ mod tests {
             published: crate::extract::parse_date("2024-03-09T10:00:00Z"),
             url: None,
             host: Some("x.test".into()),
+            ..PageMetadata::default()
         };
         let attributes = attributes(&meta);
         assert_eq!(

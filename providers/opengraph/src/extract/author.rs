@@ -2,6 +2,7 @@
 //! person, so every source yields a [`Candidate`] and one rule here picks among them;
 //! the sources themselves ([`super::document`], [`super::json_ld`]) only gather names.
 
+use super::chain::{Explanation, Seen, Verdict};
 use super::text::{clean_text, truncate};
 
 /// Longest author line kept, in characters (several names joined).
@@ -14,6 +15,8 @@ const MAX_PUBLISHER_NAMES: usize = 16;
 
 /// One source's idea of who wrote the page.
 pub(super) struct Candidate {
+    /// Where the names were read, for `--explain`.
+    source: &'static str,
     names: Vec<String>,
     kind: CandidateKind,
 }
@@ -30,12 +33,24 @@ pub(super) enum CandidateKind {
 
 impl Candidate {
     /// `None` when the source named nobody.
-    pub(super) fn new(names: Vec<String>, kind: CandidateKind) -> Option<Self> {
-        (!names.is_empty()).then_some(Self { names, kind })
+    pub(super) fn new(
+        source: &'static str,
+        names: Vec<String>,
+        kind: CandidateKind,
+    ) -> Option<Self> {
+        (!names.is_empty()).then_some(Self {
+            source,
+            names,
+            kind,
+        })
     }
 
-    pub(super) fn untyped(names: Vec<String>) -> Option<Self> {
-        Self::new(names, CandidateKind::Unknown)
+    pub(super) fn untyped(source: &'static str, names: Vec<String>) -> Option<Self> {
+        Self::new(source, names, CandidateKind::Unknown)
+    }
+
+    fn line(&self) -> String {
+        truncate(&self.names.join(", "), AUTHOR_MAX_CHARS)
     }
 
     fn is_publisher(&self, publishers: &Publishers) -> bool {
@@ -57,15 +72,50 @@ impl Candidate {
 pub(super) fn choose_author(
     candidates: impl Iterator<Item = Candidate>,
     publishers: &Publishers,
-) -> Option<String> {
+    trace: Option<&mut Explanation>,
+) -> Option<(&'static str, String)> {
     let mut fallback = None;
+    let mut chosen = None;
+    let mut seen = Vec::new();
     for candidate in candidates {
-        if !candidate.is_publisher(publishers) {
-            return Some(truncate(&candidate.names.join(", "), AUTHOR_MAX_CHARS));
+        let verdict = if chosen.is_some() {
+            Verdict::Later
+        } else if candidate.is_publisher(publishers) {
+            Verdict::Refused("names the publisher, not a person")
+        } else {
+            Verdict::Chosen
+        };
+        if trace.is_some() {
+            seen.push(Seen {
+                source: candidate.source,
+                value: candidate.line(),
+                verdict: verdict.clone(),
+            });
         }
-        fallback.get_or_insert(candidate);
+        match verdict {
+            Verdict::Chosen => {
+                chosen = Some((candidate.source, candidate.line()));
+                if trace.is_none() {
+                    break;
+                }
+            }
+            Verdict::Refused(_) => {
+                fallback.get_or_insert(candidate);
+            }
+            Verdict::Later => {}
+        }
     }
-    fallback.map(|c| truncate(&c.names.join(", "), AUTHOR_MAX_CHARS))
+    let chosen = chosen.or_else(|| {
+        let fallback = fallback?;
+        if let Some(first) = seen.iter_mut().find(|s| s.source == fallback.source) {
+            first.verdict = Verdict::Chosen;
+        }
+        Some((fallback.source, fallback.line()))
+    });
+    if let Some(trace) = trace {
+        trace.fields.push(("author", seen));
+    }
+    chosen
 }
 
 /// Names a page may use for its publisher, as [`name_key`]s.

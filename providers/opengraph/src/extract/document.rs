@@ -28,7 +28,10 @@ pub const MAX_TAGS: usize = 5_000;
 const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
 
 static ELEMENTS: LazyLock<Option<Selector>> = LazyLock::new(|| {
-    Selector::parse("meta, link, title, base, script, time, h1, video[poster], a[rel~=author]").ok()
+    Selector::parse(
+        "html, meta, link, title, base, script, time, h1, video[poster], a[rel~=author]",
+    )
+    .ok()
 });
 
 struct Link<'a> {
@@ -54,6 +57,8 @@ pub(super) struct Found<'a> {
     pub(super) video_poster: Option<&'a str>,
     /// Texts of `<a rel="author">` links.
     rel_authors: Vec<String>,
+    /// `<html lang>`.
+    pub(super) html_lang: Option<&'a str>,
 }
 
 impl<'a> Found<'a> {
@@ -66,11 +71,14 @@ impl<'a> Found<'a> {
         for element in document.select(selector) {
             let el = element.value();
             match el.name() {
+                "html" if found.html_lang.is_none() => {
+                    found.html_lang = el.attr("lang").or_else(|| el.attr("xml:lang"));
+                }
                 "meta" => {
                     let Some(content) = el.attr("content").or_else(|| el.attr("value")) else {
                         continue;
                     };
-                    for key in ["property", "name", "itemprop"] {
+                    for key in ["property", "name", "itemprop", "http-equiv"] {
                         if let Some(k) = el.attr(key) {
                             found.meta.push((k.trim().to_ascii_lowercase(), content));
                         }
@@ -134,7 +142,7 @@ impl<'a> Found<'a> {
     }
 
     /// Non-blank `content` values of one key, in document order.
-    fn meta_values<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a str> + 's {
+    pub(super) fn meta_values<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.meta
             .iter()
             .filter(move |(k, v)| k == key && !v.trim().is_empty())
@@ -158,13 +166,25 @@ impl<'a> Found<'a> {
             .find_map(|l| resolve(base, l.href))
     }
 
+    /// `<link rel=alternate type=application/json+oembed>`.
+    pub(super) fn oembed_link(&self, base: &Url) -> Option<Url> {
+        self.links
+            .iter()
+            .filter(|l| l.rel.iter().any(|r| r == "alternate"))
+            .filter(|l| {
+                l.mime
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json+oembed"))
+            })
+            .find_map(|l| resolve(base, l.href))
+    }
+
     /// The preview image; an https one when the page offers any, since Notion shows
     /// nothing else.
     pub(super) fn image(&self, base: &Url) -> Option<Url> {
         const KEYS: [&str; 6] = [
+            "og:image:secure_url",
             "og:image",
             "og:image:url",
-            "og:image:secure_url",
             "twitter:image",
             "twitter:image:src",
             "image",
@@ -249,14 +269,14 @@ impl<'a> Found<'a> {
                     };
                     push_name(&mut names, &value);
                 }
-                Candidate::untyped(names)
+                Candidate::untyped(key, names)
             })
             .collect();
         let mut linked = Vec::new();
         for name in &self.rel_authors {
             push_name(&mut linked, name);
         }
-        candidates.extend(Candidate::untyped(linked));
+        candidates.extend(Candidate::untyped("<a rel=author>", linked));
         candidates
     }
 
@@ -266,6 +286,20 @@ impl<'a> Found<'a> {
             let l = l.to_ascii_lowercase();
             l.contains("written by") || l.contains("author")
         })
+    }
+
+    /// The modification date: a fallback when the page never says when it appeared.
+    pub(super) fn modified(&self, ld: &JsonLd) -> Option<DateTime<FixedOffset>> {
+        const KEYS: [&str; 5] = [
+            "article:modified_time",
+            "og:updated_time",
+            "datemodified",
+            "last-modified",
+            "dcterms.modified",
+        ];
+        KEYS.iter()
+            .find_map(|key| self.meta_values(key).find_map(parse_date))
+            .or_else(|| ld.date_modified())
     }
 
     pub(super) fn published(&self, ld: &JsonLd) -> Option<DateTime<FixedOffset>> {

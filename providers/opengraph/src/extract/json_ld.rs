@@ -122,15 +122,51 @@ impl<'a> JsonLd<'a> {
     }
 
     /// One candidate per page node that has `key` (`author`, `creator`).
-    pub(super) fn author_candidates(&self, key: &str) -> Vec<Candidate> {
+    pub(super) fn author_candidates(&self, key: &'static str) -> Vec<Candidate> {
+        let source = if key == "creator" {
+            "json-ld creator"
+        } else {
+            "json-ld author"
+        };
         self.page_nodes()
             .filter_map(|n| {
                 let mut names = Vec::new();
                 let mut kind = CandidateKind::Organisation;
                 self.collect_names(n.get(key)?, &mut names, &mut kind, 0);
-                Candidate::new(names, kind)
+                Candidate::new(source, names, kind)
             })
             .collect()
+    }
+
+    /// The page's publisher as its article or page node names it.
+    pub(super) fn publisher_name(&self) -> Option<&'a str> {
+        self.page_nodes().find_map(|n| {
+            let publisher = match n.get("publisher")? {
+                Value::Array(items) => items.first()?,
+                one => one,
+            };
+            match publisher {
+                Value::String(name) => Some(name.as_str()),
+                other => self.deref(other)?.get("name")?.as_str(),
+            }
+        })
+    }
+
+    /// `inLanguage` of a page node, or of the `WebSite`.
+    pub(super) fn in_language(&self) -> Option<&'a str> {
+        let lang_of = |n: &&'a Node| match n.get("inLanguage")? {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("alternateName")?.as_str(),
+            _ => None,
+        };
+        self.page_nodes()
+            .find_map(|n| lang_of(&n))
+            .or_else(|| self.nodes.iter().find_map(lang_of))
+    }
+
+    pub(super) fn date_modified(&self) -> Option<DateTime<FixedOffset>> {
+        self.page_nodes()
+            .find_map(|n| parse_date(n.get("dateModified")?.as_str()?))
     }
 
     /// An object, or the node a `{"@id": …}` reference points to.

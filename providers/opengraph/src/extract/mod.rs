@@ -77,9 +77,13 @@
 //!   [`URL_MAX_BYTES`] is passed over like a missing one.
 
 mod author;
+mod body;
+mod chain;
 mod date;
 mod document;
 mod json_ld;
+mod lang;
+mod player;
 mod text;
 
 use chrono::{DateTime, FixedOffset};
@@ -89,13 +93,17 @@ use scraper::Html;
 pub(crate) use author::name_key;
 pub use author::{AUTHOR_MAX_CHARS, MAX_AUTHOR_NAMES};
 use author::{Publishers, choose_author};
+use chain::Chain;
+pub use chain::{Explanation, Seen, Verdict};
 use date::date_in_path;
 pub use date::parse_date;
 use document::{Found, favicon, resolve, up_to_tag};
 pub use document::{MAX_TAGS, URL_MAX_BYTES};
 pub use json_ld::JSON_LD_MAX_BYTES;
 use json_ld::JsonLd;
-use text::{clean_text, truncate};
+pub use lang::language_tag;
+pub use player::{Player, PlayerKind};
+use text::{clean_text, split_site_part, split_site_parts, truncate};
 
 /// Longest description kept, in characters; previews show two or three lines of it.
 pub const DESCRIPTION_MAX_CHARS: usize = 300;
@@ -109,22 +117,42 @@ pub const SITE_NAME_MAX_CHARS: usize = 100;
 pub struct PageMetadata {
     pub title: Option<String>,
     pub description: Option<String>,
-    /// The site's own name (`og:site_name`, `application-name`).
+    /// The publisher's name (`og:site_name`, JSON-LD `publisher`, `application-name`).
     pub site_name: Option<String>,
     pub image: Option<Url>,
     pub icon: Option<Url>,
     /// One name, or several joined with ", ".
     pub author: Option<String>,
     pub published: Option<DateTime<FixedOffset>>,
-    /// The canonical URL the page declares (`og:url`, `<link rel=canonical>`).
+    /// The canonical URL the page declares (`og:url`, `<link rel=canonical>`), else the
+    /// URL it was read from.
     pub url: Option<Url>,
     /// The host of the URL the page was read from, without a leading `www.`: the
     /// fallback for the title and the site name.
     pub host: Option<String>,
+    /// The page's language as a BCP 47 tag (`en`, `de-AT`).
+    pub lang: Option<String>,
+    /// A player or video file the page declares for itself (`og:video`, `twitter:player`).
+    pub player: Option<Player>,
+    /// The page's own oEmbed endpoint (`<link rel=alternate type=application/json+oembed>`).
+    pub oembed: Option<Url>,
+    /// Which source gave each field, by field name: what `extract --explain` summarises.
+    pub sources: Vec<(&'static str, &'static str)>,
 }
 
 /// Read the metadata of an HTML document fetched from `final_url`.
 pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
+    read(html, final_url, None)
+}
+
+/// [`from_html`], plus every candidate each field's chain saw and what became of it.
+pub fn explain(html: &str, final_url: &Url) -> (PageMetadata, Explanation) {
+    let mut trace = Explanation::default();
+    let meta = read(html, final_url, Some(&mut trace));
+    (meta, trace)
+}
+
+fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> PageMetadata {
     let document = Html::parse_document(up_to_tag(html, MAX_TAGS));
     let found = Found::collect(&document);
     let base = found
@@ -135,29 +163,80 @@ pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
     let host = final_url
         .host_str()
         .map(|h| h.strip_prefix("www.").unwrap_or(h).to_owned());
+    let mut sources = Vec::new();
+    let f = &found;
+    let meta = |key: &'static str| move || f.meta_text(&[key]);
 
-    let title = found
-        .meta_text(&["og:title", "twitter:title"])
-        .or_else(|| found.title.as_deref().and_then(clean_text))
-        .or_else(|| ld.article_text("headline"))
-        .or_else(|| found.h1.as_deref().and_then(clean_text))
-        .map(|t| truncate(&t, TITLE_MAX_CHARS));
-    let description = found
-        .meta_text(&["og:description", "twitter:description", "description"])
-        .or_else(|| ld.article_text("description"))
-        .map(|d| truncate(&d, DESCRIPTION_MAX_CHARS));
-    let site_name = found
-        .meta_text(&["og:site_name", "application-name"])
-        .map(|s| truncate(&s, SITE_NAME_MAX_CHARS));
-    let image = found
-        .image(&base)
-        .or_else(|| ld.image_urls().find_map(|raw| resolve(&base, raw)))
-        .or_else(|| found.video_poster.and_then(|p| resolve(&base, p)));
-    let icon = found.icon(&base).or_else(|| favicon(final_url));
-    let url = found
-        .meta_content(&["og:url"])
-        .and_then(|u| resolve(&base, u))
-        .or_else(|| found.link_href("canonical", &base));
+    let raw_title = Chain::new("title", trace.as_deref_mut())
+        .or("og:title", meta("og:title"))
+        .or("twitter:title", meta("twitter:title"))
+        .or("<title>", || found.title.as_deref().and_then(clean_text))
+        .or("json-ld headline", || ld.article_text("headline"))
+        .or("<h1>", || found.h1.as_deref().and_then(clean_text))
+        .finish();
+    let title_site_part = raw_title
+        .as_ref()
+        .and_then(|(_, t)| split_site_part(t))
+        .map(|(_, site)| site);
+
+    let site_name = Chain::new("publisher", trace.as_deref_mut())
+        .or("og:site_name", meta("og:site_name"))
+        .or("json-ld publisher", || {
+            ld.publisher_name().and_then(clean_text)
+        })
+        .or("application-name", meta("application-name"))
+        .or("title site part", || title_site_part.clone())
+        .finish()
+        .filter(|(_, s)| !text::looks_like_url(s))
+        .map(|(source, s)| (source, truncate(&s, SITE_NAME_MAX_CHARS)));
+    let site_name = record(&mut sources, "publisher", site_name);
+
+    let title = raw_title.map(|(source, t)| {
+        let kept = strip_site_part(&t, site_name.as_deref(), host.as_deref()).unwrap_or(t);
+        (source, truncate(&kept, TITLE_MAX_CHARS))
+    });
+    let title = record(&mut sources, "title", title);
+
+    let description = Chain::new("description", trace.as_deref_mut())
+        .or("og:description", meta("og:description"))
+        .or("twitter:description", meta("twitter:description"))
+        .or("description", meta("description"))
+        .or("json-ld description", || ld.article_text("description"))
+        .or("first paragraph", || body::first_paragraph(&document))
+        .finish()
+        .map(|(source, d)| (source, truncate(&d, DESCRIPTION_MAX_CHARS)));
+    let description = record(&mut sources, "description", description);
+
+    let image = Chain::new("image", trace.as_deref_mut())
+        .or("<meta> image", || found.image(&base))
+        .or("json-ld image", || {
+            ld.image_urls().find_map(|raw| resolve(&base, raw))
+        })
+        .or("<video poster>", || {
+            found.video_poster.and_then(|p| resolve(&base, p))
+        })
+        .finish();
+    let image = record(&mut sources, "image", image);
+
+    let icon = Chain::new("logo", trace.as_deref_mut())
+        .or("<link rel=icon>", || found.icon(&base))
+        .or("/favicon.ico", || favicon(final_url))
+        .finish();
+    let icon = record(&mut sources, "logo", icon);
+
+    let url = Chain::new("url", trace.as_deref_mut())
+        .or("og:url", || {
+            found
+                .meta_content(&["og:url"])
+                .and_then(|u| resolve(&base, u))
+        })
+        .or("<link rel=canonical>", || {
+            found.link_href("canonical", &base)
+        })
+        .or("page URL", || Some(final_url.clone()))
+        .finish();
+    let url = record(&mut sources, "url", url);
+
     let publishers = Publishers::new(site_name.as_deref(), ld.publisher_names(), host.as_deref());
     let author = choose_author(
         ld.author_candidates("author")
@@ -165,11 +244,38 @@ pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
             .chain(found.author_candidates())
             .chain(ld.author_candidates("creator")),
         &publishers,
+        trace.as_deref_mut(),
     );
-    let published = found
-        .published(&ld)
-        .or_else(|| url.as_ref().and_then(date_in_path))
-        .or_else(|| date_in_path(final_url));
+    let author = record(&mut sources, "author", author);
+
+    let published = Chain::new("date", trace.as_deref_mut())
+        .or("published <meta>/json-ld/<time>", || found.published(&ld))
+        .or("date in canonical URL", || {
+            url.as_ref().and_then(date_in_path)
+        })
+        .or("date in page URL", || date_in_path(final_url))
+        .or("modified", || found.modified(&ld))
+        .finish();
+    let published = record(&mut sources, "date", published);
+
+    let lang = Chain::new("lang", trace)
+        .or("<html lang>", || found.html_lang.and_then(language_tag))
+        .or("content-language", || {
+            found
+                .meta_content(&["content-language"])
+                .and_then(language_tag)
+        })
+        .or("og:locale", || {
+            found.meta_content(&["og:locale"]).and_then(language_tag)
+        })
+        .or("json-ld inLanguage", || {
+            ld.in_language().and_then(language_tag)
+        })
+        .finish();
+    let lang = record(&mut sources, "lang", lang);
+
+    let player = player::declared(&found, &base);
+    let oembed = found.oembed_link(&base);
 
     PageMetadata {
         title,
@@ -181,7 +287,38 @@ pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
         published,
         url,
         host,
+        lang,
+        player,
+        oembed,
+        sources,
     }
+}
+
+/// The winning value, its source noted under `field`.
+fn record<T>(
+    sources: &mut Vec<(&'static str, &'static str)>,
+    field: &'static str,
+    won: Option<(&'static str, T)>,
+) -> Option<T> {
+    won.map(|(source, value)| {
+        sources.push((field, source));
+        value
+    })
+}
+
+/// `title` without a leading or trailing site part that names the publisher or the host.
+fn strip_site_part(title: &str, site_name: Option<&str>, host: Option<&str>) -> Option<String> {
+    split_site_parts(title).find_map(|(headline, site)| {
+        let site_key = name_key(&site);
+        let names_site = site_name.is_some_and(|s| name_key(s) == site_key)
+            || host.is_some_and(|h| {
+                name_key(h) == site_key
+                    || h.split('.')
+                        .filter(|label| label.len() >= 3)
+                        .any(|label| name_key(label) == site_key)
+            });
+        names_site.then_some(headline)
+    })
 }
 
 /// Page builders shared by the tests of every child module.

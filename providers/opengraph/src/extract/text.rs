@@ -27,6 +27,56 @@ pub(super) fn truncate(text: &str, max: usize) -> String {
     format!("{head}…")
 }
 
+/// Separators pages put between a headline and the site's name.
+const SITE_SEPARATORS: [&str; 9] = [
+    " | ", " - ", " – ", " — ", " · ", " :: ", " » ", " • ", " / ",
+];
+
+/// Most words a site part may have; more is a second half of the headline.
+const SITE_PART_MAX_WORDS: usize = 5;
+
+/// A title's trailing site part ("Headline | Site") and the headline before it.
+pub(super) fn split_site_part(title: &str) -> Option<(String, String)> {
+    split_site_parts(title)
+        .next()
+        .filter(|(head, _)| title.starts_with(head.as_str()))
+}
+
+/// The ways `title` splits into (headline, site part): the trailing part first, then a
+/// leading one ("Site - Headline").
+pub(super) fn split_site_parts(title: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    let short = |part: &str| {
+        let words = part.split_whitespace().count();
+        (1..=SITE_PART_MAX_WORDS).contains(&words)
+    };
+    let trailing = SITE_SEPARATORS
+        .iter()
+        .filter_map(|sep| title.rfind(sep).map(|at| (at, sep.len())))
+        .max_by_key(|(at, _)| *at)
+        .and_then(|(at, len)| {
+            let (head, site) = (title[..at].trim(), title[at + len..].trim());
+            (short(site) && !head.is_empty()).then(|| (head.to_owned(), site.to_owned()))
+        });
+    let leading = SITE_SEPARATORS
+        .iter()
+        .filter_map(|sep| title.find(sep).map(|at| (at, sep.len())))
+        .min_by_key(|(at, _)| *at)
+        .and_then(|(at, len)| {
+            let (site, head) = (title[..at].trim(), title[at + len..].trim());
+            (short(site) && !head.is_empty()).then(|| (head.to_owned(), site.to_owned()))
+        });
+    trailing.into_iter().chain(leading)
+}
+
+/// Whether a name is really an address (`https://…`, `www.x.com`).
+pub(super) fn looks_like_url(text: &str) -> bool {
+    let lower = text.trim().to_ascii_lowercase();
+    lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || lower.starts_with("www.")
+        || lower.starts_with("//")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +105,37 @@ mod tests {
         let d = meta.description.unwrap_or_default();
         assert!(d.ends_with("word…"), "{d}");
         assert!(d.chars().count() <= DESCRIPTION_MAX_CHARS + 1);
+        let dense = "é".repeat(400);
+        assert_eq!(truncate(&dense, 300).chars().count(), 301);
+    }
+
+    #[test]
+    fn site_parts_split_at_the_outermost_separator() {
+        let parts: Vec<_> = split_site_parts("Big news - more words | The Site").collect();
+        assert_eq!(
+            parts,
+            [
+                ("Big news - more words".to_owned(), "The Site".to_owned()),
+                ("more words | The Site".to_owned(), "Big news".to_owned()),
+            ]
+        );
+        assert_eq!(split_site_part("No separator here"), None);
+        let long_tail = "A - this tail has far too many words to be a name";
+        assert_eq!(split_site_part(long_tail), None);
+        let leading: Vec<_> = split_site_parts(long_tail).collect();
+        assert_eq!(
+            leading,
+            [(
+                "this tail has far too many words to be a name".to_owned(),
+                "A".to_owned()
+            )]
+        );
+        assert!(looks_like_url("https://example.com"));
+        assert!(!looks_like_url("Example"));
+    }
+
+    #[test]
+    fn dense_text_is_cut_without_a_word_boundary() {
         let dense = "é".repeat(400);
         assert_eq!(truncate(&dense, 300).chars().count(), 301);
     }
