@@ -170,6 +170,7 @@ pub fn attributes(meta: &PageMetadata) -> Vec<Attribute> {
     [
         Attribute::title("title", "Title", title).ok(),
         meta.description.as_deref().and_then(|d| {
+            let d = crate::extract::truncate(d, crate::extract::SUMMARY_MAX_CHARS);
             Attribute::plain_text("description", "Description", d, TextSection::Body).ok()
         }),
         site.and_then(|s| Attribute::plain_text("site", "Site", s, TextSection::Identifier).ok()),

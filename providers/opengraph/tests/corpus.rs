@@ -38,6 +38,9 @@ fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
+/// The bytes of a page the extractor is given.
+type Prepare = fn(&[u8]) -> &[u8];
+
 struct Case {
     name: String,
     url: Url,
@@ -159,8 +162,7 @@ fn extraction_scores_at_least_the_floors_on_the_corpus() {
         return;
     }
 
-    let views: [(&str, fn(&[u8]) -> &[u8]); 2] =
-        [("whole-page", |p| p), ("as-fetched", as_fetched)];
+    let views: [(&str, Prepare); 2] = [("whole-page", |p| p), ("as-fetched", as_fetched)];
     for (label, prepare) in views {
         let Some(scored) = score(&shared, &cases, label, prepare) else {
             return;

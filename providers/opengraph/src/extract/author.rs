@@ -267,6 +267,12 @@ mod tests {
         let email = r#"<meta name="author" content="d.kuckelkorn@example.com">
             <meta name="byl" content="By Dieter Kuckelkorn">"#;
         assert_eq!(extract(email).author.as_deref(), Some("Dieter Kuckelkorn"));
+        let german = r#"<meta name="twitter:label1" content="Verfasst von">
+            <meta name="twitter:data1" content="Gregor Meier">"#;
+        assert_eq!(extract(german).author.as_deref(), Some("Gregor Meier"));
+        let misc = r#"<meta name="author" content="d.kuckelkorn@example.com">
+            <meta name="twitter:misc:Written by" content="Dieter Kuckelkorn">"#;
+        assert_eq!(extract(misc).author.as_deref(), Some("Dieter Kuckelkorn"));
         let slack = r#"<meta name="twitter:label1" content="Written by">
             <meta name="twitter:data1" content="Ada Lovelace">"#;
         assert_eq!(extract(slack).author.as_deref(), Some("Ada Lovelace"));

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::DESCRIPTION_MAX_CHARS;
+use super::SUMMARY_MAX_CHARS;
 use super::text::clean_text;
 
 /// Shortest paragraph taken as a summary; shorter ones are captions, datelines, buttons.
@@ -54,7 +54,7 @@ pub(super) fn first_paragraph(document: &Html) -> Option<String> {
         .filter(|p| !in_chrome(p))
         .filter_map(|p| clean_text(&p.text().collect::<String>()))
         .find(|text| is_prose(text))
-        .map(|text| cut_at_sentence(&text, DESCRIPTION_MAX_CHARS))
+        .map(|text| cut_at_sentence(&text, SUMMARY_MAX_CHARS))
 }
 
 fn in_chrome(p: &ElementRef<'_>) -> bool {
@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn long_paragraphs_are_cut_at_a_sentence_end() {
         let long = format!("{PROSE} {PROSE} {PROSE} {PROSE}");
-        let cut = cut_at_sentence(&long, DESCRIPTION_MAX_CHARS);
+        let cut = cut_at_sentence(&long, SUMMARY_MAX_CHARS);
         assert_eq!(cut, format!("{PROSE} {PROSE}"));
         assert_eq!(
             extract_body("<p>Too short to say anything.</p>").description,

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::author::{Candidate, push_name, uninvert};
 use super::date::parse_date;
+use super::image;
 use super::json_ld::{JsonLd, parse_json_ld};
 use super::text::clean_text;
 
@@ -25,11 +26,14 @@ pub const URL_MAX_BYTES: usize = 2048;
 /// without it (at 2,000 it would not).
 pub const MAX_TAGS: usize = 5_000;
 
+/// `<img>` elements looked at for the last-resort image: the content image is near the top.
+const MAX_IMGS: usize = 20;
+
 const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
 
 static ELEMENTS: LazyLock<Option<Selector>> = LazyLock::new(|| {
     Selector::parse(
-        "html, meta, link, title, base, script, time, h1, video[poster], a[rel~=author]",
+        "html, meta, link, title, base, script, time, h1, video[poster], a[rel~=author], img[src]",
     )
     .ok()
 });
@@ -59,6 +63,8 @@ pub(super) struct Found<'a> {
     rel_authors: Vec<String>,
     /// `<html lang>`.
     pub(super) html_lang: Option<&'a str>,
+    /// The first few `<img src>` values.
+    pub(super) img_srcs: Vec<&'a str>,
 }
 
 impl<'a> Found<'a> {
@@ -127,6 +133,7 @@ impl<'a> Found<'a> {
                     found.h1 = clean_text(&element.text().collect::<String>());
                 }
                 "video" if found.video_poster.is_none() => found.video_poster = el.attr("poster"),
+                "img" if found.img_srcs.len() < MAX_IMGS => found.img_srcs.extend(el.attr("src")),
                 // A few bylines; a long list is a directory or comment thread, not bylines.
                 "a" if found.rel_authors.len() < 8 => {
                     if let Some(name) = clean_text(&element.text().collect::<String>()) {
@@ -180,7 +187,7 @@ impl<'a> Found<'a> {
 
     /// The preview image; an https one when the page offers any, since Notion shows
     /// nothing else.
-    pub(super) fn image(&self, base: &Url) -> Option<Url> {
+    pub(super) fn image(&self, base: &Url, logos: bool) -> Option<Url> {
         const KEYS: [&str; 6] = [
             "og:image:secure_url",
             "og:image",
@@ -192,7 +199,8 @@ impl<'a> Found<'a> {
         let mut candidates = KEYS
             .iter()
             .flat_map(|key| self.meta_values(key).filter_map(|v| resolve(base, v)))
-            .chain(self.link_href("image_src", base));
+            .chain(self.link_href("image_src", base))
+            .filter(|u| image::usable(u) && (logos || !image::is_logo(u)));
         let first = candidates.next()?;
         if first.scheme() == "https" {
             return Some(first);
@@ -241,7 +249,7 @@ impl<'a> Found<'a> {
     /// Names from `<meta>` author conventions, each key one candidate (all its values), then
     /// the `rel=author` links.
     pub(super) fn author_candidates(&self) -> Vec<Candidate> {
-        const KEYS: [&str; 11] = [
+        const KEYS: [&str; 12] = [
             "author",
             "article:author",
             "parsely-author",
@@ -252,6 +260,7 @@ impl<'a> Found<'a> {
             "dc.creator",
             "dcterms.creator",
             "citation_author",
+            "twitter:misc:written by",
             "twitter:data1",
         ];
         let mut candidates: Vec<Candidate> = KEYS
@@ -283,8 +292,10 @@ impl<'a> Found<'a> {
     /// Slack's convention: `twitter:label1` "Written by" names `twitter:data1`.
     fn twitter_label_is_author(&self) -> bool {
         self.meta_values("twitter:label1").any(|l| {
-            let l = l.to_ascii_lowercase();
-            l.contains("written by") || l.contains("author")
+            let l = l.to_lowercase();
+            ["written by", "author", "autor", "auteur", "verfasst"]
+                .iter()
+                .any(|w| l.contains(w))
         })
     }
 

@@ -31,15 +31,40 @@ pub(super) fn parse_json_ld(script: &ElementRef<'_>) -> Option<Value> {
         .trim_end_matches("]]>")
         .trim()
         .trim_end_matches(';');
-    serde_json::from_str(body).ok().or_else(|| {
-        // Raw line breaks inside strings are the commonest hand-written JSON-LD error;
-        // outside strings they are whitespace either way.
-        let flattened: String = body
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        serde_json::from_str(&flattened).ok()
-    })
+    serde_json::from_str(body)
+        .ok()
+        .or_else(|| serde_json::from_str(&repaired(body)).ok())
+}
+
+/// The commonest hand-written JSON-LD errors mended: raw control characters (line breaks
+/// inside strings; outside them they are whitespace either way) and values left out of a
+/// template (`"width": ,`), which become `null`.
+fn repaired(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 16);
+    let (mut in_string, mut escaped, mut after_colon) = (false, false, false);
+    for c in body.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            out.push(if c.is_control() { ' ' } else { c });
+            continue;
+        }
+        if c.is_whitespace() || c.is_control() {
+            out.push(' ');
+            continue;
+        }
+        if after_colon && matches!(c, ',' | '}' | ']') {
+            out.push_str("null");
+        }
+        after_colon = c == ':';
+        in_string = c == '"';
+        out.push(c);
+    }
+    out
 }
 
 type Node = serde_json::Map<String, Value>;
@@ -336,6 +361,10 @@ mod tests {
         let broken = r#"<script type="application/ld+json">{"@type":"Article",</script>
                         <meta name="author" content="Meta Author">"#;
         assert_eq!(extract(broken).author.as_deref(), Some("Meta Author"));
+        let hole = r#"<script type="application/ld+json">{"@type":"Article","image":{"width": ,
+            "height":
+            },"author":{"@type":"Person","name":"Filled"}}</script>"#;
+        assert_eq!(extract(hole).author.as_deref(), Some("Filled"));
         let newline = "<script type=\"application/ld+json\">\
                        {\"@type\":\"Article\",\"author\":\"Line\nBreak\"}</script>";
         assert_eq!(extract(newline).author.as_deref(), Some("Line Break"));

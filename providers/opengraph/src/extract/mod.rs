@@ -81,6 +81,7 @@ mod body;
 mod chain;
 mod date;
 mod document;
+mod image;
 mod json_ld;
 mod lang;
 mod player;
@@ -103,10 +104,15 @@ pub use json_ld::JSON_LD_MAX_BYTES;
 use json_ld::JsonLd;
 pub use lang::language_tag;
 pub use player::{Player, PlayerKind};
-use text::{clean_text, split_site_part, split_site_parts, truncate};
+pub use text::truncate;
+use text::{clean_text, split_site_parts};
 
-/// Longest description kept, in characters; previews show two or three lines of it.
-pub const DESCRIPTION_MAX_CHARS: usize = 300;
+/// Longest description kept, in characters: a defence against pages that put an article
+/// there. Previews show less ([`SUMMARY_MAX_CHARS`]); the report shows what the page says.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+/// Longest description a preview shows, in characters: two or three lines. A description
+/// read from the body is cut at a sentence within it.
+pub const SUMMARY_MAX_CHARS: usize = 300;
 /// Longest title kept, in characters; a defence against pages that put an article there.
 pub const TITLE_MAX_CHARS: usize = 300;
 /// Longest site name kept, in characters.
@@ -174,21 +180,44 @@ fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> Pag
         .or("json-ld headline", || ld.article_text("headline"))
         .or("<h1>", || found.h1.as_deref().and_then(clean_text))
         .finish();
-    let title_site_part = raw_title
-        .as_ref()
-        .and_then(|(_, t)| split_site_part(t))
-        .map(|(_, site)| site);
+    let title_site_part = || site_part_of_titles(&found, raw_title.as_ref().map(|(_, t)| t));
 
     let site_name = Chain::new("publisher", trace.as_deref_mut())
-        .or("og:site_name", meta("og:site_name"))
         .or("json-ld publisher", || {
             ld.publisher_name().and_then(clean_text)
         })
+        .or("og:site_name", || {
+            // A lower-cased site name ("channelpro") that JSON-LD spells properly.
+            let name = f.meta_text(&["og:site_name"])?;
+            let spelled = ld
+                .publisher_name()
+                .and_then(clean_text)
+                .filter(|p| name_key(p) == name_key(&name) && p != &name);
+            Some(
+                spelled
+                    .filter(|_| !name.chars().any(char::is_uppercase))
+                    .unwrap_or(name),
+            )
+        })
         .or("application-name", meta("application-name"))
-        .or("title site part", || title_site_part.clone())
+        .or("app name", || {
+            f.meta_text(&[
+                "al:android:app_name",
+                "al:iphone:app_name",
+                "al:ipad:app_name",
+                "twitter:app:name:iphone",
+                "twitter:app:name:googleplay",
+            ])
+        })
+        .or("title site part", title_site_part)
         .finish()
         .filter(|(_, s)| !text::looks_like_url(s))
-        .map(|(source, s)| (source, truncate(&s, SITE_NAME_MAX_CHARS)));
+        .map(|(source, s)| {
+            (
+                source,
+                truncate(&text::without_aside(&s), SITE_NAME_MAX_CHARS),
+            )
+        });
     let site_name = record(&mut sources, "publisher", site_name);
 
     let title = raw_title.map(|(source, t)| {
@@ -207,13 +236,31 @@ fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> Pag
         .map(|(source, d)| (source, truncate(&d, DESCRIPTION_MAX_CHARS)));
     let description = record(&mut sources, "description", description);
 
+    let content = |u: &Url| image::usable(u) && !image::is_logo(u);
     let image = Chain::new("image", trace.as_deref_mut())
-        .or("<meta> image", || found.image(&base))
+        .or("<meta> image", || found.image(&base, false))
         .or("json-ld image", || {
-            ld.image_urls().find_map(|raw| resolve(&base, raw))
+            ld.image_urls()
+                .filter_map(|raw| resolve(&base, raw))
+                .find(content)
         })
         .or("<video poster>", || {
-            found.video_poster.and_then(|p| resolve(&base, p))
+            found
+                .video_poster
+                .and_then(|p| resolve(&base, p))
+                .filter(content)
+        })
+        .or("<meta> image, a logo", || found.image(&base, true))
+        .or("first <img>", || {
+            found
+                .img_srcs
+                .iter()
+                .filter_map(|src| resolve(&base, src))
+                // Spacers and icons are GIF and SVG more often than photos are.
+                .find(|u| {
+                    let path = u.path().to_ascii_lowercase();
+                    content(u) && !path.ends_with(".svg") && !path.ends_with(".gif")
+                })
         })
         .finish();
     let image = record(&mut sources, "image", image);
@@ -303,6 +350,31 @@ fn record<T>(
     won.map(|(source, value)| {
         sources.push((field, source));
         value
+    })
+}
+
+/// The site part of a title that also appears without it: `<title>` "Headline - Site"
+/// beside `og:title` "Headline".
+fn site_part_of_titles(found: &Found<'_>, chosen: Option<&String>) -> Option<String> {
+    let titles = [
+        found.meta_text(&["og:title"]),
+        found.meta_text(&["twitter:title"]),
+        found.title.as_deref().and_then(clean_text),
+    ];
+    let headlines: Vec<&str> = titles
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(chosen.map(String::as_str))
+        .chain(found.h1.as_deref())
+        .collect();
+    titles.iter().flatten().find_map(|title| {
+        split_site_parts(title).find_map(|(head, site)| {
+            headlines
+                .iter()
+                .any(|h| name_key(h) == name_key(&head))
+                .then_some(site)
+        })
     })
 }
 

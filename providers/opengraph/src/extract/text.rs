@@ -14,7 +14,7 @@ pub(super) fn clean_text(raw: &str) -> Option<String> {
 }
 
 /// At most `max` characters, cut at a word boundary when one is near, with an ellipsis.
-pub(super) fn truncate(text: &str, max: usize) -> String {
+pub fn truncate(text: &str, max: usize) -> String {
     let Some((cut, _)) = text.char_indices().nth(max) else {
         return text.to_owned();
     };
@@ -34,13 +34,6 @@ const SITE_SEPARATORS: [&str; 9] = [
 
 /// Most words a site part may have; more is a second half of the headline.
 const SITE_PART_MAX_WORDS: usize = 5;
-
-/// A title's trailing site part ("Headline | Site") and the headline before it.
-pub(super) fn split_site_part(title: &str) -> Option<(String, String)> {
-    split_site_parts(title)
-        .next()
-        .filter(|(head, _)| title.starts_with(head.as_str()))
-}
 
 /// The ways `title` splits into (headline, site part): the trailing part first, then a
 /// leading one ("Site - Headline").
@@ -66,6 +59,14 @@ pub(super) fn split_site_parts(title: &str) -> impl Iterator<Item = (String, Str
             (short(site) && !head.is_empty()).then(|| (head.to_owned(), site.to_owned()))
         });
     trailing.into_iter().chain(leading)
+}
+
+/// A name without a trailing parenthetical aside ("X (formerly Twitter)" is "X").
+pub(super) fn without_aside(name: &str) -> String {
+    match name.strip_suffix(')').and_then(|n| n.rsplit_once(" (")) {
+        Some((head, _)) if !head.trim().is_empty() => head.trim().to_owned(),
+        _ => name.to_owned(),
+    }
 }
 
 /// Whether a name is really an address (`https://…`, `www.x.com`).
@@ -98,7 +99,7 @@ mod tests {
 
     #[test]
     fn long_descriptions_are_cut_at_a_word_with_an_ellipsis() {
-        let long = "word ".repeat(100) + "ünïcödé";
+        let long = "word ".repeat(500) + "ünïcödé";
         let meta = extract(&format!(
             r#"<meta property="og:description" content="{long}">"#
         ));
@@ -119,9 +120,8 @@ mod tests {
                 ("more words | The Site".to_owned(), "Big news".to_owned()),
             ]
         );
-        assert_eq!(split_site_part("No separator here"), None);
+        assert_eq!(split_site_parts("No separator here").next(), None);
         let long_tail = "A - this tail has far too many words to be a name";
-        assert_eq!(split_site_part(long_tail), None);
         let leading: Vec<_> = split_site_parts(long_tail).collect();
         assert_eq!(
             leading,
@@ -130,6 +130,8 @@ mod tests {
                 "A".to_owned()
             )]
         );
+        assert_eq!(without_aside("X (formerly Twitter)"), "X");
+        assert_eq!(without_aside("(Name)"), "(Name)");
         assert!(looks_like_url("https://example.com"));
         assert!(!looks_like_url("Example"));
     }
