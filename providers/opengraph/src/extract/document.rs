@@ -26,6 +26,9 @@ pub const URL_MAX_BYTES: usize = 2048;
 /// without it (at 2,000 it would not).
 pub const MAX_TAGS: usize = 5_000;
 
+/// Dates compared with the first publication date when that one has no real offset.
+const MAX_DATE_CANDIDATES: usize = 16;
+
 /// `<img>` elements looked at for the last-resort image: the content image is near the top.
 const MAX_IMGS: usize = 20;
 
@@ -230,7 +233,11 @@ impl<'a> Found<'a> {
                     || mime.contains("icon")
                     || path.ends_with(".png")
                     || path.ends_with(".ico");
-                let size = link.sizes.and_then(largest_size).unwrap_or(if touch {
+                let size = link
+                    .sizes
+                    .and_then(largest_size)
+                    .or_else(|| size_in_name(&url));
+                let size = size.unwrap_or(if touch {
                     180
                 } else if svg {
                     // Scalable; ranks with a large bitmap but below a declared bigger one.
@@ -337,14 +344,25 @@ impl<'a> Found<'a> {
             "citation_publication_date",
             "cxenseparse:recs:publishtime",
         ];
-        let from_meta = |keys: &[&str]| {
+        let from_meta = |keys: &'static [&'static str]| {
             keys.iter()
-                .find_map(|key| self.meta_values(key).find_map(parse_date))
+                .flat_map(|key| self.meta_values(key).filter_map(parse_date))
         };
-        from_meta(&FIRST)
-            .or_else(|| ld.date_published())
-            .or_else(|| from_meta(&LATER))
-            .or_else(|| self.times.iter().find_map(|t| parse_date(t)))
+        let mut candidates = from_meta(&FIRST)
+            .chain(ld.date_published())
+            .chain(from_meta(&LATER))
+            .chain(self.times.iter().filter_map(|t| parse_date(t)));
+        let first = candidates.next()?;
+        if first.offset().local_minus_utc() != 0 {
+            return Some(first);
+        }
+        // Many CMSs write local time marked as UTC (or unmarked, which reads as UTC) in
+        // one tag and correctly with its offset in another: the same wall-clock time with
+        // a real offset is the better reading.
+        let with_offset = candidates
+            .take(MAX_DATE_CANDIDATES)
+            .find(|d| d.offset().local_minus_utc() != 0 && d.naive_local() == first.naive_local());
+        Some(with_offset.unwrap_or(first))
     }
 }
 
@@ -361,6 +379,19 @@ fn largest_size(sizes: &str) -> Option<u32> {
                 .split_once('x')
                 .map(|(w, h)| (w.parse::<u32>().ok(), h.parse::<u32>().ok()))?;
             Some(w?.max(h?))
+        })
+        .max()
+}
+
+/// A size written in an icon's file name (`57x57.png`, `favicon-96x96.png`), for icons
+/// that declare none.
+fn size_in_name(url: &Url) -> Option<u32> {
+    let name = url.path_segments()?.next_back()?.to_ascii_lowercase();
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(|part| {
+            let (w, h) = part.split_once('x')?;
+            let (w, h) = (w.parse::<u32>().ok()?, h.parse::<u32>().ok()?);
+            (w == h).then_some(w)
         })
         .max()
 }
@@ -494,6 +525,11 @@ mod tests {
         );
         assert_eq!(s(&meta.icon), Some("https://www.example.com/touch.png"));
         let meta = extract(
+            r#"<link rel="apple-touch-icon" sizes="152x152" href="/a/152x152.png">
+               <link rel="apple-touch-icon-precomposed" href="/b/57x57.png">"#,
+        );
+        assert_eq!(s(&meta.icon), Some("https://www.example.com/a/152x152.png"));
+        let meta = extract(
             r#"<link rel="apple-touch-icon" href="/touch.png">
                <link rel="icon" sizes="192x192" href="/i192.png">"#,
         );
@@ -516,6 +552,27 @@ mod tests {
         assert_eq!(
             meta.published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2020-06-06T10:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_date_without_a_real_offset_takes_the_offset_another_source_writes() {
+        let meta = extract(
+            r#"<meta property="article:published_time" content="2023-04-28T18:41:00">
+               <script type="application/ld+json">{"@type":"NewsArticle",
+                 "datePublished":"2023-04-28T18:41:00+02:00"}</script>"#,
+        );
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-04-28T18:41:00+02:00")
+        );
+        let other_time = extract(
+            r#"<meta property="article:published_time" content="2023-04-28T18:41:00Z">
+               <meta name="date" content="2023-04-29T10:00:00+02:00">"#,
+        );
+        assert_eq!(
+            other_time.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-04-28T18:41:00+00:00")
         );
     }
 

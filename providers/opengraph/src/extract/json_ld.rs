@@ -177,6 +177,27 @@ impl<'a> JsonLd<'a> {
         })
     }
 
+    /// The publisher's logo as written (a URL or an `ImageObject`), else an
+    /// `Organization`'s: unresolved, the caller owns the base URL.
+    pub(super) fn publisher_logo(&self) -> Option<&'a str> {
+        let logo_of = |node: &'a Node| -> Option<&'a str> {
+            match node.get("logo")? {
+                Value::String(s) => Some(s.as_str()),
+                Value::Object(o) => o.get("url").or_else(|| o.get("contentUrl"))?.as_str(),
+                _ => None,
+            }
+        };
+        self.page_nodes()
+            .filter_map(|n| self.deref(n.get("publisher")?))
+            .find_map(logo_of)
+            .or_else(|| {
+                self.nodes
+                    .iter()
+                    .filter(|n| types(n).any(|t| t.ends_with("Organization")))
+                    .find_map(|n| logo_of(n))
+            })
+    }
+
     /// `inLanguage` of a page node, or of the `WebSite`.
     pub(super) fn in_language(&self) -> Option<&'a str> {
         let lang_of = |n: &&'a Node| match n.get("inLanguage")? {

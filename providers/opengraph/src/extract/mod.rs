@@ -221,7 +221,13 @@ fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> Pag
     let site_name = record(&mut sources, "publisher", site_name);
 
     let title = raw_title.map(|(source, t)| {
-        let kept = strip_site_part(&t, site_name.as_deref(), host.as_deref()).unwrap_or(t);
+        let names: Vec<String> = site_name
+            .iter()
+            .cloned()
+            .chain(f.meta_text(&["og:site_name", "application-name"]))
+            .chain(ld.publisher_names().filter_map(clean_text))
+            .collect();
+        let kept = strip_site_part(&t, &names, host.as_deref()).unwrap_or(t);
         (source, truncate(&kept, TITLE_MAX_CHARS))
     });
     let title = record(&mut sources, "title", title);
@@ -266,7 +272,15 @@ fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> Pag
     let image = record(&mut sources, "image", image);
 
     let icon = Chain::new("logo", trace.as_deref_mut())
+        .or("og:logo", || {
+            found
+                .meta_content(&["og:logo"])
+                .and_then(|u| resolve(&base, u))
+        })
         .or("<link rel=icon>", || found.icon(&base))
+        .or("json-ld publisher logo", || {
+            ld.publisher_logo().and_then(|u| resolve(&base, u))
+        })
         .or("/favicon.ico", || favicon(final_url))
         .finish();
     let icon = record(&mut sources, "logo", icon);
@@ -378,11 +392,12 @@ fn site_part_of_titles(found: &Found<'_>, chosen: Option<&String>) -> Option<Str
     })
 }
 
-/// `title` without a leading or trailing site part that names the publisher or the host.
-fn strip_site_part(title: &str, site_name: Option<&str>, host: Option<&str>) -> Option<String> {
+/// `title` without a leading or trailing site part that is one of the publisher's names
+/// or the host's.
+fn strip_site_part(title: &str, site_names: &[String], host: Option<&str>) -> Option<String> {
     split_site_parts(title).find_map(|(headline, site)| {
         let site_key = name_key(&site);
-        let names_site = site_name.is_some_and(|s| name_key(s) == site_key)
+        let names_site = site_names.iter().any(|s| name_key(s) == site_key)
             || host.is_some_and(|h| {
                 name_key(h) == site_key
                     || h.split('.')

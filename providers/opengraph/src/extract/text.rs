@@ -1,8 +1,17 @@
 //! Whitespace and length rules shared by every text field, so that a title read from
 //! `og:title` and one read from JSON-LD come out the same way.
 
-/// Whitespace runs collapsed to one space, trimmed; `None` when nothing is left.
+/// Whitespace runs collapsed to one space, trimmed; `None` when nothing is left. Numeric
+/// character references left in the text (`&#8217;`, from pages that escape twice) are
+/// decoded: nobody means them literally.
 pub(super) fn clean_text(raw: &str) -> Option<String> {
+    let decoded;
+    let raw = if raw.contains("&#") {
+        decoded = decode_numeric_references(raw);
+        decoded.as_str()
+    } else {
+        raw
+    };
     let mut out = String::with_capacity(raw.len());
     for word in raw.split_whitespace() {
         if !out.is_empty() {
@@ -11,6 +20,35 @@ pub(super) fn clean_text(raw: &str) -> Option<String> {
         out.push_str(word);
     }
     (!out.is_empty()).then_some(out)
+}
+
+fn decode_numeric_references(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 2..];
+        let decoded = tail.find(';').filter(|&end| end <= 8).and_then(|end| {
+            let digits = &tail[..end];
+            let code = match digits.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => digits.parse().ok()?,
+            };
+            Some((char::from_u32(code).filter(|c| !c.is_control())?, end + 1))
+        });
+        match decoded {
+            Some((c, used)) => {
+                out.push(c);
+                rest = &tail[used..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// At most `max` characters, cut at a word boundary when one is near, with an ellipsis.
@@ -28,8 +66,9 @@ pub fn truncate(text: &str, max: usize) -> String {
 }
 
 /// Separators pages put between a headline and the site's name.
-const SITE_SEPARATORS: [&str; 9] = [
-    " | ", " - ", " – ", " — ", " · ", " :: ", " » ", " • ", " / ",
+/// Fullwidth forms go without spaces, as CJK titles write them.
+const SITE_SEPARATORS: [&str; 11] = [
+    " | ", " - ", " – ", " — ", " · ", " :: ", " » ", " • ", " / ", "｜", "：",
 ];
 
 /// Most words a site part may have; more is a second half of the headline.
@@ -95,6 +134,14 @@ mod tests {
             Some("Tom & Jerry\u{2019}s big day \"out\"")
         );
         assert_eq!(meta.description.as_deref(), Some("one two <b>"));
+    }
+
+    #[test]
+    fn numeric_references_left_in_text_are_decoded() {
+        assert_eq!(
+            clean_text("Kohberger&#8217;s &#x201C;case&#x201d; &#99999999; &#; &#0;").as_deref(),
+            Some("Kohberger\u{2019}s \u{201c}case\u{201d} &#99999999; &#; &#0;")
+        );
     }
 
     #[test]
