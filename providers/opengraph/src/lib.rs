@@ -9,7 +9,9 @@
 //!   JSON-LD (schema.org) and plain HTML (`<title>`, `<meta name=description>`,
 //!   `<link rel=icon>`, `<time>`).
 //! - Attributes: `title` (the host when the page has none), `description`, `site`,
-//!   `image`, `icon`, `author`, `published` (the server adds `dev`); anything Notion would
+//!   `image`, `icon`, `author`, `published` (the server adds `dev`), and `embed` with a
+//!   player when the page declares one (`og:video`, `twitter:player`) or, lacking that,
+//!   its oEmbed endpoint answers with one (which then replaces `image`); anything Notion would
 //!   refuse (empty text, `http:` images) is left out. Previews are [`CacheScope::Public`] for
 //!   [`CACHE_TTL`].
 //! - Files: images, video, audio and PDF are embedded directly (`embed`), titled by file
@@ -21,6 +23,7 @@
 //! - [`charset`]: bytes to text (BOM, `Content-Type`, `<meta>` prescan, UTF-8 default).
 //! - [`extract`](mod@extract): HTML to [`PageMetadata`], pure and synchronous.
 //! - [`media`]: which responses are media Notion can embed, and file names.
+//! - [`oembed`]: a page's oEmbed answer to the player Notion embeds.
 //! - [`report`]: the JSON report of `notion-unfurl extract` (fields, sources, `--explain`).
 //! - `provider`: [`OpenGraph`], the status mapping ([`classify`]) and [`attributes`].
 //!
@@ -29,6 +32,7 @@
 pub mod charset;
 pub mod extract;
 pub mod media;
+pub mod oembed;
 mod provider;
 pub mod report;
 

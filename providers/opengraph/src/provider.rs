@@ -9,9 +9,10 @@ use notion_unfurl_sdk::{
     Attribute, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest, Url, async_trait,
 };
 
-use crate::extract::PageMetadata;
 use crate::extract::name_key;
+use crate::extract::{PageMetadata, PlayerKind};
 use crate::media::{self, Resource};
+use crate::oembed::{self, Embed};
 
 /// How long a preview may be served from the cache: pages change, but not by the minute.
 pub const CACHE_TTL: Duration = Duration::from_secs(60 * 60);
@@ -97,7 +98,12 @@ impl Provider for OpenGraph {
                     fetched.content_type.as_deref(),
                     &fetched.final_url,
                 );
-                attributes(&meta)
+                let embed = match (declared_embed(&meta), &meta.oembed) {
+                    (Some(embed), _) => Some(embed),
+                    (None, Some(endpoint)) => oembed::fetch(ctx, endpoint).await,
+                    (None, None) => None,
+                };
+                with_embed(attributes(&meta), embed)
             }
             Resource::Media(kind) => file_attributes(&fetched.final_url, Some(kind)),
             Resource::Other => file_attributes(&fetched.final_url, None),
@@ -198,6 +204,30 @@ pub fn attributes(meta: &PageMetadata) -> Vec<Attribute> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The player the page's own metadata declares.
+fn declared_embed(meta: &PageMetadata) -> Option<Embed> {
+    let player = meta.player.as_ref()?;
+    let kind = match player.kind {
+        PlayerKind::Html => MediaKind::Html,
+        PlayerKind::Video => MediaKind::Video,
+    };
+    Some(Embed {
+        url: player.url.clone(),
+        kind,
+    })
+}
+
+/// `attributes` with `embed` in the large media area, where it takes the image's place.
+fn with_embed(mut attributes: Vec<Attribute>, embed: Option<Embed>) -> Vec<Attribute> {
+    let Some(embed) = embed.and_then(|e| Attribute::embed("embed", "Embed", &e.url, e.kind).ok())
+    else {
+        return attributes;
+    };
+    attributes.retain(|a| a.id() != "image");
+    attributes.push(embed);
+    attributes
 }
 
 /// A preview from the URL alone: a file we embed (`kind`) or cannot read (`None`).
