@@ -19,7 +19,11 @@ pub const JSON_LD_MAX_BYTES: usize = 256 * 1024;
 const JSON_LD_MAX_DEPTH: usize = 6;
 
 pub(super) fn parse_json_ld(script: &ElementRef<'_>) -> Option<Value> {
-    let text: String = script.text().collect();
+    parse_json_ld_text(&script.text().collect::<String>())
+}
+
+/// One block's text (a script's raw content) as JSON, leniently.
+pub(super) fn parse_json_ld_text(text: &str) -> Option<Value> {
     if text.len() > JSON_LD_MAX_BYTES {
         return None;
     }
@@ -77,7 +81,7 @@ pub(super) struct JsonLd<'a> {
 }
 
 impl<'a> JsonLd<'a> {
-    pub(super) fn new(blocks: &'a [Value]) -> Self {
+    pub(super) fn new(blocks: impl IntoIterator<Item = &'a Value>) -> Self {
         let mut nodes = Vec::new();
         for block in blocks {
             flatten(block, &mut nodes, 0);

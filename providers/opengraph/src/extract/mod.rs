@@ -85,11 +85,13 @@ mod image;
 mod json_ld;
 mod lang;
 mod player;
+mod scan;
 mod text;
 
 use chrono::{DateTime, FixedOffset};
 use notion_unfurl_sdk::Url;
 use scraper::Html;
+use serde_json::Value;
 
 pub(crate) use author::name_key;
 pub use author::{AUTHOR_MAX_CHARS, MAX_AUTHOR_NAMES};
@@ -158,14 +160,56 @@ pub fn explain(html: &str, final_url: &Url) -> (PageMetadata, Explanation) {
     (meta, trace)
 }
 
-fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> PageMetadata {
+/// The head is parsed first, with the body's JSON-LD found by a byte scan; the whole page
+/// is parsed only when a field the body may hold is still missing (see [`needs_body`]).
+fn read(html: &str, final_url: &Url, trace: Option<&mut Explanation>) -> PageMetadata {
+    if let Some(end) = scan::head_end(html) {
+        let head = Html::parse_document(up_to_tag(&html[..end], MAX_TAGS));
+        let body_ld: Vec<Value> = scan::json_ld_scripts(&html[end..])
+            .into_iter()
+            .filter_map(json_ld::parse_json_ld_text)
+            .collect();
+        let meta = fields(&head, &body_ld, final_url, None);
+        if !needs_body(&meta) {
+            return match trace {
+                None => meta,
+                Some(trace) => fields(&head, &body_ld, final_url, Some(trace)),
+            };
+        }
+    }
     let document = Html::parse_document(up_to_tag(html, MAX_TAGS));
-    let found = Found::collect(&document);
+    fields(&document, &[], final_url, trace)
+}
+
+/// Whether a field that body elements can fill (`<h1>`, a first paragraph, bylines,
+/// `<time>`, images) is missing or only guessed from a URL.
+fn needs_body(meta: &PageMetadata) -> bool {
+    let date_read = meta
+        .sources
+        .iter()
+        .any(|(field, source)| *field == "date" && *source == PUBLISHED_SOURCE);
+    meta.title.is_none()
+        || meta.description.is_none()
+        || meta.author.is_none()
+        || meta.image.is_none()
+        || !date_read
+}
+
+const PUBLISHED_SOURCE: &str = "published <meta>/json-ld/<time>";
+
+/// Every field from one parsed document, plus JSON-LD blocks found outside it.
+fn fields(
+    document: &Html,
+    extra_ld: &[Value],
+    final_url: &Url,
+    mut trace: Option<&mut Explanation>,
+) -> PageMetadata {
+    let found = Found::collect(document);
     let base = found
         .base_href
         .and_then(|href| resolve(final_url, href))
         .unwrap_or_else(|| final_url.clone());
-    let ld = JsonLd::new(&found.json_ld);
+    let ld = JsonLd::new(found.json_ld.iter().chain(extra_ld));
     let host = final_url
         .host_str()
         .map(|h| h.strip_prefix("www.").unwrap_or(h).to_owned());
@@ -237,7 +281,7 @@ fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> Pag
         .or("twitter:description", meta("twitter:description"))
         .or("description", meta("description"))
         .or("json-ld description", || ld.article_text("description"))
-        .or("first paragraph", || body::first_paragraph(&document))
+        .or("first paragraph", || body::first_paragraph(document))
         .finish()
         .map(|(source, d)| (source, truncate(&d, DESCRIPTION_MAX_CHARS)));
     let description = record(&mut sources, "description", description);
@@ -310,7 +354,7 @@ fn read(html: &str, final_url: &Url, mut trace: Option<&mut Explanation>) -> Pag
     let author = record(&mut sources, "author", author);
 
     let published = Chain::new("date", trace.as_deref_mut())
-        .or("published <meta>/json-ld/<time>", || found.published(&ld))
+        .or(PUBLISHED_SOURCE, || found.published(&ld))
         .or("date in canonical URL", || {
             url.as_ref().and_then(date_in_path)
         })
@@ -499,6 +543,24 @@ mod tests {
             r#"<base href="https://media.example.org/root/"><meta name="twitter:image" content="../x.png">"#,
         );
         assert_eq!(s(&meta.image), Some("https://media.example.org/x.png"));
+    }
+
+    #[test]
+    fn the_body_is_read_for_json_ld_always_and_for_elements_only_when_needed() {
+        let head = r#"<html><head><title>T</title><meta name="description" content="D">
+            <meta property="og:image" content="/i.png">
+            <meta property="article:published_time" content="2024-01-01T00:00:00Z">
+            </head><body>"#;
+        let ld = r#"<script type="application/ld+json">
+            {"@type":"Article","author":{"@type":"Person","name":"From Body"}}</script>"#;
+        let page = format!("{head}<h1>Headline</h1>{ld}<a rel=author>Byline</a></body></html>");
+        let meta = from_html(&page, &url("https://x.test/"));
+        assert_eq!(meta.author.as_deref(), Some("From Body"));
+        assert_eq!(meta.title.as_deref(), Some("T"));
+        // Nothing names the author in the head or JSON-LD: the body's byline is read.
+        let page = format!("{head}<a rel=author>Byline</a></body></html>");
+        let meta = from_html(&page, &url("https://x.test/"));
+        assert_eq!(meta.author.as_deref(), Some("Byline"));
     }
 
     #[test]
