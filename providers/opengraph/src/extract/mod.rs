@@ -484,7 +484,7 @@ mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::{extract, s};
+    use test_support::{extract, s, url};
 
     #[test]
     fn site_author_and_urls_are_bounded() {
