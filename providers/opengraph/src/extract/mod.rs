@@ -1,76 +1,121 @@
 //! HTML text to [`PageMetadata`]: pure, no I/O.
 //!
-//! [`from_html`] parses the document once (up to [`MAX_TAGS`] tags) and then fills each
-//! field from the first source that has a usable value. The child modules gather and
-//! clean; which source comes before which is decided here, in one function, so the table
-//! below can be checked against it. The key lists inside one step live with their
-//! lookups in `document`.
+//! [`from_html`] parses the head (up to [`MAX_TAGS`] tags) and finds the body's JSON-LD
+//! blocks with a byte scan (`scan`); only when a field the body may hold is still missing
+//! (title, description, author, image, or a publication date read from the page) does it
+//! parse the whole page, the same way. Each field is then filled from the first source in
+//! its chain that has a usable value (`chain`), which also records every candidate for
+//! `notion-unfurl extract --explain`. The child modules gather and clean; which source
+//! comes before which is decided here, in one function, so the table below can be checked
+//! against it. The key lists inside one step live with their lookups in `document`.
 //!
-//! - `document`: the one walk over the HTML, `<meta>`/`<link>` lookups, image and icon
-//!   ranking, URL resolution.
+//! - `document`: the one walk over the parsed HTML, `<meta>`/`<link>` lookups, image and
+//!   icon ranking, URL resolution.
+//! - `scan`: where the head ends, and JSON-LD found without a parser.
 //! - `json_ld`: schema.org blocks, parsed and flattened into typed nodes.
 //! - `author`: author names, and the rule that picks people over the publisher.
 //! - `date`: the many ways pages write a date.
-//! - `text`: whitespace and length rules.
+//! - `lang`: language tags to BCP 47.
+//! - `image`: which image URLs may stand for a page.
+//! - `body`: the first paragraph, for pages without a summary.
+//! - `player`: `og:video` and `twitter:player`.
+//! - `text`: whitespace, length and title site-part rules.
 //!
 //! # Which source fills which field
 //!
 //! Numbers are the order in which sources are tried for a field; the first that yields a
 //! value wins (author excepted, see below). Empty cells are sources never read for it.
+//! Report names: `site_name` is `publisher`, `icon` is `logo`, `published` is `date`.
 //!
 //! | field | OpenGraph | Twitter | other `<meta>` | JSON-LD | `<link rel>` | HTML elements | heuristic |
 //! |---|---|---|---|---|---|---|---|
-//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | |
-//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | |
-//! | site_name | 1 `og:site_name` | | 2 `application-name` | | | | |
-//! | image | 1 `og:image`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>` | |
-//! | icon | | | | | 1 icons, best ranked [^icon] | | 2 `/favicon.ico` on the page's origin |
-//! | url | 1 `og:url` | | | | 2 `canonical` | | |
-//! | author | 2 `article:author` [^author] | 2 `twitter:data1` [^author] | 2 `author`… [^author] | 1 `author` (page); 4 `creator` (page) | | 3 `<a rel=author>` texts | |
-//! | published | 1 `article:published_time`… [^published] | | 3 `datePublished`, `date`… [^published] | 2 `datePublished` (page) | | 4 `<time datetime>` [^time] | 5 `/YYYY/MM/DD/` in `url`'s path; 6 in the page URL's path |
+//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | then: a site part dropped [^title] |
+//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | 5 first paragraph [^paragraph] |
+//! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app] | 1 `publisher.name` (page) | | | 5 the titles' site part [^title] |
+//! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
+//! | icon | 1 `og:logo` | | | 3 `publisher.logo`, else an `Organization`'s | 2 icons, best ranked [^icon] | | 4 `/favicon.ico` on the page's origin |
+//! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
+//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 4 `creator` (page) | | 3 `<a rel=author>` texts | |
+//! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished` (page) | | 1 `<time datetime>` [^time] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 4 the modification date [^modified] |
+//! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
+//! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
+//! | oembed | | | | | 1 `alternate` typed `application/json+oembed` | | |
 //! | host | | | | | | | the page URL's host without `www.` |
 //!
-//! [^image]: Step 1 is one pool, in this order: `og:image`, `og:image:url`,
-//!     `og:image:secure_url`, `twitter:image`, `twitter:image:src`, `image`,
+//! [^title]: A title splits into a headline and a site part at its last separator (` | `,
+//!     ` - `, ` – `, ` — `, ` · `, ` :: `, ` » `, ` • `, ` / `, `｜`, `：`) when what follows
+//!     has one to five words, or at its first when what precedes does. The site part is
+//!     dropped when it is one of the publisher's names (the chosen site name, `og:site_name`,
+//!     `application-name`, JSON-LD publishers) or the host's (a label of three letters or
+//!     more). As a site name, the site part counts only from a title (`og:title`,
+//!     `twitter:title`, `<title>`) whose headline equals another title or the first `<h1>`.
+//! [^site]: An all-lower-case `og:site_name` takes JSON-LD's spelling of the same name
+//!     ("channelpro", "ChannelPro"). Site names that are URLs are dropped; a trailing
+//!     parenthetical is dropped ("X (formerly Twitter)").
+//! [^app]: `al:android:app_name`, `al:iphone:app_name`, `al:ipad:app_name`,
+//!     `twitter:app:name:iphone`, `twitter:app:name:googleplay`.
+//! [^paragraph]: The first `<p>` of at least 80 characters that ends a sentence and is not
+//!     inside `nav`, `header`, `footer`, `aside`, `form`, `figcaption`, `blockquote`,
+//!     `noscript` or an element whose `class`/`id` marks a cookie banner, newsletter box,
+//!     paywall or navigation; cut at the last sentence end within [`SUMMARY_MAX_CHARS`].
+//! [^image]: Step 1 is one pool, in this order: `og:image:secure_url`, `og:image`,
+//!     `og:image:url`, `twitter:image`, `twitter:image:src`, `image`,
 //!     `<link rel=image_src>`. Its first `https` URL wins, else its first URL: Notion
-//!     shows no other images.
+//!     shows no other images. Everywhere, images on a non-public IP literal, tracking
+//!     pixels, spacers, sprites and emoji are passed over; in steps 1 to 3 and 5 so are
+//!     logos, favicons and avatars (by path), which step 4 then allows.
+//! [^img]: The first of the first 20 `<img src>` that is not SVG or GIF.
 //! [^icon]: `<link rel>` `icon`, `apple-touch-icon` or `apple-touch-icon-precomposed`.
 //!     A known format (PNG, ICO or SVG, by `type` or extension) ranks first, then the
-//!     largest `sizes` (`any` counts as 256; undeclared or unreadable, touch icons count as
-//!     180, SVG as 144, others as 32); among equals the first declared. `mask-icon` is not one.
+//!     largest `sizes` (`any` counts as 256), else a square size in the file name
+//!     (`57x57.png`), else touch icons count as 180, SVG as 144, others as 32; among
+//!     equals the first declared. `mask-icon` is not one.
 //! [^author]: Step 2 reads these keys in this order, each key one candidate with all its
 //!     values: `author`, `article:author`, `parsely-author`, `sailthru.author`,
 //!     `cxenseparse:author`, `dcsext.author`, `byl`, `dc.creator`, `dcterms.creator`,
-//!     `citation_author` (these last three "Last, First" turned around), `twitter:data1`
-//!     (only when a `twitter:label1` says "written by" or "author").
-//! [^published]: Step 1: `article:published_time`, `article:published:time`,
-//!     `og:published_time`, `og:article:published_time`. Step 3: `datePublished`,
-//!     `date`, `pubdate`, `publishdate`, `publish-date`, `publish_date`, `dc.date.issued`,
-//!     `dcterms.issued`, `dc.date`, `dcterms.date`, `sailthru.date`, `parsely-pub-date`,
-//!     `article.published`, `citation_publication_date`, `cxenseparse:recs:publishtime`.
-//!     Only values [`parse_date`] reads count; the others are passed over.
+//!     `citation_author` (these last three "Last, First" turned around),
+//!     `twitter:misc:written by`, `twitter:data1` (only when a `twitter:label1` says
+//!     "written by", "author", "autor", "auteur" or "verfasst").
+//! [^published]: Step 1 is one pool, in this order: `article:published_time`,
+//!     `article:published:time`, `og:published_time`, `og:article:published_time`, then
+//!     JSON-LD `datePublished`, then `datePublished`, `date`, `pubdate`, `publishdate`,
+//!     `publish-date`, `publish_date`, `dc.date.issued`, `dcterms.issued`, `dc.date`,
+//!     `dcterms.date`, `sailthru.date`, `parsely-pub-date`, `article.published`,
+//!     `citation_publication_date`, `cxenseparse:recs:publishtime`, then `<time>`. Only
+//!     values [`parse_date`] reads count. The first wins, but when it has no real offset
+//!     (UTC or none written) a later one with the same wall-clock time and a real offset
+//!     replaces it: CMSs often stamp local time as UTC in one tag.
 //! [^time]: Those with `itemprop=datePublished` or a `pubdate` attribute first, then the
 //!     rest, in document order.
+//! [^modified]: `article:modified_time`, `og:updated_time`, `dateModified`,
+//!     `last-modified`, `dcterms.modified`, then JSON-LD `dateModified`: a page that never
+//!     says when it appeared is dated by its last change rather than not at all.
+//! [^player]: Kind by `og:video:type`: `text/html` an iframe player, `video/*` a file,
+//!     anything else (Flash) no player; untyped, a video file extension makes a file.
 //!
 //! Reading the table:
 //!
-//! - `<meta>` keys match `property`, `name` and `itemprop` alike (lower-cased; the value
-//!   from `content`, else `value`), so the three `<meta>` columns sort keys by the
-//!   vocabulary they belong to, not by attribute. Microdata is read only that way and
-//!   through `<time itemprop=datePublished>`; no `itemscope` is followed.
+//! - `<meta>` keys match `property`, `name`, `itemprop` and `http-equiv` alike
+//!   (lower-cased; the value from `content`, else `value`), so the three `<meta>` columns
+//!   sort keys by the vocabulary they belong to, not by attribute. Microdata is read only
+//!   that way and through `<time itemprop=datePublished>`; no `itemscope` is followed.
 //! - JSON-LD "article" nodes have a type ending in `Article` or `Posting`, or `Report`;
 //!   "page" nodes are the article nodes, then those typed `…WebPage`. Nodes are found
 //!   inside arrays, `@graph` and properties such as `mainEntity`, a few levels deep, but
-//!   never inside `author`, `creator` or `publisher`.
+//!   never inside `author`, `creator` or `publisher`. Blocks that do not parse are mended
+//!   once (raw line breaks, values left out of a template) and otherwise skipped.
 //! - Author: every source is a candidate, in the order of the table. The first that
 //!   names people rather than the publisher (the site name, JSON-LD `publisher` and
 //!   `WebSite` names, the host) wins; when all name the publisher, the first.
 //! - Title: news sites often give `og:title` a different wording from the article's
 //!   headline; it is the one they chose for shared links, which is what a preview is.
-//! - Published: never the modification date, since a preview says when the page
-//!   appeared.
-//! - Text is whitespace-collapsed and blank values are skipped. Title and description
-//!   are cut to [`TITLE_MAX_CHARS`] and [`DESCRIPTION_MAX_CHARS`], the site name to
+//! - Published: the modification date only as a last resort, since a preview says when
+//!   the page appeared.
+//! - Lang: a BCP 47 tag ([`language_tag`]); values that are not one are passed over.
+//! - Text is whitespace-collapsed, numeric character references left by double escaping
+//!   are decoded, and blank values are skipped. Title and description are cut to
+//!   [`TITLE_MAX_CHARS`] and [`DESCRIPTION_MAX_CHARS`] (the preview shows
+//!   [`SUMMARY_MAX_CHARS`] of the description), the site name to
 //!   [`SITE_NAME_MAX_CHARS`], the author to [`AUTHOR_MAX_CHARS`].
 //! - URLs are resolved against `<base href>` (itself resolved against the page's URL)
 //!   or the page's URL; a result that is not `http`/`https` or is longer than

@@ -33,20 +33,16 @@ pub(super) fn json_ld_scripts(html: &str) -> Vec<&str> {
 }
 
 fn memchr_from(bytes: &[u8], needle: u8, from: usize) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .iter()
-        .position(|&b| b == needle)
-        .map(|at| from + at)
+    memchr::memchr(needle, bytes.get(from..)?).map(|at| from + at)
 }
 
 /// The first `needle` (lower-case ASCII) in `bytes` from `from` on, ignoring ASCII case.
 fn find_ci(bytes: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    let first = needle.first()?;
+    let first = *needle.first()?;
     let mut at = from;
     loop {
         let rest = bytes.get(at..)?;
-        let hit = rest.iter().position(|b| b.to_ascii_lowercase() == *first)?;
+        let hit = memchr::memchr2(first, first.to_ascii_uppercase(), rest)?;
         let start = at + hit;
         let candidate = bytes.get(start..start + needle.len())?;
         if candidate.eq_ignore_ascii_case(needle) {
