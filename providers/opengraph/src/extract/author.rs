@@ -251,6 +251,23 @@ mod tests {
     }
 
     #[test]
+    fn microdata_and_bylines_name_authors_the_head_does_not() {
+        use crate::extract::test_support::extract_body;
+        let item = r#"<div itemprop="author" itemscope itemtype="https://schema.org/Person">
+            <img src="/a.jpg"><span itemprop="name">Ada Lovelace</span> wrote this</div>"#;
+        assert_eq!(extract_body(item).author.as_deref(), Some("Ada Lovelace"));
+        let plain = r#"<span itemprop="author">Grace Hopper</span>"#;
+        assert_eq!(extract_body(plain).author.as_deref(), Some("Grace Hopper"));
+        let byline = r#"<div class="author-box">A long biography of 2 people</div>
+            <p class="article__byline">von David Straub -</p>
+            <p class="byline">Someone Else</p>"#;
+        assert_eq!(extract_body(byline).author.as_deref(), Some("David Straub"));
+        let long =
+            r#"<p class="byline">Posted on 3 May 2024 by the whole editorial team of us</p>"#;
+        assert_eq!(extract_body(long).author, None);
+    }
+
+    #[test]
     fn meta_authors_are_joined_uninverted_and_cleaned() {
         let several = r#"<meta name="author" content="Lucy Thornton">
             <meta name="author" content="Tim Hanlon"><meta name="author" content="Lucy Thornton">"#;

@@ -34,13 +34,6 @@ const MAX_IMGS: usize = 20;
 
 const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
 
-static ELEMENTS: LazyLock<Option<Selector>> = LazyLock::new(|| {
-    Selector::parse(
-        "html, meta, link, title, base, script, time, h1, video[poster], a[rel~=author], img[src]",
-    )
-    .ok()
-});
-
 struct Link<'a> {
     /// Lower-cased `rel` tokens.
     rel: Vec<String>,
@@ -68,17 +61,41 @@ pub(super) struct Found<'a> {
     pub(super) html_lang: Option<&'a str>,
     /// The first few `<img src>` values.
     pub(super) img_srcs: Vec<&'a str>,
+    /// Names from microdata (`itemprop=author` on any element).
+    microdata_authors: Vec<String>,
+    /// The short text of the first element whose class names a byline.
+    bylines: Vec<String>,
 }
 
 impl<'a> Found<'a> {
     pub(super) fn collect(document: &'a Html) -> Self {
         let mut found = Found::default();
-        let Some(selector) = ELEMENTS.as_ref() else {
-            return found;
-        };
         let mut marked_times = Vec::new();
-        for element in document.select(selector) {
+        // A walk over the element nodes, dispatching on the name: matching a selector list
+        // against every element costs more than the whole dispatch.
+        let elements = document
+            .root_element()
+            .descendants()
+            .filter_map(scraper::ElementRef::wrap);
+        for element in elements {
             let el = element.value();
+            if let Some(prop) = el.attr("itemprop")
+                && !matches!(el.name(), "meta" | "time")
+                && found.microdata_authors.len() < MAX_BYLINES
+            {
+                let is_author = prop
+                    .split_ascii_whitespace()
+                    .any(|p| p.eq_ignore_ascii_case("author"));
+                if is_author {
+                    found.microdata_authors.extend(microdata_name(&element));
+                }
+            }
+            // The first byline only: later ones belong to related articles and teasers.
+            if found.bylines.is_empty() && el.attr("class").is_some_and(is_byline_class) {
+                found
+                    .bylines
+                    .extend(byline_text(&element.text().collect::<String>()));
+            }
             match el.name() {
                 "html" if found.html_lang.is_none() => {
                     found.html_lang = el.attr("lang").or_else(|| el.attr("xml:lang"));
@@ -138,7 +155,11 @@ impl<'a> Found<'a> {
                 "video" if found.video_poster.is_none() => found.video_poster = el.attr("poster"),
                 "img" if found.img_srcs.len() < MAX_IMGS => found.img_srcs.extend(el.attr("src")),
                 // A few bylines; a long list is a directory or comment thread, not bylines.
-                "a" if found.rel_authors.len() < 8 => {
+                "a" if found.rel_authors.len() < 8
+                    && el
+                        .attr("rel")
+                        .is_some_and(|r| r.to_ascii_lowercase().contains("author")) =>
+                {
                     if let Some(name) = clean_text(&element.text().collect::<String>()) {
                         found.rel_authors.push(name);
                     }
@@ -288,11 +309,17 @@ impl<'a> Found<'a> {
                 Candidate::untyped(key, names)
             })
             .collect();
-        let mut linked = Vec::new();
-        for name in &self.rel_authors {
-            push_name(&mut linked, name);
+        for (source, texts) in [
+            ("<a rel=author>", &self.rel_authors),
+            ("itemprop=author", &self.microdata_authors),
+            ("byline class", &self.bylines),
+        ] {
+            let mut names = Vec::new();
+            for name in texts {
+                push_name(&mut names, name);
+            }
+            candidates.extend(Candidate::untyped(source, names));
         }
-        candidates.extend(Candidate::untyped("<a rel=author>", linked));
         candidates
     }
 
@@ -364,6 +391,61 @@ impl<'a> Found<'a> {
             .find(|d| d.offset().local_minus_utc() != 0 && d.naive_local() == first.naive_local());
         Some(with_offset.unwrap_or(first))
     }
+}
+
+/// Bylines and microdata names looked at; more are a comment thread or a directory.
+const MAX_BYLINES: usize = 8;
+
+static ITEMPROP_NAME: LazyLock<Option<Selector>> =
+    LazyLock::new(|| Selector::parse("[itemprop~=name]").ok());
+
+/// A microdata author's name: its `itemprop=name` part when it is an item, its `content`,
+/// else its own text when short.
+fn microdata_name(element: &scraper::ElementRef<'_>) -> Option<String> {
+    let el = element.value();
+    if el.attr("itemscope").is_some() {
+        let name = ITEMPROP_NAME
+            .as_ref()
+            .and_then(|selector| element.select(selector).next())?;
+        return name
+            .value()
+            .attr("content")
+            .and_then(clean_text)
+            .or_else(|| byline_text(&name.text().collect::<String>()));
+    }
+    el.attr("content")
+        .and_then(clean_text)
+        .or_else(|| byline_text(&element.text().collect::<String>()))
+}
+
+/// A class that marks a byline (`byline`, `author`, `article__author-name`), not an
+/// author's box, biography or picture.
+fn is_byline_class(class: &str) -> bool {
+    const NOT: [&str; 12] = [
+        "box", "bio", "avatar", "img", "image", "photo", "desc", "info", "wrap", "list", "card",
+        "follow",
+    ];
+    class.split_ascii_whitespace().any(|token| {
+        let token = token.to_ascii_lowercase();
+        (token.contains("byline") || token.contains("author"))
+            && !NOT.iter().any(|n| token.contains(n))
+    })
+}
+
+/// A byline's name: short text without a leading "By" or German "von".
+fn byline_text(text: &str) -> Option<String> {
+    let text = clean_text(text)?;
+    let name = ["By ", "by ", "BY ", "Von ", "von "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(&text)
+        .trim()
+        .trim_end_matches(|c: char| c.is_whitespace() || "-–—|,:".contains(c));
+    let words = name.split_whitespace().count();
+    let plausible = (1..=6).contains(&words)
+        && (3..=60).contains(&name.chars().count())
+        && !name.chars().any(|c| c.is_ascii_digit());
+    plausible.then(|| name.to_owned())
 }
 
 /// Largest dimension in a `sizes` attribute (`"16x16 32x32"`); `any` ranks as large.
@@ -442,7 +524,7 @@ mod tests {
 
     #[test]
     fn selectors_compile() {
-        assert!(ELEMENTS.is_some());
+        assert!(ITEMPROP_NAME.is_some());
     }
 
     #[test]

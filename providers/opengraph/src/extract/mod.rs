@@ -35,7 +35,7 @@
 //! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
 //! | icon | 1 `og:logo` | | | 3 `publisher.logo`, else an `Organization`'s | 2 icons, best ranked [^icon] | | 4 `/favicon.ico` on the page's origin |
 //! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
-//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 4 `creator` (page) | | 3 `<a rel=author>` texts | |
+//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 6 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata] | 5 the first byline [^byline] |
 //! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished` (page) | | 1 `<time datetime>` [^time] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 4 the modification date [^modified] |
 //! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
 //! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
@@ -76,6 +76,12 @@
 //!     `citation_author` (these last three "Last, First" turned around),
 //!     `twitter:misc:written by`, `twitter:data1` (only when a `twitter:label1` says
 //!     "written by", "author", "autor", "auteur" or "verfasst").
+//! [^microdata]: An item's `itemprop=name` (its `content`, else its text), else the
+//!     element's `content`, else its text when it reads as a byline (below).
+//! [^byline]: The first element with a class token containing `byline` or `author` (but
+//!     not `box`, `bio`, `avatar`, `img`, `image`, `photo`, `desc`, `info`, `wrap`, `list`,
+//!     `card`, `follow`): its text without a leading "By"/"von" and trailing dashes, when
+//!     that is one to six words, 3 to 60 characters and no digits.
 //! [^published]: Step 1 is one pool, in this order: `article:published_time`,
 //!     `article:published:time`, `og:published_time`, `og:article:published_time`, then
 //!     JSON-LD `datePublished`, then `datePublished`, `date`, `pubdate`, `publishdate`,
@@ -97,8 +103,9 @@
 //!
 //! - `<meta>` keys match `property`, `name`, `itemprop` and `http-equiv` alike
 //!   (lower-cased; the value from `content`, else `value`), so the three `<meta>` columns
-//!   sort keys by the vocabulary they belong to, not by attribute. Microdata is read only
-//!   that way and through `<time itemprop=datePublished>`; no `itemscope` is followed.
+//!   sort keys by the vocabulary they belong to, not by attribute. Microdata on other
+//!   elements is read for `author` and through `<time itemprop=datePublished>`; an
+//!   `itemscope` is followed only to its `name`.
 //! - JSON-LD "article" nodes have a type ending in `Article` or `Posting`, or `Report`;
 //!   "page" nodes are the article nodes, then those typed `…WebPage`. Nodes are found
 //!   inside arrays, `@graph` and properties such as `mainEntity`, a few levels deep, but
@@ -227,15 +234,23 @@ fn read(html: &str, final_url: &Url, trace: Option<&mut Explanation>) -> PageMet
 }
 
 /// Whether a field that body elements can fill (`<h1>`, a first paragraph, bylines,
-/// `<time>`, images) is missing or only guessed from a URL.
+/// `<time>`, images) is missing, only guessed from a URL, or (the author) only the site.
 fn needs_body(meta: &PageMetadata) -> bool {
     let date_read = meta
         .sources
         .iter()
         .any(|(field, source)| *field == "date" && *source == PUBLISHED_SOURCE);
+    // An author that only names the site ("mdr.de") is the head's last resort.
+    let author_is_site = meta.author.as_deref().is_none_or(|a| {
+        let key = name_key(a);
+        meta.site_name
+            .as_deref()
+            .is_some_and(|s| name_key(s) == key)
+            || meta.host.as_deref().is_some_and(|h| name_key(h) == key)
+    });
     meta.title.is_none()
         || meta.description.is_none()
-        || meta.author.is_none()
+        || author_is_site
         || meta.image.is_none()
         || !date_read
 }
