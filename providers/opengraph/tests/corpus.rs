@@ -175,6 +175,12 @@ fn extraction_scores_at_least_the_floors_on_the_corpus() {
         if label == "whole-page" {
             print_misses(&scored);
         }
+        let read: usize = cases.iter().map(|c| prepare(&c.page).len()).sum();
+        println!(
+            "{label}: {:.1} MB read of {:.1} MB",
+            read as f64 / 1e6,
+            cases.iter().map(|c| c.page.len()).sum::<usize>() as f64 / 1e6
+        );
         for (field, floor) in FLOORS {
             let pct = scored["all"][field]["pct"].as_f64().unwrap_or(0.0);
             assert!(
