@@ -23,20 +23,25 @@ pub struct Embed {
     pub kind: MediaKind,
 }
 
-/// Ask `endpoint` for the page's player; `None` on any failure.
-pub async fn fetch(ctx: &Context, endpoint: &Url) -> Option<Embed> {
-    let fetched = ctx
+/// Ask `endpoint` for the page's player (`None` on any failure), with the bytes read.
+pub async fn fetch(ctx: &Context, endpoint: &Url) -> (Option<Embed>, usize) {
+    let fetched = match ctx
         .guarded
         .get(endpoint, BodyMode::FullUpTo(OEMBED_MAX_BYTES))
         .await
-        .inspect_err(|e| tracing::debug!(error = %e, "oEmbed endpoint not read"))
-        .ok()?;
+    {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            tracing::debug!(error = %e, "oEmbed endpoint not read");
+            return (None, 0);
+        }
+    };
     if fetched.status != 200 {
         tracing::debug!(status = fetched.status, "oEmbed endpoint refused");
-        return None;
+        return (None, 0);
     }
-    let answer: Value = serde_json::from_slice(&fetched.body).ok()?;
-    embed(&answer)
+    let answer = serde_json::from_slice::<Value>(&fetched.body).ok();
+    (answer.as_ref().and_then(embed), fetched.body.len())
 }
 
 /// The embed an oEmbed answer describes.

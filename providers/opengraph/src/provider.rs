@@ -91,6 +91,7 @@ impl Provider for OpenGraph {
             fetched.content_type.as_deref(),
             &fetched.final_url,
         )?;
+        let mut bytes_read = fetched.body.len();
         let attributes = match resource {
             Resource::Html => {
                 let meta = crate::extract(
@@ -98,17 +99,21 @@ impl Provider for OpenGraph {
                     fetched.content_type.as_deref(),
                     &fetched.final_url,
                 );
-                let embed = match (declared_embed(&meta), &meta.oembed) {
-                    (Some(embed), _) => Some(embed),
+                let (embed, oembed_bytes) = match (declared_embed(&meta), &meta.oembed) {
+                    (Some(embed), _) => (Some(embed), 0),
                     (None, Some(endpoint)) => oembed::fetch(ctx, endpoint).await,
-                    (None, None) => None,
+                    (None, None) => (None, 0),
                 };
+                bytes_read += oembed_bytes;
                 with_embed(attributes(&meta), embed)
             }
             Resource::Media(kind) => file_attributes(&fetched.final_url, Some(kind)),
             Resource::Other => file_attributes(&fetched.final_url, None),
         };
-        Ok(Preview::new(attributes).public().ttl(CACHE_TTL))
+        Ok(Preview::new(attributes)
+            .public()
+            .ttl(CACHE_TTL)
+            .bytes_read(bytes_read as u64))
     }
 }
 

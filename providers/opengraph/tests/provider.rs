@@ -53,6 +53,9 @@ async fn a_page_previews_with_its_metadata() {
 
     assert_preview_conforms(&preview);
     assert_eq!(preview.scope, CacheScope::Public);
+    // The head names the date and author: reading stopped at `</head>`.
+    let head_len = PAGE.find("</head>").unwrap() + "</head>".len();
+    assert_eq!(preview.bytes_read, head_len as u64);
     let json = serde_json::to_value(&preview.attributes).unwrap();
     assert_eq!(text(&json, "title"), Some("Launch & Learn"));
     assert_eq!(
