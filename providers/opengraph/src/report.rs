@@ -126,10 +126,14 @@ mod tests {
     #[test]
     fn explain_lists_the_losing_candidates_with_their_verdicts() {
         let page = br#"<html lang="en"><head><title>Tag title</title>
-            <meta property="og:title" content="OG title"></head></html>"#;
+            <meta property="og:title" content="OG title | Example"></head></html>"#;
         let options = ReportOptions { explain: true };
-        let value = report(page, None, &url("https://x.test/"), options);
+        let value = report(page, None, &url("https://example.com/"), options);
         assert_eq!(value["title"], "OG title");
+        let dropped = value["explain"]["title"]
+            .as_array()
+            .and_then(|seen| seen.iter().find(|s| s["source"] == "site part"));
+        assert_eq!(dropped.map(|s| &s["value"]), Some(&Value::from("Example")));
         assert_eq!(value["lang"], "en");
         let title = &value["explain"]["title"];
         assert_eq!(title[0]["source"], "og:title");

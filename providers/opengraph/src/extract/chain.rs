@@ -43,6 +43,21 @@ impl Explanation {
         };
         &mut self.fields[at].1
     }
+
+    /// A value a rule set aside after the chain chose, recorded under `field`.
+    pub(super) fn refuse(
+        &mut self,
+        field: &'static str,
+        source: &'static str,
+        value: &str,
+        why: &'static str,
+    ) {
+        self.field(field).push(Seen {
+            source,
+            value: value.to_owned(),
+            verdict: Verdict::Refused(why),
+        });
+    }
 }
 
 /// How a value reads in the report.

@@ -331,7 +331,20 @@ fn fields(
             .chain(f.meta_text(&["og:site_name", "application-name"]))
             .chain(ld.publisher_names().filter_map(clean_text))
             .collect();
-        let kept = strip_site_part(&t, &names, host.as_deref()).unwrap_or(t);
+        let kept = match strip_site_part(&t, &names, host.as_deref()) {
+            Some((headline, site)) => {
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.refuse(
+                        "title",
+                        "site part",
+                        &site,
+                        "names the publisher or the host",
+                    );
+                }
+                headline
+            }
+            None => t,
+        };
         (source, truncate(&kept, TITLE_MAX_CHARS))
     });
     let title = record(&mut sources, "title", title);
@@ -498,7 +511,11 @@ fn site_part_of_titles(found: &Found<'_>, chosen: Option<&String>) -> Option<Str
 
 /// `title` without a leading or trailing site part that is one of the publisher's names
 /// or the host's.
-fn strip_site_part(title: &str, site_names: &[String], host: Option<&str>) -> Option<String> {
+fn strip_site_part(
+    title: &str,
+    site_names: &[String],
+    host: Option<&str>,
+) -> Option<(String, String)> {
     split_site_parts(title).find_map(|(headline, site)| {
         let site_key = name_key(&site);
         let names_site = site_names.iter().any(|s| name_key(s) == site_key)
@@ -508,7 +525,7 @@ fn strip_site_part(title: &str, site_names: &[String], host: Option<&str>) -> Op
                         .filter(|label| label.len() >= 3)
                         .any(|label| name_key(label) == site_key)
             });
-        names_site.then_some(headline)
+        names_site.then_some((headline, site))
     })
 }
 
