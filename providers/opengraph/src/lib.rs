@@ -4,10 +4,14 @@
 //! - Site: any. Pattern: every `http`/`https` URL ([`URL_PATTERN`], named groups `host`
 //!   and `path`), registered with no fixed domain, so the operator chooses which domains to
 //!   verify in Notion. It belongs last in the registry: specific providers come first.
-//! - Upstream: the page itself, read through the SDK's guarded client up to `</head>`
-//!   (`BodyMode::HtmlHead`). Metadata comes from OpenGraph (`og:*`), Twitter cards,
-//!   JSON-LD (schema.org) and plain HTML (`<title>`, `<meta name=description>`,
-//!   `<link rel=icon>`, `<time>`).
+//! - Upstream: the page itself, read through the SDK's guarded client up to `</head>` when
+//!   the head names the date and author ([`head_is_enough`]), else on within the fetch
+//!   cap; and, when the page declares no player, its oEmbed endpoint through the same
+//!   client ([`oembed`]). The bytes read are reported with the preview
+//!   (`Preview::bytes_read`). Metadata comes from OpenGraph (`og:*`), Twitter cards,
+//!   JSON-LD (schema.org), microdata, Dublin Core and plain HTML (`<title>`,
+//!   `<meta name=description>`, `<link rel=icon>`, `<html lang>`, `<time>`); the table in
+//!   [`extract`](mod@extract) says which source fills which field.
 //! - Attributes: `title` (the host when the page has none), `description`, `site`,
 //!   `image`, `icon`, `author`, `published` (the server adds `dev`), and `embed` with a
 //!   player when the page declares one (`og:video`, `twitter:player`) or, lacking that,

@@ -5,7 +5,6 @@ use std::sync::LazyLock;
 
 use scraper::{ElementRef, Html, Selector};
 
-use super::SUMMARY_MAX_CHARS;
 use super::text::clean_text;
 
 /// Shortest paragraph taken as a summary; shorter ones are captions, datelines, buttons.
@@ -45,8 +44,9 @@ const CHROME_MARKERS: [&str; 14] = [
     "disclaimer",
 ];
 
-/// The first substantial paragraph of the body, cut at a sentence boundary.
-pub(super) fn first_paragraph(document: &Html) -> Option<String> {
+/// The first substantial paragraph of the body, cut at a sentence boundary within `max`
+/// characters.
+pub(super) fn first_paragraph(document: &Html, max: usize) -> Option<String> {
     let selector = PARAGRAPHS.as_ref()?;
     document
         .select(selector)
@@ -54,7 +54,7 @@ pub(super) fn first_paragraph(document: &Html) -> Option<String> {
         .filter(|p| !in_chrome(p))
         .filter_map(|p| clean_text(&p.text().collect::<String>()))
         .find(|text| is_prose(text))
-        .map(|text| cut_at_sentence(&text, SUMMARY_MAX_CHARS))
+        .map(|text| cut_at_sentence(&text, max))
 }
 
 fn in_chrome(p: &ElementRef<'_>) -> bool {
@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn long_paragraphs_are_cut_at_a_sentence_end() {
         let long = format!("{PROSE} {PROSE} {PROSE} {PROSE}");
-        let cut = cut_at_sentence(&long, SUMMARY_MAX_CHARS);
+        let cut = cut_at_sentence(&long, 300);
         assert_eq!(cut, format!("{PROSE} {PROSE}"));
         assert_eq!(
             extract_body("<p>Too short to say anything.</p>").description,

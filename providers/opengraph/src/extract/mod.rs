@@ -354,7 +354,9 @@ fn fields(
         .or("twitter:description", meta("twitter:description"))
         .or("description", meta("description"))
         .or("json-ld description", || ld.article_text("description"))
-        .or("first paragraph", || body::first_paragraph(document))
+        .or("first paragraph", || {
+            body::first_paragraph(document, SUMMARY_MAX_CHARS)
+        })
         .finish()
         .map(|(source, d)| (source, truncate(&d, DESCRIPTION_MAX_CHARS)));
     let description = record(&mut sources, "description", description);
