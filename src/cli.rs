@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `unfurl URL`, `notion-config`, `check-config`,
-//! `token issue`, `cache purge URL`.
+//! The command line: `serve` (the default), `unfurl URL`, `extract --base-url URL FILE`,
+//! `notion-config`, `check-config`, `token issue`, `cache purge URL`.
 //!
 //! Commands write their output through [`emit`], so a reader that goes away early
 //! (`notion-unfurl notion-config | head -1`) ends the command quietly instead of with a
@@ -44,6 +44,20 @@ pub enum Command {
         /// Unfurl on behalf of this account key.
         #[arg(long)]
         account: Option<String>,
+    },
+    /// Print, as JSON, what the OpenGraph extractor reads from a local HTML file served
+    /// from URL (title, description, image, url, publisher, author, date, logo, lang,
+    /// video, oembed, and the source of each). Offline: nothing is fetched.
+    #[cfg(feature = "opengraph")]
+    Extract {
+        /// The address the page is taken to come from: the base for relative URLs.
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+        /// The HTML file, or `-` for standard input.
+        file: std::path::PathBuf,
+        /// Also print, per field, every candidate seen and why the chosen one won.
+        #[arg(long)]
+        explain: bool,
     },
     /// Print the settings to paste into Notion's integration dashboard.
     NotionConfig {
@@ -116,6 +130,12 @@ pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> E
     match command {
         Command::Serve => serve(settings).await,
         Command::Unfurl { url, account } => unfurl(settings, &url, account).await,
+        #[cfg(feature = "opengraph")]
+        Command::Extract {
+            base_url,
+            file,
+            explain,
+        } => extract(&base_url, &file, explain),
         Command::NotionConfig { json } => notion_config(&settings, json),
         Command::CheckConfig { strict } => check_config(&settings, gathered, strict).await,
         Command::Token {
@@ -210,6 +230,36 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
             "no preview: the answer is an error operation (status {status})"
         )),
         crate::unfurl::entry::Outcome::Preview { .. } => written,
+    }
+}
+
+/// `extract`: the OpenGraph extractor's report on a local file.
+#[cfg(feature = "opengraph")]
+fn extract(base_url: &str, file: &std::path::Path, explain: bool) -> ExitCode {
+    use std::io::Read;
+    let url = match notion_unfurl_sdk::Url::parse(base_url) {
+        Ok(url) => url,
+        Err(e) => return fail(format!("--base-url {base_url:?}: {e}")),
+    };
+    let mut html = Vec::new();
+    let read = if file.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut html).map(drop)
+    } else {
+        std::fs::read(file).map(|bytes| html = bytes)
+    };
+    if let Err(e) = read {
+        return fail(format!("{}: {e}", file.display()));
+    }
+    let options = notion_unfurl_opengraph::report::ReportOptions { explain };
+    let report = notion_unfurl_opengraph::report::report(&html, None, &url, options);
+    let text = if explain {
+        serde_json::to_string_pretty(&report)
+    } else {
+        serde_json::to_string(&report)
+    };
+    match text {
+        Ok(text) => emit(&format!("{text}\n")),
+        Err(e) => fail(e),
     }
 }
 

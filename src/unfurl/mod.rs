@@ -279,6 +279,9 @@ impl Unfurler {
             let result = provider.unfurl(&request, &ctx).await;
             self.metrics
                 .observe_upstream(at, upstream_outcome(&result), started.elapsed());
+            if let Ok(preview) = &result {
+                self.metrics.observe_read_bytes(at, preview.bytes_read);
+            }
             finish(&uri, provider.id(), &host, result, &self.developer)
         }
     }

@@ -182,6 +182,7 @@ impl Provider for FakePulls {
             scope: CacheScope::Account,
             ttl: Duration::from_secs(3600),
             stale,
+            bytes_read: 0,
         })
     }
 

@@ -4,12 +4,18 @@
 //! - Site: any. Pattern: every `http`/`https` URL ([`URL_PATTERN`], named groups `host`
 //!   and `path`), registered with no fixed domain, so the operator chooses which domains to
 //!   verify in Notion. It belongs last in the registry: specific providers come first.
-//! - Upstream: the page itself, read through the SDK's guarded client up to `</head>`
-//!   (`BodyMode::HtmlHead`). Metadata comes from OpenGraph (`og:*`), Twitter cards,
-//!   JSON-LD (schema.org) and plain HTML (`<title>`, `<meta name=description>`,
-//!   `<link rel=icon>`, `<time>`).
+//! - Upstream: the page itself, read through the SDK's guarded client up to `</head>` when
+//!   the head names the date and author ([`head_is_enough`]), else on within the fetch
+//!   cap; and, when the page declares no player, its oEmbed endpoint through the same
+//!   client ([`oembed`]). The bytes read are reported with the preview
+//!   (`Preview::bytes_read`). Metadata comes from OpenGraph (`og:*`), Twitter cards,
+//!   JSON-LD (schema.org), microdata, Dublin Core and plain HTML (`<title>`,
+//!   `<meta name=description>`, `<link rel=icon>`, `<html lang>`, `<time>`); the table in
+//!   [`extract`](mod@extract) says which source fills which field.
 //! - Attributes: `title` (the host when the page has none), `description`, `site`,
-//!   `image`, `icon`, `author`, `published` (the server adds `dev`); anything Notion would
+//!   `image`, `icon`, `author`, `published` (the server adds `dev`), and `embed` with a
+//!   player when the page declares one (`og:video`, `twitter:player`) or, lacking that,
+//!   its oEmbed endpoint answers with one (which then replaces `image`); anything Notion would
 //!   refuse (empty text, `http:` images) is left out. Previews are [`CacheScope::Public`] for
 //!   [`CACHE_TTL`].
 //! - Files: images, video, audio and PDF are embedded directly (`embed`), titled by file
@@ -21,6 +27,8 @@
 //! - [`charset`]: bytes to text (BOM, `Content-Type`, `<meta>` prescan, UTF-8 default).
 //! - [`extract`](mod@extract): HTML to [`PageMetadata`], pure and synchronous.
 //! - [`media`]: which responses are media Notion can embed, and file names.
+//! - [`oembed`]: a page's oEmbed answer to the player Notion embeds.
+//! - [`report`]: the JSON report of `notion-unfurl extract` (fields, sources, `--explain`).
 //! - `provider`: [`OpenGraph`], the status mapping ([`classify`]) and [`attributes`].
 //!
 //! [`CacheScope::Public`]: notion_unfurl_sdk::CacheScope::Public
@@ -28,7 +36,9 @@
 pub mod charset;
 pub mod extract;
 pub mod media;
+pub mod oembed;
 mod provider;
+pub mod report;
 
 pub use extract::PageMetadata;
 pub use provider::{CACHE_TTL, OpenGraph, URL_PATTERN, attributes, classify, head_is_enough};

@@ -9,9 +9,10 @@ use notion_unfurl_sdk::{
     Attribute, Context, Pattern, Preview, Provider, ProviderError, UnfurlRequest, Url, async_trait,
 };
 
-use crate::extract::PageMetadata;
 use crate::extract::name_key;
+use crate::extract::{PageMetadata, PlayerKind};
 use crate::media::{self, Resource};
+use crate::oembed::{self, Embed};
 
 /// How long a preview may be served from the cache: pages change, but not by the minute.
 pub const CACHE_TTL: Duration = Duration::from_secs(60 * 60);
@@ -90,6 +91,7 @@ impl Provider for OpenGraph {
             fetched.content_type.as_deref(),
             &fetched.final_url,
         )?;
+        let mut bytes_read = fetched.body.len();
         let attributes = match resource {
             Resource::Html => {
                 let meta = crate::extract(
@@ -97,12 +99,21 @@ impl Provider for OpenGraph {
                     fetched.content_type.as_deref(),
                     &fetched.final_url,
                 );
-                attributes(&meta)
+                let (embed, oembed_bytes) = match (declared_embed(&meta), &meta.oembed) {
+                    (Some(embed), _) => (Some(embed), 0),
+                    (None, Some(endpoint)) => oembed::fetch(ctx, endpoint).await,
+                    (None, None) => (None, 0),
+                };
+                bytes_read += oembed_bytes;
+                with_embed(attributes(&meta), embed)
             }
             Resource::Media(kind) => file_attributes(&fetched.final_url, Some(kind)),
             Resource::Other => file_attributes(&fetched.final_url, None),
         };
-        Ok(Preview::new(attributes).public().ttl(CACHE_TTL))
+        Ok(Preview::new(attributes)
+            .public()
+            .ttl(CACHE_TTL)
+            .bytes_read(bytes_read as u64))
     }
 }
 
@@ -170,6 +181,7 @@ pub fn attributes(meta: &PageMetadata) -> Vec<Attribute> {
     [
         Attribute::title("title", "Title", title).ok(),
         meta.description.as_deref().and_then(|d| {
+            let d = crate::extract::truncate(d, crate::extract::SUMMARY_MAX_CHARS);
             Attribute::plain_text("description", "Description", d, TextSection::Body).ok()
         }),
         site.and_then(|s| Attribute::plain_text("site", "Site", s, TextSection::Identifier).ok()),
@@ -197,6 +209,30 @@ pub fn attributes(meta: &PageMetadata) -> Vec<Attribute> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The player the page's own metadata declares.
+fn declared_embed(meta: &PageMetadata) -> Option<Embed> {
+    let player = meta.player.as_ref()?;
+    let kind = match player.kind {
+        PlayerKind::Html => MediaKind::Html,
+        PlayerKind::Video => MediaKind::Video,
+    };
+    Some(Embed {
+        url: player.url.clone(),
+        kind,
+    })
+}
+
+/// `attributes` with `embed` in the large media area, where it takes the image's place.
+fn with_embed(mut attributes: Vec<Attribute>, embed: Option<Embed>) -> Vec<Attribute> {
+    let Some(embed) = embed.and_then(|e| Attribute::embed("embed", "Embed", &e.url, e.kind).ok())
+    else {
+        return attributes;
+    };
+    attributes.retain(|a| a.id() != "image");
+    attributes.push(embed);
+    attributes
 }
 
 /// A preview from the URL alone: a file we embed (`kind`) or cannot read (`None`).
@@ -361,6 +397,7 @@ mod tests {
             published: crate::extract::parse_date("2024-03-09T10:00:00Z"),
             url: None,
             host: Some("x.test".into()),
+            ..PageMetadata::default()
         };
         let attributes = attributes(&meta);
         assert_eq!(

@@ -106,6 +106,9 @@ pub enum BodyMode {
     HtmlHeadIf(fn(&[u8]) -> bool),
     /// Read to the end, up to the cap.
     Full,
+    /// Read to the end, up to the cap or this many bytes, whichever is smaller: for small
+    /// documents (an oEmbed answer) that have no business being large.
+    FullUpTo(usize),
     /// Headers only.
     None,
 }
@@ -341,6 +344,10 @@ async fn read_response(
     if response.status() != StatusCode::OK {
         return Ok(fetched);
     }
+    let cap = match mode {
+        BodyMode::FullUpTo(limit) => cap.min(limit),
+        _ => cap,
+    };
     let stop = match mode {
         BodyMode::None => return Ok(fetched),
         BodyMode::HtmlHead | BodyMode::HtmlHeadIf(_)
@@ -350,7 +357,7 @@ async fn read_response(
         }
         BodyMode::HtmlHead => Stop::AtHead,
         BodyMode::HtmlHeadIf(enough) => Stop::AtHeadIf(enough),
-        BodyMode::Full => {
+        BodyMode::Full | BodyMode::FullUpTo(_) => {
             // Only an undecoded body has an exact length: reqwest drops it when decoding.
             if response
                 .content_length()

@@ -63,6 +63,9 @@ pub struct Preview {
     /// (rate limit, outage), or a fresh read with parts left out for the same reason.
     /// Fine to show; not pushed to Notion as an update, which waits for a full read.
     pub stale: bool,
+    /// Bytes of upstream bodies the provider read to make this preview (0 when it does not
+    /// say): what `notion_unfurl_upstream_read_bytes` counts.
+    pub bytes_read: u64,
 }
 
 impl Preview {
@@ -78,7 +81,15 @@ impl Preview {
             scope: CacheScope::Account,
             ttl: Self::DEFAULT_TTL,
             stale: false,
+            bytes_read: 0,
         }
+    }
+
+    /// How many bytes of upstream bodies were read for this preview.
+    #[must_use]
+    pub fn bytes_read(mut self, bytes: u64) -> Self {
+        self.bytes_read = bytes;
+        self
     }
 
     /// Anyone may see this preview (a public page, a public repository), so every
@@ -200,6 +211,8 @@ mod tests {
         assert_eq!(preview.scope, CacheScope::Account);
         assert_eq!(preview.ttl, Preview::DEFAULT_TTL);
         assert!(!preview.stale);
+        assert_eq!(preview.bytes_read, 0);
+        assert_eq!(Preview::new(Vec::new()).bytes_read(42).bytes_read, 42);
 
         let shared = Preview::new(vec![title])
             .public()

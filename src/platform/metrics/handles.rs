@@ -78,6 +78,15 @@ pub(super) fn upstream_histogram() -> Histogram {
     Histogram::new(UPSTREAM_BUCKETS)
 }
 
+/// 1 KiB to 16 MiB by fours: a page's head is a few KiB, a whole page up to the fetch cap.
+const READ_BUCKETS: [f64; 8] = [
+    1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0,
+];
+
+pub(super) fn read_bytes_histogram() -> Histogram {
+    Histogram::new(READ_BUCKETS)
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(super) struct RequestLabels {
     route: Cow<'static, str>,
@@ -218,6 +227,7 @@ impl RequestMetrics {
 struct ProviderSeries {
     unfurls: Vec<Counter>,
     upstream: Vec<Histogram>,
+    read_bytes: Histogram,
 }
 
 /// The unfurler's series: per provider (by registry position), made once.
@@ -240,6 +250,7 @@ impl UnfurlMetrics {
         providers: &[&'static str],
         unfurls: &Family<ProviderLabels, Counter>,
         upstream: &Histograms<ProviderLabels>,
+        read_bytes: &Histograms<[(&'static str, &'static str); 1]>,
         cache: Arc<Counters<CacheResult>>,
     ) -> Self {
         let series = |provider: &'static str, outcome: &'static str| -> ProviderLabels {
@@ -256,6 +267,7 @@ impl UnfurlMetrics {
                     .iter()
                     .map(|o| upstream.get_or_create_owned(&series(provider, o.label())))
                     .collect(),
+                read_bytes: read_bytes.get_or_create_owned(&[("provider", provider)]),
             })
             .collect();
         Self {
@@ -289,6 +301,17 @@ impl UnfurlMetrics {
             .and_then(|series| series.upstream.get(outcome.index()))
         {
             histogram.observe(elapsed.as_secs_f64());
+        }
+    }
+
+    /// The upstream bytes one preview of the provider at `provider` took to read; providers
+    /// that do not count (0) are not observed.
+    pub fn observe_read_bytes(&self, provider: usize, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        if let Some(series) = self.providers.get(provider) {
+            series.read_bytes.observe(bytes as f64);
         }
     }
 

@@ -27,7 +27,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use handles::{
-    Counters, Histograms, ProviderLabels, RequestLabels, request_histogram, upstream_histogram,
+    Counters, Histograms, ProviderLabels, RequestLabels, read_bytes_histogram, request_histogram,
+    upstream_histogram,
 };
 
 /// What a scrape reads from the cache and the database.
@@ -60,6 +61,7 @@ pub struct Metrics {
     cache: Arc<Counters<CacheResult>>,
     unfurls: Family<ProviderLabels, Counter>,
     upstream: Histograms<ProviderLabels>,
+    read_bytes: Histograms<[(&'static str, &'static str); 1]>,
     requests: Family<RequestLabels, Counter>,
     durations: Histograms<RequestLabels>,
     cache_entries: Gauge,
@@ -117,6 +119,13 @@ impl Metrics {
             "Time of one provider call (cache misses and refreshes), by provider and outcome",
             Unit::Seconds,
             upstream.clone(),
+        );
+        let read_bytes = Histograms::new_with_constructor(read_bytes_histogram);
+        registry.register_with_unit(
+            "upstream_read",
+            "Bytes of upstream bodies read for one preview (cache misses and refreshes), by provider",
+            Unit::Bytes,
+            read_bytes.clone(),
         );
         let cache = Arc::new(Counters::register(
             &mut registry,
@@ -177,6 +186,7 @@ impl Metrics {
             cache,
             unfurls,
             upstream,
+            read_bytes,
             requests,
             durations,
             cache_entries,
@@ -195,7 +205,13 @@ impl Metrics {
     /// The unfurler's handles for `providers` (ids in registry order), each at zero for
     /// every outcome.
     pub fn unfurls(&self, providers: &[&'static str]) -> UnfurlMetrics {
-        UnfurlMetrics::resolve(providers, &self.unfurls, &self.upstream, self.cache.clone())
+        UnfurlMetrics::resolve(
+            providers,
+            &self.unfurls,
+            &self.upstream,
+            &self.read_bytes,
+            self.cache.clone(),
+        )
     }
 
     pub fn count_unfurl(&self, outcome: UnfurlOutcome) {
@@ -388,6 +404,8 @@ mod tests {
         unfurls.count_unfurl(1, PreviewOutcome::Preview);
         unfurls.count_no_provider();
         unfurls.observe_upstream(0, UpstreamOutcome::Timeout, Duration::from_secs(10));
+        unfurls.observe_read_bytes(0, 5000);
+        unfurls.observe_read_bytes(1, 0);
         unfurls.count_cache(CacheResult::Hit);
         let after = metrics.render(&Scrape::default());
         for (series, expected) in [
@@ -426,6 +444,18 @@ mod tests {
             (
                 r#"notion_unfurl_upstream_request_duration_seconds_count{provider="opengraph",outcome="timeout"}"#,
                 1.0,
+            ),
+            (
+                r#"notion_unfurl_upstream_read_bytes_count{provider="opengraph"}"#,
+                1.0,
+            ),
+            (
+                r#"notion_unfurl_upstream_read_bytes_sum{provider="opengraph"}"#,
+                5000.0,
+            ),
+            (
+                r#"notion_unfurl_upstream_read_bytes_count{provider="github"}"#,
+                0.0,
             ),
             (
                 r#"notion_unfurl_preview_cache_lookups_total{result="hit"}"#,

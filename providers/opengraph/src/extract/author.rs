@@ -2,6 +2,7 @@
 //! person, so every source yields a [`Candidate`] and one rule here picks among them;
 //! the sources themselves ([`super::document`], [`super::json_ld`]) only gather names.
 
+use super::chain::{Explanation, Seen, Verdict};
 use super::text::{clean_text, truncate};
 
 /// Longest author line kept, in characters (several names joined).
@@ -14,6 +15,8 @@ const MAX_PUBLISHER_NAMES: usize = 16;
 
 /// One source's idea of who wrote the page.
 pub(super) struct Candidate {
+    /// Where the names were read, for `--explain`.
+    source: &'static str,
     names: Vec<String>,
     kind: CandidateKind,
 }
@@ -30,12 +33,24 @@ pub(super) enum CandidateKind {
 
 impl Candidate {
     /// `None` when the source named nobody.
-    pub(super) fn new(names: Vec<String>, kind: CandidateKind) -> Option<Self> {
-        (!names.is_empty()).then_some(Self { names, kind })
+    pub(super) fn new(
+        source: &'static str,
+        names: Vec<String>,
+        kind: CandidateKind,
+    ) -> Option<Self> {
+        (!names.is_empty()).then_some(Self {
+            source,
+            names,
+            kind,
+        })
     }
 
-    pub(super) fn untyped(names: Vec<String>) -> Option<Self> {
-        Self::new(names, CandidateKind::Unknown)
+    pub(super) fn untyped(source: &'static str, names: Vec<String>) -> Option<Self> {
+        Self::new(source, names, CandidateKind::Unknown)
+    }
+
+    fn line(&self) -> String {
+        truncate(&self.names.join(", "), AUTHOR_MAX_CHARS)
     }
 
     fn is_publisher(&self, publishers: &Publishers) -> bool {
@@ -57,15 +72,50 @@ impl Candidate {
 pub(super) fn choose_author(
     candidates: impl Iterator<Item = Candidate>,
     publishers: &Publishers,
-) -> Option<String> {
+    trace: Option<&mut Explanation>,
+) -> Option<(&'static str, String)> {
     let mut fallback = None;
+    let mut chosen = None;
+    let mut seen = Vec::new();
     for candidate in candidates {
-        if !candidate.is_publisher(publishers) {
-            return Some(truncate(&candidate.names.join(", "), AUTHOR_MAX_CHARS));
+        let verdict = if chosen.is_some() {
+            Verdict::Later
+        } else if candidate.is_publisher(publishers) {
+            Verdict::Refused("names the publisher, not a person")
+        } else {
+            Verdict::Chosen
+        };
+        if trace.is_some() {
+            seen.push(Seen {
+                source: candidate.source,
+                value: candidate.line(),
+                verdict: verdict.clone(),
+            });
         }
-        fallback.get_or_insert(candidate);
+        match verdict {
+            Verdict::Chosen => {
+                chosen = Some((candidate.source, candidate.line()));
+                if trace.is_none() {
+                    break;
+                }
+            }
+            Verdict::Refused(_) => {
+                fallback.get_or_insert(candidate);
+            }
+            Verdict::Later => {}
+        }
     }
-    fallback.map(|c| truncate(&c.names.join(", "), AUTHOR_MAX_CHARS))
+    let chosen = chosen.or_else(|| {
+        let fallback = fallback?;
+        if let Some(first) = seen.iter_mut().find(|s| s.source == fallback.source) {
+            first.verdict = Verdict::Chosen;
+        }
+        Some((fallback.source, fallback.line()))
+    });
+    if let Some(trace) = trace {
+        trace.fields.push(("author", seen));
+    }
+    chosen
 }
 
 /// Names a page may use for its publisher, as [`name_key`]s.
@@ -201,6 +251,23 @@ mod tests {
     }
 
     #[test]
+    fn microdata_and_bylines_name_authors_the_head_does_not() {
+        use crate::extract::test_support::extract_body;
+        let item = r#"<div itemprop="author" itemscope itemtype="https://schema.org/Person">
+            <img src="/a.jpg"><span itemprop="name">Ada Lovelace</span> wrote this</div>"#;
+        assert_eq!(extract_body(item).author.as_deref(), Some("Ada Lovelace"));
+        let plain = r#"<span itemprop="author">Grace Hopper</span>"#;
+        assert_eq!(extract_body(plain).author.as_deref(), Some("Grace Hopper"));
+        let byline = r#"<div class="author-box">A long biography of 2 people</div>
+            <p class="article__byline">von David Straub -</p>
+            <p class="byline">Someone Else</p>"#;
+        assert_eq!(extract_body(byline).author.as_deref(), Some("David Straub"));
+        let long =
+            r#"<p class="byline">Posted on 3 May 2024 by the whole editorial team of us</p>"#;
+        assert_eq!(extract_body(long).author, None);
+    }
+
+    #[test]
     fn meta_authors_are_joined_uninverted_and_cleaned() {
         let several = r#"<meta name="author" content="Lucy Thornton">
             <meta name="author" content="Tim Hanlon"><meta name="author" content="Lucy Thornton">"#;
@@ -217,6 +284,12 @@ mod tests {
         let email = r#"<meta name="author" content="d.kuckelkorn@example.com">
             <meta name="byl" content="By Dieter Kuckelkorn">"#;
         assert_eq!(extract(email).author.as_deref(), Some("Dieter Kuckelkorn"));
+        let german = r#"<meta name="twitter:label1" content="Verfasst von">
+            <meta name="twitter:data1" content="Gregor Meier">"#;
+        assert_eq!(extract(german).author.as_deref(), Some("Gregor Meier"));
+        let misc = r#"<meta name="author" content="d.kuckelkorn@example.com">
+            <meta name="twitter:misc:Written by" content="Dieter Kuckelkorn">"#;
+        assert_eq!(extract(misc).author.as_deref(), Some("Dieter Kuckelkorn"));
         let slack = r#"<meta name="twitter:label1" content="Written by">
             <meta name="twitter:data1" content="Ada Lovelace">"#;
         assert_eq!(extract(slack).author.as_deref(), Some("Ada Lovelace"));

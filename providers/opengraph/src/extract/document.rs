@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::author::{Candidate, push_name, uninvert};
 use super::date::parse_date;
+use super::image;
 use super::json_ld::{JsonLd, parse_json_ld};
 use super::text::clean_text;
 
@@ -25,11 +26,13 @@ pub const URL_MAX_BYTES: usize = 2048;
 /// without it (at 2,000 it would not).
 pub const MAX_TAGS: usize = 5_000;
 
-const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
+/// Dates compared with the first publication date when that one has no real offset.
+const MAX_DATE_CANDIDATES: usize = 16;
 
-static ELEMENTS: LazyLock<Option<Selector>> = LazyLock::new(|| {
-    Selector::parse("meta, link, title, base, script, time, h1, video[poster], a[rel~=author]").ok()
-});
+/// `<img>` elements looked at for the last-resort image: the content image is near the top.
+const MAX_IMGS: usize = 20;
+
+const HTML_NAMESPACE: &str = "http://www.w3.org/1999/xhtml";
 
 struct Link<'a> {
     /// Lower-cased `rel` tokens.
@@ -54,23 +57,54 @@ pub(super) struct Found<'a> {
     pub(super) video_poster: Option<&'a str>,
     /// Texts of `<a rel="author">` links.
     rel_authors: Vec<String>,
+    /// `<html lang>`.
+    pub(super) html_lang: Option<&'a str>,
+    /// The first few `<img src>` values.
+    pub(super) img_srcs: Vec<&'a str>,
+    /// Names from microdata (`itemprop=author` on any element).
+    microdata_authors: Vec<String>,
+    /// The short text of the first element whose class names a byline.
+    bylines: Vec<String>,
 }
 
 impl<'a> Found<'a> {
     pub(super) fn collect(document: &'a Html) -> Self {
         let mut found = Found::default();
-        let Some(selector) = ELEMENTS.as_ref() else {
-            return found;
-        };
         let mut marked_times = Vec::new();
-        for element in document.select(selector) {
+        // A walk over the element nodes, dispatching on the name: matching a selector list
+        // against every element costs more than the whole dispatch.
+        let elements = document
+            .root_element()
+            .descendants()
+            .filter_map(scraper::ElementRef::wrap);
+        for element in elements {
             let el = element.value();
+            if let Some(prop) = el.attr("itemprop")
+                && !matches!(el.name(), "meta" | "time")
+                && found.microdata_authors.len() < MAX_BYLINES
+            {
+                let is_author = prop
+                    .split_ascii_whitespace()
+                    .any(|p| p.eq_ignore_ascii_case("author"));
+                if is_author {
+                    found.microdata_authors.extend(microdata_name(&element));
+                }
+            }
+            // The first byline only: later ones belong to related articles and teasers.
+            if found.bylines.is_empty() && el.attr("class").is_some_and(is_byline_class) {
+                found
+                    .bylines
+                    .extend(byline_text(&element.text().collect::<String>()));
+            }
             match el.name() {
+                "html" if found.html_lang.is_none() => {
+                    found.html_lang = el.attr("lang").or_else(|| el.attr("xml:lang"));
+                }
                 "meta" => {
                     let Some(content) = el.attr("content").or_else(|| el.attr("value")) else {
                         continue;
                     };
-                    for key in ["property", "name", "itemprop"] {
+                    for key in ["property", "name", "itemprop", "http-equiv"] {
                         if let Some(k) = el.attr(key) {
                             found.meta.push((k.trim().to_ascii_lowercase(), content));
                         }
@@ -119,8 +153,13 @@ impl<'a> Found<'a> {
                     found.h1 = clean_text(&element.text().collect::<String>());
                 }
                 "video" if found.video_poster.is_none() => found.video_poster = el.attr("poster"),
+                "img" if found.img_srcs.len() < MAX_IMGS => found.img_srcs.extend(el.attr("src")),
                 // A few bylines; a long list is a directory or comment thread, not bylines.
-                "a" if found.rel_authors.len() < 8 => {
+                "a" if found.rel_authors.len() < 8
+                    && el
+                        .attr("rel")
+                        .is_some_and(|r| r.to_ascii_lowercase().contains("author")) =>
+                {
                     if let Some(name) = clean_text(&element.text().collect::<String>()) {
                         found.rel_authors.push(name);
                     }
@@ -134,7 +173,7 @@ impl<'a> Found<'a> {
     }
 
     /// Non-blank `content` values of one key, in document order.
-    fn meta_values<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a str> + 's {
+    pub(super) fn meta_values<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.meta
             .iter()
             .filter(move |(k, v)| k == key && !v.trim().is_empty())
@@ -158,13 +197,25 @@ impl<'a> Found<'a> {
             .find_map(|l| resolve(base, l.href))
     }
 
+    /// `<link rel=alternate type=application/json+oembed>`.
+    pub(super) fn oembed_link(&self, base: &Url) -> Option<Url> {
+        self.links
+            .iter()
+            .filter(|l| l.rel.iter().any(|r| r == "alternate"))
+            .filter(|l| {
+                l.mime
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json+oembed"))
+            })
+            .find_map(|l| resolve(base, l.href))
+    }
+
     /// The preview image; an https one when the page offers any, since Notion shows
     /// nothing else.
-    pub(super) fn image(&self, base: &Url) -> Option<Url> {
+    pub(super) fn image(&self, base: &Url, logos: bool) -> Option<Url> {
         const KEYS: [&str; 6] = [
+            "og:image:secure_url",
             "og:image",
             "og:image:url",
-            "og:image:secure_url",
             "twitter:image",
             "twitter:image:src",
             "image",
@@ -172,7 +223,8 @@ impl<'a> Found<'a> {
         let mut candidates = KEYS
             .iter()
             .flat_map(|key| self.meta_values(key).filter_map(|v| resolve(base, v)))
-            .chain(self.link_href("image_src", base));
+            .chain(self.link_href("image_src", base))
+            .filter(|u| image::usable(u) && (logos || !image::is_logo(u)));
         let first = candidates.next()?;
         if first.scheme() == "https" {
             return Some(first);
@@ -202,7 +254,11 @@ impl<'a> Found<'a> {
                     || mime.contains("icon")
                     || path.ends_with(".png")
                     || path.ends_with(".ico");
-                let size = link.sizes.and_then(largest_size).unwrap_or(if touch {
+                let size = link
+                    .sizes
+                    .and_then(largest_size)
+                    .or_else(|| size_in_name(&url));
+                let size = size.unwrap_or(if touch {
                     180
                 } else if svg {
                     // Scalable; ranks with a large bitmap but below a declared bigger one.
@@ -221,7 +277,7 @@ impl<'a> Found<'a> {
     /// Names from `<meta>` author conventions, each key one candidate (all its values), then
     /// the `rel=author` links.
     pub(super) fn author_candidates(&self) -> Vec<Candidate> {
-        const KEYS: [&str; 11] = [
+        const KEYS: [&str; 12] = [
             "author",
             "article:author",
             "parsely-author",
@@ -232,6 +288,7 @@ impl<'a> Found<'a> {
             "dc.creator",
             "dcterms.creator",
             "citation_author",
+            "twitter:misc:written by",
             "twitter:data1",
         ];
         let mut candidates: Vec<Candidate> = KEYS
@@ -249,23 +306,45 @@ impl<'a> Found<'a> {
                     };
                     push_name(&mut names, &value);
                 }
-                Candidate::untyped(names)
+                Candidate::untyped(key, names)
             })
             .collect();
-        let mut linked = Vec::new();
-        for name in &self.rel_authors {
-            push_name(&mut linked, name);
+        for (source, texts) in [
+            ("<a rel=author>", &self.rel_authors),
+            ("itemprop=author", &self.microdata_authors),
+            ("byline class", &self.bylines),
+        ] {
+            let mut names = Vec::new();
+            for name in texts {
+                push_name(&mut names, name);
+            }
+            candidates.extend(Candidate::untyped(source, names));
         }
-        candidates.extend(Candidate::untyped(linked));
         candidates
     }
 
     /// Slack's convention: `twitter:label1` "Written by" names `twitter:data1`.
     fn twitter_label_is_author(&self) -> bool {
         self.meta_values("twitter:label1").any(|l| {
-            let l = l.to_ascii_lowercase();
-            l.contains("written by") || l.contains("author")
+            let l = l.to_lowercase();
+            ["written by", "author", "autor", "auteur", "verfasst"]
+                .iter()
+                .any(|w| l.contains(w))
         })
+    }
+
+    /// The modification date: a fallback when the page never says when it appeared.
+    pub(super) fn modified(&self, ld: &JsonLd) -> Option<DateTime<FixedOffset>> {
+        const KEYS: [&str; 5] = [
+            "article:modified_time",
+            "og:updated_time",
+            "datemodified",
+            "last-modified",
+            "dcterms.modified",
+        ];
+        KEYS.iter()
+            .find_map(|key| self.meta_values(key).find_map(parse_date))
+            .or_else(|| ld.date_modified())
     }
 
     pub(super) fn published(&self, ld: &JsonLd) -> Option<DateTime<FixedOffset>> {
@@ -292,15 +371,81 @@ impl<'a> Found<'a> {
             "citation_publication_date",
             "cxenseparse:recs:publishtime",
         ];
-        let from_meta = |keys: &[&str]| {
+        let from_meta = |keys: &'static [&'static str]| {
             keys.iter()
-                .find_map(|key| self.meta_values(key).find_map(parse_date))
+                .flat_map(|key| self.meta_values(key).filter_map(parse_date))
         };
-        from_meta(&FIRST)
-            .or_else(|| ld.date_published())
-            .or_else(|| from_meta(&LATER))
-            .or_else(|| self.times.iter().find_map(|t| parse_date(t)))
+        let mut candidates = from_meta(&FIRST)
+            .chain(ld.date_published())
+            .chain(from_meta(&LATER))
+            .chain(self.times.iter().filter_map(|t| parse_date(t)));
+        let first = candidates.next()?;
+        if first.offset().local_minus_utc() != 0 {
+            return Some(first);
+        }
+        // Many CMSs write local time marked as UTC (or unmarked, which reads as UTC) in
+        // one tag and correctly with its offset in another: the same wall-clock time with
+        // a real offset is the better reading.
+        let with_offset = candidates
+            .take(MAX_DATE_CANDIDATES)
+            .find(|d| d.offset().local_minus_utc() != 0 && d.naive_local() == first.naive_local());
+        Some(with_offset.unwrap_or(first))
     }
+}
+
+/// Bylines and microdata names looked at; more are a comment thread or a directory.
+const MAX_BYLINES: usize = 8;
+
+static ITEMPROP_NAME: LazyLock<Option<Selector>> =
+    LazyLock::new(|| Selector::parse("[itemprop~=name]").ok());
+
+/// A microdata author's name: its `itemprop=name` part when it is an item, its `content`,
+/// else its own text when short.
+fn microdata_name(element: &scraper::ElementRef<'_>) -> Option<String> {
+    let el = element.value();
+    if el.attr("itemscope").is_some() {
+        let name = ITEMPROP_NAME
+            .as_ref()
+            .and_then(|selector| element.select(selector).next())?;
+        return name
+            .value()
+            .attr("content")
+            .and_then(clean_text)
+            .or_else(|| byline_text(&name.text().collect::<String>()));
+    }
+    el.attr("content")
+        .and_then(clean_text)
+        .or_else(|| byline_text(&element.text().collect::<String>()))
+}
+
+/// A class that marks a byline (`byline`, `author`, `article__author-name`), not an
+/// author's box, biography or picture.
+fn is_byline_class(class: &str) -> bool {
+    const NOT: [&str; 12] = [
+        "box", "bio", "avatar", "img", "image", "photo", "desc", "info", "wrap", "list", "card",
+        "follow",
+    ];
+    class.split_ascii_whitespace().any(|token| {
+        let token = token.to_ascii_lowercase();
+        (token.contains("byline") || token.contains("author"))
+            && !NOT.iter().any(|n| token.contains(n))
+    })
+}
+
+/// A byline's name: short text without a leading "By" or German "von".
+fn byline_text(text: &str) -> Option<String> {
+    let text = clean_text(text)?;
+    let name = ["By ", "by ", "BY ", "Von ", "von "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(&text)
+        .trim()
+        .trim_end_matches(|c: char| c.is_whitespace() || "-–—|,:".contains(c));
+    let words = name.split_whitespace().count();
+    let plausible = (1..=6).contains(&words)
+        && (3..=60).contains(&name.chars().count())
+        && !name.chars().any(|c| c.is_ascii_digit());
+    plausible.then(|| name.to_owned())
 }
 
 /// Largest dimension in a `sizes` attribute (`"16x16 32x32"`); `any` ranks as large.
@@ -316,6 +461,19 @@ fn largest_size(sizes: &str) -> Option<u32> {
                 .split_once('x')
                 .map(|(w, h)| (w.parse::<u32>().ok(), h.parse::<u32>().ok()))?;
             Some(w?.max(h?))
+        })
+        .max()
+}
+
+/// A size written in an icon's file name (`57x57.png`, `favicon-96x96.png`), for icons
+/// that declare none.
+fn size_in_name(url: &Url) -> Option<u32> {
+    let name = url.path_segments()?.next_back()?.to_ascii_lowercase();
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(|part| {
+            let (w, h) = part.split_once('x')?;
+            let (w, h) = (w.parse::<u32>().ok()?, h.parse::<u32>().ok()?);
+            (w == h).then_some(w)
         })
         .max()
 }
@@ -366,7 +524,7 @@ mod tests {
 
     #[test]
     fn selectors_compile() {
-        assert!(ELEMENTS.is_some());
+        assert!(ITEMPROP_NAME.is_some());
     }
 
     #[test]
@@ -449,6 +607,11 @@ mod tests {
         );
         assert_eq!(s(&meta.icon), Some("https://www.example.com/touch.png"));
         let meta = extract(
+            r#"<link rel="apple-touch-icon" sizes="152x152" href="/a/152x152.png">
+               <link rel="apple-touch-icon-precomposed" href="/b/57x57.png">"#,
+        );
+        assert_eq!(s(&meta.icon), Some("https://www.example.com/a/152x152.png"));
+        let meta = extract(
             r#"<link rel="apple-touch-icon" href="/touch.png">
                <link rel="icon" sizes="192x192" href="/i192.png">"#,
         );
@@ -471,6 +634,27 @@ mod tests {
         assert_eq!(
             meta.published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2020-06-06T10:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_date_without_a_real_offset_takes_the_offset_another_source_writes() {
+        let meta = extract(
+            r#"<meta property="article:published_time" content="2023-04-28T18:41:00">
+               <script type="application/ld+json">{"@type":"NewsArticle",
+                 "datePublished":"2023-04-28T18:41:00+02:00"}</script>"#,
+        );
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-04-28T18:41:00+02:00")
+        );
+        let other_time = extract(
+            r#"<meta property="article:published_time" content="2023-04-28T18:41:00Z">
+               <meta name="date" content="2023-04-29T10:00:00+02:00">"#,
+        );
+        assert_eq!(
+            other_time.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-04-28T18:41:00+00:00")
         );
     }
 

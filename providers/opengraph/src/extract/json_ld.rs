@@ -19,7 +19,11 @@ pub const JSON_LD_MAX_BYTES: usize = 256 * 1024;
 const JSON_LD_MAX_DEPTH: usize = 6;
 
 pub(super) fn parse_json_ld(script: &ElementRef<'_>) -> Option<Value> {
-    let text: String = script.text().collect();
+    parse_json_ld_text(&script.text().collect::<String>())
+}
+
+/// One block's text (a script's raw content) as JSON, leniently.
+pub(super) fn parse_json_ld_text(text: &str) -> Option<Value> {
     if text.len() > JSON_LD_MAX_BYTES {
         return None;
     }
@@ -31,15 +35,40 @@ pub(super) fn parse_json_ld(script: &ElementRef<'_>) -> Option<Value> {
         .trim_end_matches("]]>")
         .trim()
         .trim_end_matches(';');
-    serde_json::from_str(body).ok().or_else(|| {
-        // Raw line breaks inside strings are the commonest hand-written JSON-LD error;
-        // outside strings they are whitespace either way.
-        let flattened: String = body
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        serde_json::from_str(&flattened).ok()
-    })
+    serde_json::from_str(body)
+        .ok()
+        .or_else(|| serde_json::from_str(&repaired(body)).ok())
+}
+
+/// The commonest hand-written JSON-LD errors mended: raw control characters (line breaks
+/// inside strings; outside them they are whitespace either way) and values left out of a
+/// template (`"width": ,`), which become `null`.
+fn repaired(body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 16);
+    let (mut in_string, mut escaped, mut after_colon) = (false, false, false);
+    for c in body.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            out.push(if c.is_control() { ' ' } else { c });
+            continue;
+        }
+        if c.is_whitespace() || c.is_control() {
+            out.push(' ');
+            continue;
+        }
+        if after_colon && matches!(c, ',' | '}' | ']') {
+            out.push_str("null");
+        }
+        after_colon = c == ':';
+        in_string = c == '"';
+        out.push(c);
+    }
+    out
 }
 
 type Node = serde_json::Map<String, Value>;
@@ -52,7 +81,7 @@ pub(super) struct JsonLd<'a> {
 }
 
 impl<'a> JsonLd<'a> {
-    pub(super) fn new(blocks: &'a [Value]) -> Self {
+    pub(super) fn new(blocks: impl IntoIterator<Item = &'a Value>) -> Self {
         let mut nodes = Vec::new();
         for block in blocks {
             flatten(block, &mut nodes, 0);
@@ -122,15 +151,72 @@ impl<'a> JsonLd<'a> {
     }
 
     /// One candidate per page node that has `key` (`author`, `creator`).
-    pub(super) fn author_candidates(&self, key: &str) -> Vec<Candidate> {
+    pub(super) fn author_candidates(&self, key: &'static str) -> Vec<Candidate> {
+        let source = if key == "creator" {
+            "json-ld creator"
+        } else {
+            "json-ld author"
+        };
         self.page_nodes()
             .filter_map(|n| {
                 let mut names = Vec::new();
                 let mut kind = CandidateKind::Organisation;
                 self.collect_names(n.get(key)?, &mut names, &mut kind, 0);
-                Candidate::new(names, kind)
+                Candidate::new(source, names, kind)
             })
             .collect()
+    }
+
+    /// The page's publisher as its article or page node names it.
+    pub(super) fn publisher_name(&self) -> Option<&'a str> {
+        self.page_nodes().find_map(|n| {
+            let publisher = match n.get("publisher")? {
+                Value::Array(items) => items.first()?,
+                one => one,
+            };
+            match publisher {
+                Value::String(name) => Some(name.as_str()),
+                other => self.deref(other)?.get("name")?.as_str(),
+            }
+        })
+    }
+
+    /// The publisher's logo as written (a URL or an `ImageObject`), else an
+    /// `Organization`'s: unresolved, the caller owns the base URL.
+    pub(super) fn publisher_logo(&self) -> Option<&'a str> {
+        let logo_of = |node: &'a Node| -> Option<&'a str> {
+            match node.get("logo")? {
+                Value::String(s) => Some(s.as_str()),
+                Value::Object(o) => o.get("url").or_else(|| o.get("contentUrl"))?.as_str(),
+                _ => None,
+            }
+        };
+        self.page_nodes()
+            .filter_map(|n| self.deref(n.get("publisher")?))
+            .find_map(logo_of)
+            .or_else(|| {
+                self.nodes
+                    .iter()
+                    .filter(|n| types(n).any(|t| t.ends_with("Organization")))
+                    .find_map(|n| logo_of(n))
+            })
+    }
+
+    /// `inLanguage` of a page node, or of the `WebSite`.
+    pub(super) fn in_language(&self) -> Option<&'a str> {
+        let lang_of = |n: &&'a Node| match n.get("inLanguage")? {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => o.get("alternateName")?.as_str(),
+            _ => None,
+        };
+        self.page_nodes()
+            .find_map(|n| lang_of(&n))
+            .or_else(|| self.nodes.iter().find_map(lang_of))
+    }
+
+    pub(super) fn date_modified(&self) -> Option<DateTime<FixedOffset>> {
+        self.page_nodes()
+            .find_map(|n| parse_date(n.get("dateModified")?.as_str()?))
     }
 
     /// An object, or the node a `{"@id": …}` reference points to.
@@ -300,6 +386,10 @@ mod tests {
         let broken = r#"<script type="application/ld+json">{"@type":"Article",</script>
                         <meta name="author" content="Meta Author">"#;
         assert_eq!(extract(broken).author.as_deref(), Some("Meta Author"));
+        let hole = r#"<script type="application/ld+json">{"@type":"Article","image":{"width": ,
+            "height":
+            },"author":{"@type":"Person","name":"Filled"}}</script>"#;
+        assert_eq!(extract(hole).author.as_deref(), Some("Filled"));
         let newline = "<script type=\"application/ld+json\">\
                        {\"@type\":\"Article\",\"author\":\"Line\nBreak\"}</script>";
         assert_eq!(extract(newline).author.as_deref(), Some("Line Break"));

@@ -1,104 +1,172 @@
 //! HTML text to [`PageMetadata`]: pure, no I/O.
 //!
-//! [`from_html`] parses the document once (up to [`MAX_TAGS`] tags) and then fills each
-//! field from the first source that has a usable value. The child modules gather and
-//! clean; which source comes before which is decided here, in one function, so the table
-//! below can be checked against it. The key lists inside one step live with their
-//! lookups in `document`.
+//! [`from_html`] parses the head (up to [`MAX_TAGS`] tags) and finds the body's JSON-LD
+//! blocks with a byte scan (`scan`); only when a field the body may hold is still missing
+//! (title, description, author, image, or a publication date read from the page) does it
+//! parse the whole page, the same way. Each field is then filled from the first source in
+//! its chain that has a usable value (`chain`), which also records every candidate for
+//! `notion-unfurl extract --explain`. The child modules gather and clean; which source
+//! comes before which is decided here, in one function, so the table below can be checked
+//! against it. The key lists inside one step live with their lookups in `document`.
 //!
-//! - `document`: the one walk over the HTML, `<meta>`/`<link>` lookups, image and icon
-//!   ranking, URL resolution.
+//! - `document`: the one walk over the parsed HTML, `<meta>`/`<link>` lookups, image and
+//!   icon ranking, URL resolution.
+//! - `scan`: where the head ends, and JSON-LD found without a parser.
 //! - `json_ld`: schema.org blocks, parsed and flattened into typed nodes.
 //! - `author`: author names, and the rule that picks people over the publisher.
 //! - `date`: the many ways pages write a date.
-//! - `text`: whitespace and length rules.
+//! - `lang`: language tags to BCP 47.
+//! - `image`: which image URLs may stand for a page.
+//! - `body`: the first paragraph, for pages without a summary.
+//! - `player`: `og:video` and `twitter:player`.
+//! - `text`: whitespace, length and title site-part rules.
 //!
 //! # Which source fills which field
 //!
 //! Numbers are the order in which sources are tried for a field; the first that yields a
 //! value wins (author excepted, see below). Empty cells are sources never read for it.
+//! Report names: `site_name` is `publisher`, `icon` is `logo`, `published` is `date`.
 //!
 //! | field | OpenGraph | Twitter | other `<meta>` | JSON-LD | `<link rel>` | HTML elements | heuristic |
 //! |---|---|---|---|---|---|---|---|
-//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | |
-//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | |
-//! | site_name | 1 `og:site_name` | | 2 `application-name` | | | | |
-//! | image | 1 `og:image`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>` | |
-//! | icon | | | | | 1 icons, best ranked [^icon] | | 2 `/favicon.ico` on the page's origin |
-//! | url | 1 `og:url` | | | | 2 `canonical` | | |
-//! | author | 2 `article:author` [^author] | 2 `twitter:data1` [^author] | 2 `author`… [^author] | 1 `author` (page); 4 `creator` (page) | | 3 `<a rel=author>` texts | |
-//! | published | 1 `article:published_time`… [^published] | | 3 `datePublished`, `date`… [^published] | 2 `datePublished` (page) | | 4 `<time datetime>` [^time] | 5 `/YYYY/MM/DD/` in `url`'s path; 6 in the page URL's path |
+//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | then: a site part dropped [^title] |
+//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | 5 first paragraph [^paragraph] |
+//! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app] | 1 `publisher.name` (page) | | | 5 the titles' site part [^title] |
+//! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
+//! | icon | 1 `og:logo` | | | 3 `publisher.logo`, else an `Organization`'s | 2 icons, best ranked [^icon] | | 4 `/favicon.ico` on the page's origin |
+//! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
+//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 6 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata] | 5 the first byline [^byline] |
+//! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished` (page) | | 1 `<time datetime>` [^time] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 4 the modification date [^modified] |
+//! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
+//! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
+//! | oembed | | | | | 1 `alternate` typed `application/json+oembed` | | |
 //! | host | | | | | | | the page URL's host without `www.` |
 //!
-//! [^image]: Step 1 is one pool, in this order: `og:image`, `og:image:url`,
-//!     `og:image:secure_url`, `twitter:image`, `twitter:image:src`, `image`,
+//! [^title]: A title splits into a headline and a site part at its last separator (` | `,
+//!     ` - `, ` – `, ` — `, ` · `, ` :: `, ` » `, ` • `, ` / `, `｜`, `：`) when what follows
+//!     has one to five words, or at its first when what precedes does. The site part is
+//!     dropped when it is one of the publisher's names (the chosen site name, `og:site_name`,
+//!     `application-name`, JSON-LD publishers) or the host's (a label of three letters or
+//!     more). As a site name, the site part counts only from a title (`og:title`,
+//!     `twitter:title`, `<title>`) whose headline equals another title or the first `<h1>`.
+//! [^site]: An all-lower-case `og:site_name` takes JSON-LD's spelling of the same name
+//!     ("channelpro", "ChannelPro"). Site names that are URLs are dropped; a trailing
+//!     parenthetical is dropped ("X (formerly Twitter)").
+//! [^app]: `al:android:app_name`, `al:iphone:app_name`, `al:ipad:app_name`,
+//!     `twitter:app:name:iphone`, `twitter:app:name:googleplay`.
+//! [^paragraph]: The first `<p>` of at least 80 characters that ends a sentence and is not
+//!     inside `nav`, `header`, `footer`, `aside`, `form`, `figcaption`, `blockquote`,
+//!     `noscript` or an element whose `class`/`id` marks a cookie banner, newsletter box,
+//!     paywall or navigation; cut at the last sentence end within [`SUMMARY_MAX_CHARS`].
+//! [^image]: Step 1 is one pool, in this order: `og:image:secure_url`, `og:image`,
+//!     `og:image:url`, `twitter:image`, `twitter:image:src`, `image`,
 //!     `<link rel=image_src>`. Its first `https` URL wins, else its first URL: Notion
-//!     shows no other images.
+//!     shows no other images. Everywhere, images on a non-public IP literal, tracking
+//!     pixels, spacers, sprites and emoji are passed over; in steps 1 to 3 and 5 so are
+//!     logos, favicons and avatars (by path), which step 4 then allows.
+//! [^img]: The first of the first 20 `<img src>` that is not SVG or GIF.
 //! [^icon]: `<link rel>` `icon`, `apple-touch-icon` or `apple-touch-icon-precomposed`.
 //!     A known format (PNG, ICO or SVG, by `type` or extension) ranks first, then the
-//!     largest `sizes` (`any` counts as 256; undeclared or unreadable, touch icons count as
-//!     180, SVG as 144, others as 32); among equals the first declared. `mask-icon` is not one.
+//!     largest `sizes` (`any` counts as 256), else a square size in the file name
+//!     (`57x57.png`), else touch icons count as 180, SVG as 144, others as 32; among
+//!     equals the first declared. `mask-icon` is not one.
 //! [^author]: Step 2 reads these keys in this order, each key one candidate with all its
 //!     values: `author`, `article:author`, `parsely-author`, `sailthru.author`,
 //!     `cxenseparse:author`, `dcsext.author`, `byl`, `dc.creator`, `dcterms.creator`,
-//!     `citation_author` (these last three "Last, First" turned around), `twitter:data1`
-//!     (only when a `twitter:label1` says "written by" or "author").
-//! [^published]: Step 1: `article:published_time`, `article:published:time`,
-//!     `og:published_time`, `og:article:published_time`. Step 3: `datePublished`,
-//!     `date`, `pubdate`, `publishdate`, `publish-date`, `publish_date`, `dc.date.issued`,
-//!     `dcterms.issued`, `dc.date`, `dcterms.date`, `sailthru.date`, `parsely-pub-date`,
-//!     `article.published`, `citation_publication_date`, `cxenseparse:recs:publishtime`.
-//!     Only values [`parse_date`] reads count; the others are passed over.
+//!     `citation_author` (these last three "Last, First" turned around),
+//!     `twitter:misc:written by`, `twitter:data1` (only when a `twitter:label1` says
+//!     "written by", "author", "autor", "auteur" or "verfasst").
+//! [^microdata]: An item's `itemprop=name` (its `content`, else its text), else the
+//!     element's `content`, else its text when it reads as a byline (below).
+//! [^byline]: The first element with a class token containing `byline` or `author` (but
+//!     not `box`, `bio`, `avatar`, `img`, `image`, `photo`, `desc`, `info`, `wrap`, `list`,
+//!     `card`, `follow`): its text without a leading "By"/"von" and trailing dashes, when
+//!     that is one to six words, 3 to 60 characters and no digits.
+//! [^published]: Step 1 is one pool, in this order: `article:published_time`,
+//!     `article:published:time`, `og:published_time`, `og:article:published_time`, then
+//!     JSON-LD `datePublished`, then `datePublished`, `date`, `pubdate`, `publishdate`,
+//!     `publish-date`, `publish_date`, `dc.date.issued`, `dcterms.issued`, `dc.date`,
+//!     `dcterms.date`, `sailthru.date`, `parsely-pub-date`, `article.published`,
+//!     `citation_publication_date`, `cxenseparse:recs:publishtime`, then `<time>`. Only
+//!     values [`parse_date`] reads count. The first wins, but when it has no real offset
+//!     (UTC or none written) a later one with the same wall-clock time and a real offset
+//!     replaces it: CMSs often stamp local time as UTC in one tag.
 //! [^time]: Those with `itemprop=datePublished` or a `pubdate` attribute first, then the
 //!     rest, in document order.
+//! [^modified]: `article:modified_time`, `og:updated_time`, `dateModified`,
+//!     `last-modified`, `dcterms.modified`, then JSON-LD `dateModified`: a page that never
+//!     says when it appeared is dated by its last change rather than not at all.
+//! [^player]: Kind by `og:video:type`: `text/html` an iframe player, `video/*` a file,
+//!     anything else (Flash) no player; untyped, a video file extension makes a file.
 //!
 //! Reading the table:
 //!
-//! - `<meta>` keys match `property`, `name` and `itemprop` alike (lower-cased; the value
-//!   from `content`, else `value`), so the three `<meta>` columns sort keys by the
-//!   vocabulary they belong to, not by attribute. Microdata is read only that way and
-//!   through `<time itemprop=datePublished>`; no `itemscope` is followed.
+//! - `<meta>` keys match `property`, `name`, `itemprop` and `http-equiv` alike
+//!   (lower-cased; the value from `content`, else `value`), so the three `<meta>` columns
+//!   sort keys by the vocabulary they belong to, not by attribute. Microdata on other
+//!   elements is read for `author` and through `<time itemprop=datePublished>`; an
+//!   `itemscope` is followed only to its `name`.
 //! - JSON-LD "article" nodes have a type ending in `Article` or `Posting`, or `Report`;
 //!   "page" nodes are the article nodes, then those typed `…WebPage`. Nodes are found
 //!   inside arrays, `@graph` and properties such as `mainEntity`, a few levels deep, but
-//!   never inside `author`, `creator` or `publisher`.
+//!   never inside `author`, `creator` or `publisher`. Blocks that do not parse are mended
+//!   once (raw line breaks, values left out of a template) and otherwise skipped.
 //! - Author: every source is a candidate, in the order of the table. The first that
 //!   names people rather than the publisher (the site name, JSON-LD `publisher` and
 //!   `WebSite` names, the host) wins; when all name the publisher, the first.
 //! - Title: news sites often give `og:title` a different wording from the article's
 //!   headline; it is the one they chose for shared links, which is what a preview is.
-//! - Published: never the modification date, since a preview says when the page
-//!   appeared.
-//! - Text is whitespace-collapsed and blank values are skipped. Title and description
-//!   are cut to [`TITLE_MAX_CHARS`] and [`DESCRIPTION_MAX_CHARS`], the site name to
+//! - Published: the modification date only as a last resort, since a preview says when
+//!   the page appeared.
+//! - Lang: a BCP 47 tag ([`language_tag`]); values that are not one are passed over.
+//! - Text is whitespace-collapsed, numeric character references left by double escaping
+//!   are decoded, and blank values are skipped. Title and description are cut to
+//!   [`TITLE_MAX_CHARS`] and [`DESCRIPTION_MAX_CHARS`] (the preview shows
+//!   [`SUMMARY_MAX_CHARS`] of the description), the site name to
 //!   [`SITE_NAME_MAX_CHARS`], the author to [`AUTHOR_MAX_CHARS`].
 //! - URLs are resolved against `<base href>` (itself resolved against the page's URL)
 //!   or the page's URL; a result that is not `http`/`https` or is longer than
 //!   [`URL_MAX_BYTES`] is passed over like a missing one.
 
 mod author;
+mod body;
+mod chain;
 mod date;
 mod document;
+mod image;
 mod json_ld;
+mod lang;
+mod player;
+mod scan;
 mod text;
 
 use chrono::{DateTime, FixedOffset};
 use notion_unfurl_sdk::Url;
 use scraper::Html;
+use serde_json::Value;
 
 pub(crate) use author::name_key;
 pub use author::{AUTHOR_MAX_CHARS, MAX_AUTHOR_NAMES};
 use author::{Publishers, choose_author};
+use chain::Chain;
+pub use chain::{Explanation, Seen, Verdict};
 use date::date_in_path;
 pub use date::parse_date;
 use document::{Found, favicon, resolve, up_to_tag};
 pub use document::{MAX_TAGS, URL_MAX_BYTES};
 pub use json_ld::JSON_LD_MAX_BYTES;
 use json_ld::JsonLd;
-use text::{clean_text, truncate};
+pub use lang::language_tag;
+pub use player::{Player, PlayerKind};
+pub use text::truncate;
+use text::{clean_text, split_site_parts};
 
-/// Longest description kept, in characters; previews show two or three lines of it.
-pub const DESCRIPTION_MAX_CHARS: usize = 300;
+/// Longest description kept, in characters: a defence against pages that put an article
+/// there. Previews show less ([`SUMMARY_MAX_CHARS`]); the report shows what the page says.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+/// Longest description a preview shows, in characters: two or three lines. A description
+/// read from the body is cut at a sentence within it.
+pub const SUMMARY_MAX_CHARS: usize = 300;
 /// Longest title kept, in characters; a defence against pages that put an article there.
 pub const TITLE_MAX_CHARS: usize = 300;
 /// Longest site name kept, in characters.
@@ -109,55 +177,246 @@ pub const SITE_NAME_MAX_CHARS: usize = 100;
 pub struct PageMetadata {
     pub title: Option<String>,
     pub description: Option<String>,
-    /// The site's own name (`og:site_name`, `application-name`).
+    /// The publisher's name (`og:site_name`, JSON-LD `publisher`, `application-name`).
     pub site_name: Option<String>,
     pub image: Option<Url>,
     pub icon: Option<Url>,
     /// One name, or several joined with ", ".
     pub author: Option<String>,
     pub published: Option<DateTime<FixedOffset>>,
-    /// The canonical URL the page declares (`og:url`, `<link rel=canonical>`).
+    /// The canonical URL the page declares (`og:url`, `<link rel=canonical>`), else the
+    /// URL it was read from.
     pub url: Option<Url>,
     /// The host of the URL the page was read from, without a leading `www.`: the
     /// fallback for the title and the site name.
     pub host: Option<String>,
+    /// The page's language as a BCP 47 tag (`en`, `de-AT`).
+    pub lang: Option<String>,
+    /// A player or video file the page declares for itself (`og:video`, `twitter:player`).
+    pub player: Option<Player>,
+    /// The page's own oEmbed endpoint (`<link rel=alternate type=application/json+oembed>`).
+    pub oembed: Option<Url>,
+    /// Which source gave each field, by field name: what `extract --explain` summarises.
+    pub sources: Vec<(&'static str, &'static str)>,
 }
 
 /// Read the metadata of an HTML document fetched from `final_url`.
 pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
+    read(html, final_url, None)
+}
+
+/// [`from_html`], plus every candidate each field's chain saw and what became of it.
+pub fn explain(html: &str, final_url: &Url) -> (PageMetadata, Explanation) {
+    let mut trace = Explanation::default();
+    let meta = read(html, final_url, Some(&mut trace));
+    (meta, trace)
+}
+
+/// The head is parsed first, with the body's JSON-LD found by a byte scan; the whole page
+/// is parsed only when a field the body may hold is still missing (see [`needs_body`]).
+fn read(html: &str, final_url: &Url, trace: Option<&mut Explanation>) -> PageMetadata {
+    if let Some(end) = scan::head_end(html) {
+        let head = Html::parse_document(up_to_tag(&html[..end], MAX_TAGS));
+        let body_ld: Vec<Value> = scan::json_ld_scripts(&html[end..])
+            .into_iter()
+            .filter_map(json_ld::parse_json_ld_text)
+            .collect();
+        let meta = fields(&head, &body_ld, final_url, None);
+        if !needs_body(&meta) {
+            return match trace {
+                None => meta,
+                Some(trace) => fields(&head, &body_ld, final_url, Some(trace)),
+            };
+        }
+    }
     let document = Html::parse_document(up_to_tag(html, MAX_TAGS));
-    let found = Found::collect(&document);
+    fields(&document, &[], final_url, trace)
+}
+
+/// Whether a field that body elements can fill (`<h1>`, a first paragraph, bylines,
+/// `<time>`, images) is missing, only guessed from a URL, or (the author) only the site.
+fn needs_body(meta: &PageMetadata) -> bool {
+    let date_read = meta
+        .sources
+        .iter()
+        .any(|(field, source)| *field == "date" && *source == PUBLISHED_SOURCE);
+    // An author that only names the site ("mdr.de") is the head's last resort.
+    let author_is_site = meta.author.as_deref().is_none_or(|a| {
+        let key = name_key(a);
+        meta.site_name
+            .as_deref()
+            .is_some_and(|s| name_key(s) == key)
+            || meta.host.as_deref().is_some_and(|h| name_key(h) == key)
+    });
+    meta.title.is_none()
+        || meta.description.is_none()
+        || author_is_site
+        || meta.image.is_none()
+        || !date_read
+}
+
+const PUBLISHED_SOURCE: &str = "published <meta>/json-ld/<time>";
+
+/// Every field from one parsed document, plus JSON-LD blocks found outside it.
+fn fields(
+    document: &Html,
+    extra_ld: &[Value],
+    final_url: &Url,
+    mut trace: Option<&mut Explanation>,
+) -> PageMetadata {
+    let found = Found::collect(document);
     let base = found
         .base_href
         .and_then(|href| resolve(final_url, href))
         .unwrap_or_else(|| final_url.clone());
-    let ld = JsonLd::new(&found.json_ld);
+    let ld = JsonLd::new(found.json_ld.iter().chain(extra_ld));
     let host = final_url
         .host_str()
         .map(|h| h.strip_prefix("www.").unwrap_or(h).to_owned());
+    let mut sources = Vec::new();
+    let f = &found;
+    let meta = |key: &'static str| move || f.meta_text(&[key]);
 
-    let title = found
-        .meta_text(&["og:title", "twitter:title"])
-        .or_else(|| found.title.as_deref().and_then(clean_text))
-        .or_else(|| ld.article_text("headline"))
-        .or_else(|| found.h1.as_deref().and_then(clean_text))
-        .map(|t| truncate(&t, TITLE_MAX_CHARS));
-    let description = found
-        .meta_text(&["og:description", "twitter:description", "description"])
-        .or_else(|| ld.article_text("description"))
-        .map(|d| truncate(&d, DESCRIPTION_MAX_CHARS));
-    let site_name = found
-        .meta_text(&["og:site_name", "application-name"])
-        .map(|s| truncate(&s, SITE_NAME_MAX_CHARS));
-    let image = found
-        .image(&base)
-        .or_else(|| ld.image_urls().find_map(|raw| resolve(&base, raw)))
-        .or_else(|| found.video_poster.and_then(|p| resolve(&base, p)));
-    let icon = found.icon(&base).or_else(|| favicon(final_url));
-    let url = found
-        .meta_content(&["og:url"])
-        .and_then(|u| resolve(&base, u))
-        .or_else(|| found.link_href("canonical", &base));
+    let raw_title = Chain::new("title", trace.as_deref_mut())
+        .or("og:title", meta("og:title"))
+        .or("twitter:title", meta("twitter:title"))
+        .or("<title>", || found.title.as_deref().and_then(clean_text))
+        .or("json-ld headline", || ld.article_text("headline"))
+        .or("<h1>", || found.h1.as_deref().and_then(clean_text))
+        .finish();
+    let title_site_part = || site_part_of_titles(&found, raw_title.as_ref().map(|(_, t)| t));
+
+    let site_name = Chain::new("publisher", trace.as_deref_mut())
+        .or("json-ld publisher", || {
+            ld.publisher_name().and_then(clean_text)
+        })
+        .or("og:site_name", || {
+            // A lower-cased site name ("channelpro") that JSON-LD spells properly.
+            let name = f.meta_text(&["og:site_name"])?;
+            let spelled = ld
+                .publisher_name()
+                .and_then(clean_text)
+                .filter(|p| name_key(p) == name_key(&name) && p != &name);
+            Some(
+                spelled
+                    .filter(|_| !name.chars().any(char::is_uppercase))
+                    .unwrap_or(name),
+            )
+        })
+        .or("application-name", meta("application-name"))
+        .or("app name", || {
+            f.meta_text(&[
+                "al:android:app_name",
+                "al:iphone:app_name",
+                "al:ipad:app_name",
+                "twitter:app:name:iphone",
+                "twitter:app:name:googleplay",
+            ])
+        })
+        .or("title site part", title_site_part)
+        .finish()
+        .filter(|(_, s)| !text::looks_like_url(s))
+        .map(|(source, s)| {
+            (
+                source,
+                truncate(&text::without_aside(&s), SITE_NAME_MAX_CHARS),
+            )
+        });
+    let site_name = record(&mut sources, "publisher", site_name);
+
+    let title = raw_title.map(|(source, t)| {
+        let names: Vec<String> = site_name
+            .iter()
+            .cloned()
+            .chain(f.meta_text(&["og:site_name", "application-name"]))
+            .chain(ld.publisher_names().filter_map(clean_text))
+            .collect();
+        let kept = match strip_site_part(&t, &names, host.as_deref()) {
+            Some((headline, site)) => {
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.refuse(
+                        "title",
+                        "site part",
+                        &site,
+                        "names the publisher or the host",
+                    );
+                }
+                headline
+            }
+            None => t,
+        };
+        (source, truncate(&kept, TITLE_MAX_CHARS))
+    });
+    let title = record(&mut sources, "title", title);
+
+    let description = Chain::new("description", trace.as_deref_mut())
+        .or("og:description", meta("og:description"))
+        .or("twitter:description", meta("twitter:description"))
+        .or("description", meta("description"))
+        .or("json-ld description", || ld.article_text("description"))
+        .or("first paragraph", || {
+            body::first_paragraph(document, SUMMARY_MAX_CHARS)
+        })
+        .finish()
+        .map(|(source, d)| (source, truncate(&d, DESCRIPTION_MAX_CHARS)));
+    let description = record(&mut sources, "description", description);
+
+    let content = |u: &Url| image::usable(u) && !image::is_logo(u);
+    let image = Chain::new("image", trace.as_deref_mut())
+        .or("<meta> image", || found.image(&base, false))
+        .or("json-ld image", || {
+            ld.image_urls()
+                .filter_map(|raw| resolve(&base, raw))
+                .find(content)
+        })
+        .or("<video poster>", || {
+            found
+                .video_poster
+                .and_then(|p| resolve(&base, p))
+                .filter(content)
+        })
+        .or("<meta> image, a logo", || found.image(&base, true))
+        .or("first <img>", || {
+            found
+                .img_srcs
+                .iter()
+                .filter_map(|src| resolve(&base, src))
+                // Spacers and icons are GIF and SVG more often than photos are.
+                .find(|u| {
+                    let path = u.path().to_ascii_lowercase();
+                    content(u) && !path.ends_with(".svg") && !path.ends_with(".gif")
+                })
+        })
+        .finish();
+    let image = record(&mut sources, "image", image);
+
+    let icon = Chain::new("logo", trace.as_deref_mut())
+        .or("og:logo", || {
+            found
+                .meta_content(&["og:logo"])
+                .and_then(|u| resolve(&base, u))
+        })
+        .or("<link rel=icon>", || found.icon(&base))
+        .or("json-ld publisher logo", || {
+            ld.publisher_logo().and_then(|u| resolve(&base, u))
+        })
+        .or("/favicon.ico", || favicon(final_url))
+        .finish();
+    let icon = record(&mut sources, "logo", icon);
+
+    let url = Chain::new("url", trace.as_deref_mut())
+        .or("og:url", || {
+            found
+                .meta_content(&["og:url"])
+                .and_then(|u| resolve(&base, u))
+        })
+        .or("<link rel=canonical>", || {
+            found.link_href("canonical", &base)
+        })
+        .or("page URL", || Some(final_url.clone()))
+        .finish();
+    let url = record(&mut sources, "url", url);
+
     let publishers = Publishers::new(site_name.as_deref(), ld.publisher_names(), host.as_deref());
     let author = choose_author(
         ld.author_candidates("author")
@@ -165,11 +424,38 @@ pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
             .chain(found.author_candidates())
             .chain(ld.author_candidates("creator")),
         &publishers,
+        trace.as_deref_mut(),
     );
-    let published = found
-        .published(&ld)
-        .or_else(|| url.as_ref().and_then(date_in_path))
-        .or_else(|| date_in_path(final_url));
+    let author = record(&mut sources, "author", author);
+
+    let published = Chain::new("date", trace.as_deref_mut())
+        .or(PUBLISHED_SOURCE, || found.published(&ld))
+        .or("date in canonical URL", || {
+            url.as_ref().and_then(date_in_path)
+        })
+        .or("date in page URL", || date_in_path(final_url))
+        .or("modified", || found.modified(&ld))
+        .finish();
+    let published = record(&mut sources, "date", published);
+
+    let lang = Chain::new("lang", trace)
+        .or("<html lang>", || found.html_lang.and_then(language_tag))
+        .or("content-language", || {
+            found
+                .meta_content(&["content-language"])
+                .and_then(language_tag)
+        })
+        .or("og:locale", || {
+            found.meta_content(&["og:locale"]).and_then(language_tag)
+        })
+        .or("json-ld inLanguage", || {
+            ld.in_language().and_then(language_tag)
+        })
+        .finish();
+    let lang = record(&mut sources, "lang", lang);
+
+    let player = player::declared(&found, &base);
+    let oembed = found.oembed_link(&base);
 
     PageMetadata {
         title,
@@ -181,7 +467,68 @@ pub fn from_html(html: &str, final_url: &Url) -> PageMetadata {
         published,
         url,
         host,
+        lang,
+        player,
+        oembed,
+        sources,
     }
+}
+
+/// The winning value, its source noted under `field`.
+fn record<T>(
+    sources: &mut Vec<(&'static str, &'static str)>,
+    field: &'static str,
+    won: Option<(&'static str, T)>,
+) -> Option<T> {
+    won.map(|(source, value)| {
+        sources.push((field, source));
+        value
+    })
+}
+
+/// The site part of a title that also appears without it: `<title>` "Headline - Site"
+/// beside `og:title` "Headline".
+fn site_part_of_titles(found: &Found<'_>, chosen: Option<&String>) -> Option<String> {
+    let titles = [
+        found.meta_text(&["og:title"]),
+        found.meta_text(&["twitter:title"]),
+        found.title.as_deref().and_then(clean_text),
+    ];
+    let headlines: Vec<&str> = titles
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(chosen.map(String::as_str))
+        .chain(found.h1.as_deref())
+        .collect();
+    titles.iter().flatten().find_map(|title| {
+        split_site_parts(title).find_map(|(head, site)| {
+            headlines
+                .iter()
+                .any(|h| name_key(h) == name_key(&head))
+                .then_some(site)
+        })
+    })
+}
+
+/// `title` without a leading or trailing site part that is one of the publisher's names
+/// or the host's.
+fn strip_site_part(
+    title: &str,
+    site_names: &[String],
+    host: Option<&str>,
+) -> Option<(String, String)> {
+    split_site_parts(title).find_map(|(headline, site)| {
+        let site_key = name_key(&site);
+        let names_site = site_names.iter().any(|s| name_key(s) == site_key)
+            || host.is_some_and(|h| {
+                name_key(h) == site_key
+                    || h.split('.')
+                        .filter(|label| label.len() >= 3)
+                        .any(|label| name_key(label) == site_key)
+            });
+        names_site.then_some((headline, site))
+    })
 }
 
 /// Page builders shared by the tests of every child module.
@@ -216,7 +563,7 @@ mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::{extract, s};
+    use test_support::{extract, s, url};
 
     #[test]
     fn site_author_and_urls_are_bounded() {
@@ -275,6 +622,24 @@ mod tests {
             r#"<base href="https://media.example.org/root/"><meta name="twitter:image" content="../x.png">"#,
         );
         assert_eq!(s(&meta.image), Some("https://media.example.org/x.png"));
+    }
+
+    #[test]
+    fn the_body_is_read_for_json_ld_always_and_for_elements_only_when_needed() {
+        let head = r#"<html><head><title>T</title><meta name="description" content="D">
+            <meta property="og:image" content="/i.png">
+            <meta property="article:published_time" content="2024-01-01T00:00:00Z">
+            </head><body>"#;
+        let ld = r#"<script type="application/ld+json">
+            {"@type":"Article","author":{"@type":"Person","name":"From Body"}}</script>"#;
+        let page = format!("{head}<h1>Headline</h1>{ld}<a rel=author>Byline</a></body></html>");
+        let meta = from_html(&page, &url("https://x.test/"));
+        assert_eq!(meta.author.as_deref(), Some("From Body"));
+        assert_eq!(meta.title.as_deref(), Some("T"));
+        // Nothing names the author in the head or JSON-LD: the body's byline is read.
+        let page = format!("{head}<a rel=author>Byline</a></body></html>");
+        let meta = from_html(&page, &url("https://x.test/"));
+        assert_eq!(meta.author.as_deref(), Some("Byline"));
     }
 
     #[test]
