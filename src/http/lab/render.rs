@@ -51,7 +51,7 @@ gap:8px;align-items:center;font-size:12px;opacity:.7;margin-top:8px}.pic{width:1
 border-radius:3px;display:inline-block;object-fit:cover;flex:none;background:rgba(127,127,127,.25)}\
 .avatar .pic{border-radius:50%;width:20px;height:20px}.mention{display:inline-flex;gap:6px;\
 align-items:center;padding:1px 6px;border-radius:4px;background:rgba(127,127,127,.14);max-width:100%}\
-.mention .identifier{opacity:.7}.frame{border:1px dashed currentColor;border-radius:4px;padding:8px;\
+.mention .identifier{opacity:.7}.inline{flex:1 1 220px;min-width:0;margin:0}.frame{border:1px dashed currentColor;border-radius:4px;padding:8px;\
 margin:8px;font-size:12px;opacity:.8;overflow-wrap:anywhere}.error .title{color:#d44c47}\
 .checks{list-style:none;padding:0;margin:0;display:grid;gap:6px}.checks li{background:#fff;\
 border-radius:6px;padding:8px 10px 8px 28px;position:relative;font-size:13px}.checks li::before{\
@@ -85,7 +85,7 @@ pub fn showable(src: &str) -> bool {
 fn picture(src: &str, what: &str) -> String {
     if showable(src) {
         format!(
-            "<img class=\"pic\" src=\"{}\" alt=\"{}\" referrerpolicy=\"no-referrer\">",
+            "<img class=\"pic\" src=\"{}\" alt=\"\" title=\"{}\" referrerpolicy=\"no-referrer\">",
             attr(src),
             attr(what)
         )
@@ -309,7 +309,8 @@ pub fn themes(kept: &[Attr], error: Option<&ErrorOperation>) -> String {
     for theme in ["light", "dark"] {
         let _ = write!(
             out,
-            "<div class=\"theme {theme}\" data-theme=\"{theme}\"><span class=\"label\">{theme}</span>{}{}</div>",
+            "<div class=\"theme {theme}\" data-theme=\"{theme}\"><span class=\"label\">{theme}</span>{}\
+             <p class=\"inline\">In a page\u{2019}s text: {}</p></div>",
             preview(kept, error),
             mention(kept, error)
         );
