@@ -252,6 +252,16 @@ async fn a_local_page_shows_its_title_route_and_cache_use() {
     assert!(fresh.contains("past the cache"), "{fresh}");
     assert!(fresh.contains("<p class=\"title\">Retitled</p>"), "{fresh}");
     assert_eq!(app.origin.log.hits("/titled/lab"), 2);
+
+    // A failure is drawn as Notion shows an error operation: its message, in the card.
+    let (status, _, failed) =
+        get(&app, &lab_url(&app, &app.origin_url("/status/404"), false)).await;
+    assert_eq!(status, 200, "{failed}");
+    assert!(failed.contains("class=\"preview error\""), "{failed}");
+    assert!(
+        failed.contains("The answer holds an error operation (404)"),
+        "{failed}"
+    );
 }
 
 /// The fixture pull request (public), or `None` where the shared fixtures are missing.
