@@ -572,6 +572,14 @@ async fn check_config(settings: &Settings, gathered: &Gathered, strict: bool) ->
                 (None, false) => "off (set UNFURL_ADMIN_TOKEN to turn them on)",
             }
         ),
+        format!(
+            "Preview lab:       {}",
+            match (&settings.lab_token, settings.listen.ip().is_loopback()) {
+                (Some(_), _) => "on at /lab, behind UNFURL_LAB_TOKEN",
+                (None, true) => "on at /lab for this machine only (loopback listener)",
+                (None, false) => "off (set UNFURL_LAB_TOKEN to turn it on)",
+            }
+        ),
     ]);
     for (heading, items) in [("Warnings:", &warnings), ("Problems:", &problems)] {
         if !items.is_empty() {

@@ -16,7 +16,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::http::error_json::ErrorJson;
-use crate::http::request::{BodyError, BodyLimit, bearer_token, read_limited};
+use crate::http::request::{BodyError, BodyLimit, bearer_token, forwarded, read_limited};
 use crate::live::purge::{PurgeError, purge};
 use crate::platform::config::Settings;
 use crate::platform::crypto::same_secret;
@@ -24,9 +24,6 @@ use crate::state::AppState;
 
 /// Largest request body accepted: one link and its JSON.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// Headers a proxy adds to what it forwards (besides `UNFURL_CLIENT_IP_HEADER`).
-const FORWARDING_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
 
 /// Everything the admin endpoints answer with an error status.
 #[derive(Debug, thiserror::Error)]
@@ -115,12 +112,7 @@ fn authorize(req: &HttpRequest, settings: &Settings) -> Result<(), AdminError> {
         tracing::info!("admin request refused: no UNFURL_ADMIN_TOKEN and not on loopback");
         return Err(AdminError::Off);
     }
-    let forwarded = FORWARDING_HEADERS
-        .iter()
-        .copied()
-        .chain(settings.client_ip_header.as_deref())
-        .any(|name| req.headers().contains_key(name));
-    if forwarded {
+    if forwarded(req, settings) {
         tracing::info!("admin request refused: no UNFURL_ADMIN_TOKEN and forwarded by a proxy");
         return Err(AdminError::Off);
     }

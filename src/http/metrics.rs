@@ -43,6 +43,8 @@ pub const ROUTES: &[&str] = &[
     "/readyz",
     "/metrics",
     "/admin/cache/purge",
+    "/lab",
+    "/lab/login",
 ];
 
 /// Who may read `/metrics` on one listener.

@@ -25,6 +25,10 @@
 //! - [`admin::AdminError`] (`/admin/*`): JSON `{error, message}`, `no-store`; 400, 401
 //!   (with `WWW-Authenticate: Bearer`), 404 (off: no token and not on loopback), 405 (with
 //!   `Allow`), 413, 503.
+//! - [`lab::LabError`] (`/lab`, `/lab/login`): the token form (HTML) with 401 when
+//!   `UNFURL_LAB_TOKEN` is set and not presented; plain text otherwise: 404 (off: no token
+//!   and not on loopback), 405 (with `Allow`), 408, 413. Bad input (a link that cannot be
+//!   previewed, JSON that cannot be read) is a lab page with a sentence and status 400.
 //! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`): an HTML page in
 //!   the [`pages`] shell (no-store, never framed, no referrer) with one sentence the user
 //!   can act on; 400, 403, 404, 408, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
@@ -53,6 +57,7 @@ pub mod bodies;
 pub mod error_json;
 pub mod head_deadline;
 pub mod health;
+pub mod lab;
 pub mod limits;
 pub mod metrics;
 pub mod oauth_authorize;
@@ -110,6 +115,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/cache/purge")
             .route(web::post().to(admin::cache_purge))
             .default_service(web::to(admin::method_not_allowed)),
+    )
+    // Who may open it depends on the listener and `UNFURL_LAB_TOKEN`: see `lab::gate`.
+    .service(
+        web::resource("/lab")
+            .route(web::get().to(lab::show))
+            .route(web::post().to(lab::render_json))
+            .default_service(web::to(lab::method_not_allowed)),
+    )
+    .service(
+        web::resource("/lab/login")
+            .route(web::post().to(lab::login))
+            .default_service(web::to(lab::method_not_allowed)),
     );
     // The only route with a large body limit (GitHub's 25 MB), enforced while reading.
     // Without the GitHub crate nothing could read the events, so the route is left out.

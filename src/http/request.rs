@@ -8,6 +8,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 
+use crate::platform::config::Settings;
+
 /// The token of an `Authorization: Bearer …` header (scheme case-insensitive). Tokens are
 /// read from this header only, never from the query string.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
@@ -22,6 +24,20 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
         return None;
     }
     std::str::from_utf8(token).ok()
+}
+
+/// Headers a proxy adds to what it forwards (besides `UNFURL_CLIENT_IP_HEADER`).
+const FORWARDING_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
+/// Whether a proxy forwarded `req` (it carries a forwarding header, or the configured
+/// client-address header): the operator pages' loopback default must not turn every
+/// client of a proxy on the same machine into a loopback caller.
+pub fn forwarded(req: &HttpRequest, settings: &Settings) -> bool {
+    FORWARDING_HEADERS
+        .iter()
+        .copied()
+        .chain(settings.client_ip_header.as_deref())
+        .any(|name| req.headers().contains_key(name))
 }
 
 /// Why a request body was not read.

@@ -30,12 +30,34 @@ use crate::platform::metrics::{
     CacheResult, Metrics, PreviewOutcome, UnfurlMetrics, UpstreamOutcome,
 };
 use crate::unfurl::body::{UriError, attributes_body, error_body, error_operation, validate_uri};
-use crate::unfurl::cache::{PreviewCache, Scope};
+use crate::unfurl::cache::{Key, PreviewCache, Scope};
 use crate::unfurl::entry::{Entry, Outcome};
 use crate::unfurl::registry::Registry;
 
 /// How long a failure is remembered, so a broken link does not hammer its origin.
 pub const NEGATIVE_TTL: Duration = Duration::from_secs(30);
+
+/// Where the answer of [`Unfurler::unfurl_traced`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Answered from the cache (this scope's copy or the shared one).
+    Hit,
+    /// Read from the provider, then cached.
+    Miss,
+    /// Read from the provider past the cache, as asked, then cached.
+    Refreshed,
+    /// No provider accepts the link: nothing read, nothing cached.
+    NoProvider,
+}
+
+/// An answer with where it came from and the cache key it was looked up under (`None`
+/// when no provider accepts the link).
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub entry: Arc<Entry>,
+    pub cache: CacheUse,
+    pub key: Option<Key>,
+}
 
 /// Who an unfurl is for: the account, and its cache-scope key made once (not per request).
 #[derive(Debug, Clone)]
@@ -136,6 +158,50 @@ impl Unfurler {
     pub async fn unfurl_link(&self, link: &Link, requester: Option<&Requester>) -> Arc<Entry> {
         self.unfurl_routed(link.uri.clone(), &link.url, link.route, requester)
             .await
+            .0
+    }
+
+    /// [`Unfurler::unfurl_link`] (or, with `refresh`, [`Unfurler::refresh`]), saying where
+    /// the answer came from and under which cache key: what the preview lab shows.
+    pub async fn unfurl_traced(
+        &self,
+        link: &Link,
+        requester: Option<&Requester>,
+        refresh: bool,
+    ) -> Traced {
+        let Some((provider, _)) = link.route.and_then(|at| self.registry.at(at)) else {
+            return Traced {
+                entry: self.no_provider(&link.uri),
+                cache: CacheUse::NoProvider,
+                key: None,
+            };
+        };
+        let key = Key {
+            provider: provider.id(),
+            scope: scope_of(requester.filter(|_| provider.reads_account())),
+            uri: link.uri.clone(),
+        };
+        let (entry, cache) = if refresh {
+            let entry = self.refresh(&link.uri, &link.url, requester).await;
+            (entry, CacheUse::Refreshed)
+        } else {
+            let (entry, missed) = self
+                .unfurl_routed(link.uri.clone(), &link.url, link.route, requester)
+                .await;
+            (
+                entry,
+                if missed {
+                    CacheUse::Miss
+                } else {
+                    CacheUse::Hit
+                },
+            )
+        };
+        Traced {
+            entry,
+            cache,
+            key: Some(key),
+        }
     }
 
     pub fn cache(&self) -> &PreviewCache {
@@ -160,6 +226,7 @@ impl Unfurler {
         let route = self.registry.route_index(url);
         self.unfurl_routed(Arc::from(uri), url, route, requester)
             .await
+            .0
     }
 
     async fn unfurl_routed(
@@ -168,11 +235,11 @@ impl Unfurler {
         url: &Url,
         route: Option<(usize, usize)>,
         requester: Option<&Requester>,
-    ) -> Arc<Entry> {
+    ) -> (Arc<Entry>, bool) {
         let Some((at, (provider, pattern))) =
             route.and_then(|at| Some((at.0, self.registry.at(at)?)))
         else {
-            return self.no_provider(&uri);
+            return (self.no_provider(&uri), true);
         };
         let requester = requester.filter(|_| provider.reads_account());
         // Everything a miss needs is built inside the future, which a hit never polls (that
@@ -189,13 +256,14 @@ impl Unfurler {
             .cache
             .get_or_fetch(provider.id(), scope_of(requester), uri, fetch, refresh)
             .await;
-        self.metrics.count_cache(if missed.load(Ordering::Relaxed) {
+        let missed = missed.load(Ordering::Relaxed);
+        self.metrics.count_cache(if missed {
             CacheResult::Miss
         } else {
             CacheResult::Hit
         });
         self.metrics.count_unfurl(at, preview_outcome(&entry));
-        entry
+        (entry, missed)
     }
 
     fn no_provider(&self, uri: &str) -> Arc<Entry> {

@@ -35,6 +35,19 @@ fn github(settings: &Settings) -> Result<notion_unfurl_github::GitHub, RegistryE
     notion_unfurl_github::GitHub::new(config).map_err(|e| RegistryError::GitHub(e.to_string()))
 }
 
+/// One pattern weighed against one link ([`Registry::explain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternMatch {
+    pub provider: &'static str,
+    pub regex: String,
+    /// The pattern accepts the link.
+    pub matched: bool,
+    /// The link is routed here: the first pattern that accepts it.
+    pub chosen: bool,
+    /// The named captures, sorted by name; only for the chosen pattern.
+    pub captures: Vec<(String, String)>,
+}
+
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: Vec<Arc<dyn Provider>>,
@@ -87,6 +100,41 @@ impl Registry {
                 .position(|pattern| pattern.regex.is_match(text))
                 .map(|q| (p, q))
         })
+    }
+
+    /// Every pattern of every provider, in precedence order, with whether it accepts `url`
+    /// and, for the one that routes it (the first match), its named captures: what the
+    /// preview lab shows to explain a route.
+    pub fn explain(&self, url: &Url) -> Vec<PatternMatch> {
+        let text = url.as_str();
+        let chosen = self.route_index(url);
+        self.providers
+            .iter()
+            .enumerate()
+            .flat_map(|(p, provider)| {
+                provider
+                    .patterns()
+                    .iter()
+                    .enumerate()
+                    .map(move |(q, pattern)| PatternMatch {
+                        provider: provider.id(),
+                        regex: pattern.regex.as_str().to_owned(),
+                        matched: pattern.regex.is_match(text),
+                        chosen: chosen == Some((p, q)),
+                        captures: if chosen == Some((p, q)) {
+                            let mut captures: Vec<(String, String)> = pattern
+                                .captures(text)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .collect();
+                            captures.sort();
+                            captures
+                        } else {
+                            Vec::new()
+                        },
+                    })
+            })
+            .collect()
     }
 
     /// The provider and pattern at positions from [`Registry::route_index`].

@@ -3,6 +3,9 @@
 //! clicking Allow brings the browser back to the redirect URI with our code and the state.
 //! Skips (saying so) where Chromium or ChromeDriver is not installed; `.ci/run` installs
 //! both from Debian's packages.
+//!
+//! The driver and session helpers here are shared with the preview lab's browser test
+//! (`lab.rs`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,9 +17,9 @@ use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
 use crate::helpers::{TestApp, spawn_origin};
 use crate::linking::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-fn find(binary: &str) -> Option<String> {
+pub(crate) fn find(binary: &str) -> Option<String> {
     let output = Command::new("sh")
         .args(["-c", &format!("command -v {binary}")])
         .output()
@@ -25,7 +28,7 @@ fn find(binary: &str) -> Option<String> {
     (!path.is_empty()).then_some(path)
 }
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     http: reqwest::Client,
@@ -39,7 +42,12 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
@@ -51,7 +59,7 @@ impl Driver {
     }
 }
 
-async fn start_driver(chromedriver: &str) -> Driver {
+pub(crate) async fn start_driver(chromedriver: &str) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -119,28 +127,8 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
     );
 
     let driver = start_driver(&chromedriver).await;
-    let profile = std::env::temp_dir().join(format!("nu-chromium-{}", uuid::Uuid::new_v4()));
-    let session = driver
-        .call(
-            reqwest::Method::POST,
-            "/session",
-            Some(json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": chromium,
-                    "args": [
-                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--window-size=800,640",
-                        format!("--user-data-dir={}", profile.display()),
-                    ]
-                }
-            }}})),
-        )
-        .await;
-    let id = session["sessionId"].as_str().unwrap().to_owned();
-    let path = |rest: &str| format!("/session/{id}{rest}");
+    let session = Session::start(&driver, &chromium, (800, 640)).await;
+    let path = |rest: &str| session.path(rest);
 
     driver
         .call(
@@ -154,16 +142,8 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
         .await;
     assert_eq!(title, "Connect to Notion");
 
-    let png = driver
-        .call(reqwest::Method::GET, &path("/screenshot"), None)
-        .await;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(png.as_str().unwrap())
-        .unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("consent-page.png");
-    std::fs::write(&shot, &png).unwrap();
-    eprintln!("screenshot: {}", shot.display());
+    session.screenshot(&driver, &shot).await;
 
     let allow = driver
         .call(
@@ -210,6 +190,91 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
     assert_eq!(landing.log.hits("/callback"), 1);
     assert_eq!(notion.exchanges().len(), 1);
 
-    driver.call(reqwest::Method::DELETE, &path(""), None).await;
-    let _ = std::fs::remove_dir_all(profile);
+    session.close(&driver).await;
+}
+
+/// One headless Chromium session of a [`Driver`], with a profile directory of its own.
+pub(crate) struct Session {
+    pub(crate) id: String,
+    profile: std::path::PathBuf,
+}
+
+impl Session {
+    pub(crate) async fn start(
+        driver: &Driver,
+        chromium: &str,
+        (width, height): (u32, u32),
+    ) -> Self {
+        let profile = std::env::temp_dir().join(format!("nu-chromium-{}", uuid::Uuid::new_v4()));
+        let session = driver
+            .call(
+                reqwest::Method::POST,
+                "/session",
+                Some(json!({"capabilities": {"alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": chromium,
+                        "args": [
+                            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync",
+                            format!("--window-size={width},{height}"),
+                            format!("--user-data-dir={}", profile.display()),
+                        ]
+                    }
+                }}})),
+            )
+            .await;
+        let id = session["sessionId"].as_str().unwrap().to_owned();
+        Self { id, profile }
+    }
+
+    pub(crate) fn path(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.id)
+    }
+
+    pub(crate) async fn open(&self, driver: &Driver, url: &str) {
+        driver
+            .call(
+                reqwest::Method::POST,
+                &self.path("/url"),
+                Some(json!({ "url": url })),
+            )
+            .await;
+    }
+
+    /// The value `script` (a function body) returns in the page.
+    pub(crate) async fn run(&self, driver: &Driver, script: &str) -> Value {
+        driver
+            .call(
+                reqwest::Method::POST,
+                &self.path("/execute/sync"),
+                Some(json!({ "script": script, "args": [] })),
+            )
+            .await
+    }
+
+    /// A PNG of the window, written to `to` (its folder made if need be).
+    pub(crate) async fn screenshot(&self, driver: &Driver, to: &std::path::Path) -> Vec<u8> {
+        let png = driver
+            .call(reqwest::Method::GET, &self.path("/screenshot"), None)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(to, &png).unwrap();
+        eprintln!("screenshot: {}", to.display());
+        png
+    }
+
+    pub(crate) async fn close(self, driver: &Driver) {
+        driver
+            .call(reqwest::Method::DELETE, &self.path(""), None)
+            .await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }

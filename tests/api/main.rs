@@ -7,6 +7,7 @@ mod fakes;
 mod faults;
 mod github;
 mod helpers;
+mod lab;
 mod linking;
 mod live_updates;
 mod live_updates_github;

@@ -117,6 +117,11 @@ pub struct Settings {
     /// (`POST /admin/cache/purge`), at least 16 bytes. Unset, they answer only on a loopback
     /// listener and only requests that no proxy forwarded (security.md, "Operator pages").
     pub admin_token: Option<Secret>,
+    /// `UNFURL_LAB_TOKEN`: the token that opens the preview lab (`GET /lab`), at least 16
+    /// bytes, asked for once by a form and then kept in an HttpOnly cookie holding its
+    /// HMAC (never the token). Unset, the lab answers only on a loopback listener and only
+    /// requests that no proxy forwarded (security.md, "Operator pages").
+    pub lab_token: Option<Secret>,
     /// `UNFURL_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
     /// `UNFURL_LOG_FORMAT`: `text` (default) or `json`. Levels: `RUST_LOG` (default `info`).
@@ -258,6 +263,19 @@ fn secret(vars: &Vars, name: &'static str) -> Option<Secret> {
     get(vars, name).map(Secret::new)
 }
 
+/// An operator's bearer token (metrics, admin, lab): compared, never derived from, so only
+/// its length is checked.
+fn token(vars: &Vars, name: &'static str, min_bytes: usize) -> Result<Option<Secret>, ConfigError> {
+    let token = secret(vars, name);
+    if token.as_ref().is_some_and(|t| t.expose().len() < min_bytes) {
+        return Err(problem(
+            name,
+            format!("must be at least {min_bytes} bytes (e.g. `openssl rand -hex 32`)"),
+        ));
+    }
+    Ok(token)
+}
+
 fn plain(vars: &Vars, name: &'static str) -> Option<String> {
     get(vars, name).map(str::to_owned)
 }
@@ -274,6 +292,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// The shortest metrics token accepted: the endpoint has no rate limit, so the token alone
 /// must resist guessing.
 pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
+
+/// The shortest lab token accepted, for the same reason as the admin token's.
+pub const MIN_LAB_TOKEN_BYTES: usize = 16;
 
 /// The shortest admin token accepted: it is compared, not derived from, so 16 random
 /// bytes' worth of text is plenty, and a word someone typed is refused.
@@ -381,28 +402,9 @@ impl Settings {
                 )
             })?),
         };
-        let metrics_token = secret(&vars, "UNFURL_METRICS_TOKEN");
-        if let Some(token) = &metrics_token
-            && token.expose().len() < MIN_METRICS_TOKEN_BYTES
-        {
-            return Err(problem(
-                "UNFURL_METRICS_TOKEN",
-                format!(
-                    "must be at least {MIN_METRICS_TOKEN_BYTES} bytes (e.g. `openssl rand -hex 32`)"
-                ),
-            ));
-        }
-        let admin_token = secret(&vars, "UNFURL_ADMIN_TOKEN");
-        if let Some(token) = &admin_token
-            && token.expose().len() < MIN_ADMIN_TOKEN_BYTES
-        {
-            return Err(problem(
-                "UNFURL_ADMIN_TOKEN",
-                format!(
-                    "must be at least {MIN_ADMIN_TOKEN_BYTES} bytes (e.g. `openssl rand -hex 32`)"
-                ),
-            ));
-        }
+        let metrics_token = token(&vars, "UNFURL_METRICS_TOKEN", MIN_METRICS_TOKEN_BYTES)?;
+        let admin_token = token(&vars, "UNFURL_ADMIN_TOKEN", MIN_ADMIN_TOKEN_BYTES)?;
+        let lab_token = token(&vars, "UNFURL_LAB_TOKEN", MIN_LAB_TOKEN_BYTES)?;
         let workers = match get(&vars, "UNFURL_WORKERS") {
             None => None,
             Some(_) => Some(parse_number(&vars, "UNFURL_WORKERS", 1usize, 1..=256)?),
@@ -498,6 +500,7 @@ impl Settings {
                 60..=86_400,
             )?),
             admin_token,
+            lab_token,
             workers,
             client_ip_header: match get(&vars, "UNFURL_CLIENT_IP_HEADER") {
                 None => None,
@@ -652,6 +655,7 @@ mod tests {
             ("UNFURL_PREVIOUS_SECRET_KEYS", "2"),
             ("UNFURL_SECRET_KEY_ID", "0"),
             ("UNFURL_ADMIN_TOKEN", "letmein"),
+            ("UNFURL_LAB_TOKEN", "letmein"),
         ];
         for (name, value) in cases {
             let err = Settings::from_vars(vars(&[(name, value)]))
@@ -781,12 +785,14 @@ mod tests {
     fn secrets_do_not_show_in_debug_output() {
         let key = "k".repeat(40);
         let admin = "a".repeat(20);
+        let lab = "l".repeat(20);
         let s = Settings::from_vars(vars(&[
             ("UNFURL_SECRET_KEY", &key),
             ("UNFURL_ADMIN_TOKEN", &admin),
+            ("UNFURL_LAB_TOKEN", &lab),
         ]))
         .unwrap_or_else(|e| panic!("{e}"));
         let shown = format!("{s:?}");
-        assert!(!shown.contains(&key) && !shown.contains(&admin));
+        assert!(!shown.contains(&key) && !shown.contains(&admin) && !shown.contains(&lab));
     }
 }

@@ -231,6 +231,7 @@ mod tests {
             "UNFURL_GITHUB_TOKEN",
             "UNFURL_GITHUB_WEBHOOK_SECRET",
             "UNFURL_ADMIN_TOKEN",
+            "UNFURL_LAB_TOKEN",
             "UNFURL_METRICS_TOKEN",
         ] {
             assert_eq!(shown_value(name, "hunter2"), "<redacted>", "{name}");

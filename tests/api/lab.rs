@@ -1,0 +1,394 @@
+//! The preview lab (`/lab`) through the real server: who may open it, the headers every page
+//! carries, pasted JSON drawn as text, a local page unfurled with its route and cache use;
+//! then in headless Chromium (skipping where it is not installed, like `browser.rs`), with
+//! screenshots kept under `target/lab-screenshots/`.
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::browser::{Session, find, start_driver};
+use crate::helpers::TestApp;
+
+const LAB_TOKEN: &str = "lab-token-for-the-tests-0123";
+
+fn lab(app: &TestApp) -> String {
+    format!("{}/lab", app.address)
+}
+
+fn lab_url(app: &TestApp, link: &str, refresh: bool) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("url", link);
+    if refresh {
+        query.append_pair("refresh", "1");
+    }
+    format!("{}?{}", lab(app), query.finish())
+}
+
+async fn get(app: &TestApp, url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let response = app.client.get(url).send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_lab_opens_on_a_loopback_listener_with_strict_headers() {
+    let app = TestApp::builder().spawn().await;
+    let (status, headers, body) = get(&app, &lab(&app)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<h1>Preview lab</h1>"));
+    let csp = header(&headers, "content-security-policy");
+    for part in [
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src https: data:",
+        "script-src 'nonce-",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(part), "{part} missing from {csp}");
+    }
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    // The one script carries this response's nonce.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    assert!(body.contains(&format!("<script nonce=\"{nonce}\">")));
+
+    let proxied = app
+        .client
+        .get(lab(&app))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        proxied.status(),
+        404,
+        "a proxy's clients are not loopback callers"
+    );
+}
+
+#[tokio::test]
+async fn the_lab_is_off_on_a_public_listener_without_a_token() {
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_LISTEN", "0.0.0.0:0")])
+        .spawn()
+        .await;
+    let (status, _, body) = get(&app, &lab(&app)).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("UNFURL_LAB_TOKEN"), "{body}");
+    let (status, _, _) = get(&app, &lab_url(&app, &app.origin_url("/x"), false)).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn with_a_token_the_lab_asks_for_it_and_a_cookie_keeps_the_browser_in() {
+    let app = TestApp::builder()
+        .with_env(&[
+            ("UNFURL_LISTEN", "0.0.0.0:0"),
+            ("UNFURL_LAB_TOKEN", LAB_TOKEN),
+        ])
+        .spawn()
+        .await;
+    let (status, headers, body) = get(&app, &lab(&app)).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("action=\"/lab/login\""), "{body}");
+    assert!(header(&headers, "content-security-policy").contains("frame-ancestors 'none'"));
+
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let login = format!("{}/lab/login", app.address);
+    let wrong = browser
+        .post(&login)
+        .form(&[("token", "not-the-lab-token-at-all")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+
+    let right = browser
+        .post(&login)
+        .form(&[("token", LAB_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 303);
+    assert_eq!(header(right.headers(), "location"), "/lab");
+    let cookie = header(right.headers(), "set-cookie").to_owned();
+    assert!(cookie.starts_with("unfurl_lab="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains(LAB_TOKEN),
+        "the cookie never holds the token"
+    );
+
+    let inside = browser.get(lab(&app)).send().await.unwrap();
+    assert_eq!(inside.status(), 200);
+    assert!(inside.text().await.unwrap().contains("id=\"by-url\""));
+
+    let bearer = app
+        .client
+        .get(lab(&app))
+        .bearer_auth(LAB_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+    let in_the_url = app
+        .client
+        .get(format!("{}?token={LAB_TOKEN}", lab(&app)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_the_url.status(), 401, "a token in the URL is not read");
+}
+
+#[tokio::test]
+async fn pasted_json_is_drawn_as_text_and_bad_input_is_a_sentence() {
+    let app = TestApp::builder().spawn().await;
+    let pasted = serde_json::json!([
+        {"id": "title", "name": "Title", "type": "inline",
+         "inline": {"title": {"value": "<script>alert(1)</script>", "section": "title"}}},
+        {"id": "state", "name": "State", "type": "inline",
+         "inline": {"enum": {"value": "Open", "section": "secondary"}}}
+    ])
+    .to_string();
+    let response = app
+        .client
+        .post(lab(&app))
+        .form(&[("json", pasted.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("<script>alert(1)"), "{body}");
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        body.contains("section `secondary` does not accept `enum`"),
+        "{body}"
+    );
+    assert!(body.contains("There is no `dev` attribute"));
+    assert!(
+        body.contains("href=\"/lab#json="),
+        "the permalink keeps the JSON in the fragment"
+    );
+
+    let bad = app
+        .client
+        .post(lab(&app))
+        .form(&[("json", "{\"operations\": [")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("The pasted JSON cannot be rendered: this is not JSON")
+    );
+
+    let (status, _, body) = get(&app, &lab_url(&app, "ftp://example.com/file", false)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("This link cannot be previewed: only http and https links can be previewed."),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_local_page_shows_its_title_route_and_cache_use() {
+    let app = TestApp::builder().spawn().await;
+    app.origin.log.set_title("lab", "A page for the lab");
+    let link = app.origin_url("/titled/lab");
+
+    let (status, _, body) = get(&app, &lab_url(&app, &link, false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<p class=\"title\">A page for the lab</p>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<tr class=\"chosen\"><td>opengraph</td>"),
+        "{body}"
+    );
+    assert!(body.contains("read from the provider just now"), "{body}");
+    assert!(body.contains("data-theme=\"light\"") && body.contains("data-theme=\"dark\""));
+    assert!(body.contains("id=\"checks\""));
+    assert!(body.contains("The `title` attribute is there."), "{body}");
+    assert_eq!(app.origin.log.hits("/titled/lab"), 1);
+
+    let (_, _, again) = get(&app, &lab_url(&app, &link, false)).await;
+    assert!(
+        again.contains("<span id=\"cache-use\">from the cache</span>"),
+        "{again}"
+    );
+    assert_eq!(app.origin.log.hits("/titled/lab"), 1);
+
+    app.origin.log.set_title("lab", "Retitled");
+    let (_, _, fresh) = get(&app, &lab_url(&app, &link, true)).await;
+    assert!(fresh.contains("past the cache"), "{fresh}");
+    assert!(fresh.contains("<p class=\"title\">Retitled</p>"), "{fresh}");
+    assert_eq!(app.origin.log.hits("/titled/lab"), 2);
+
+    // A failure is drawn as Notion shows an error operation: its message, in the card.
+    let (status, _, failed) =
+        get(&app, &lab_url(&app, &app.origin_url("/status/404"), false)).await;
+    assert_eq!(status, 200, "{failed}");
+    assert!(failed.contains("class=\"preview error\""), "{failed}");
+    assert!(
+        failed.contains("The answer holds an error operation (404)"),
+        "{failed}"
+    );
+}
+
+/// The fixture pull request (public), or `None` where the shared fixtures are missing.
+fn public_pull_request() -> Option<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/github/webhooks/pull_request.opened.json");
+    let payload: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    Some(payload["pull_request"].clone())
+}
+
+fn screenshots() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap_or(std::path::Path::new("target"))
+        .join("lab-screenshots")
+}
+
+#[tokio::test]
+async fn the_lab_renders_in_chromium_with_both_themes_and_enum_colours() {
+    let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
+        eprintln!(
+            "skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let github = MockServer::start().await;
+    let pull = public_pull_request();
+    if let Some(pull) = &pull {
+        Mock::given(method("GET"))
+            .and(path("/repos/Codertocat/Hello-World/pulls/2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(pull))
+            .mount(&github)
+            .await;
+    }
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_GITHUB_API_URL", &github.uri())])
+        .spawn()
+        .await;
+    app.origin.log.set_title("lab", "A page for the lab");
+
+    let driver = start_driver(&chromedriver).await;
+    let session = Session::start(&driver, &chromium, (1200, 1000)).await;
+    session
+        .open(
+            &driver,
+            &lab_url(&app, &app.origin_url("/titled/lab"), false),
+        )
+        .await;
+    let seen = session
+        .run(
+            &driver,
+            "return {
+                heading: document.querySelector('h1').textContent,
+                light: document.querySelectorAll('.themes .theme.light .preview').length,
+                dark: document.querySelectorAll('.themes .theme.dark .preview').length,
+                darkTitle: document.querySelector('.theme.dark .preview .title').textContent,
+                darkBackground: getComputedStyle(document.querySelector('.theme.dark')).backgroundColor,
+                checks: document.querySelectorAll('#checks li').length,
+                mention: document.querySelector('.theme.light .mention').textContent,
+                placeholder: document.querySelector('#placeholder .title').textContent
+            };",
+        )
+        .await;
+    assert_eq!(seen["heading"], "Preview lab", "{seen}");
+    assert_eq!(
+        (seen["light"].as_u64(), seen["dark"].as_u64()),
+        (Some(1), Some(1)),
+        "{seen}"
+    );
+    assert_eq!(seen["darkTitle"], "A page for the lab", "{seen}");
+    assert_eq!(seen["darkBackground"], "rgb(25, 25, 25)", "{seen}");
+    assert!(seen["checks"].as_u64().unwrap_or(0) >= 3, "{seen}");
+    assert!(
+        seen["mention"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("A page for the lab")
+    );
+    session
+        .screenshot(&driver, &screenshots().join("opengraph.png"))
+        .await;
+
+    // Pasted JSON through the fragment permalink: the page's script fills the textarea.
+    let pasted = r#"[{"id":"title","name":"Title","type":"inline","inline":{"title":{"value":"From the fragment","section":"title"}}}]"#;
+    let fragment: String = url::form_urlencoded::byte_serialize(pasted.as_bytes()).collect();
+    session
+        .open(&driver, &format!("{}#json={fragment}", lab(&app)))
+        .await;
+    let filled = session
+        .run(&driver, "return document.getElementById('json').value;")
+        .await;
+    assert_eq!(filled, pasted);
+
+    if pull.is_none() {
+        eprintln!(
+            "skipped the pull request: ../shared/fixtures/github is not beside this repository"
+        );
+    } else {
+        let pr = "https://github.com/Codertocat/Hello-World/pull/2";
+        session.open(&driver, &lab_url(&app, pr, false)).await;
+        let pill = session
+            .run(
+                &driver,
+                "const p = document.querySelector('.theme.light .pill');
+                 return p && {text: p.textContent, color: getComputedStyle(p).backgroundColor,
+                   route: document.querySelector('#trace tr.chosen td').textContent};",
+            )
+            .await;
+        assert_eq!(pill["text"], "Open", "{pill}");
+        assert_eq!(pill["color"], "rgb(31, 136, 61)", "{pill}");
+        assert_eq!(pill["route"], "github", "{pill}");
+        session
+            .screenshot(&driver, &screenshots().join("github-pull-request.png"))
+            .await;
+        // `LAB_README_SCREENSHOT=docs/lab.png` refreshes the README's picture: the page
+        // down to both themes.
+        if let Ok(to) = std::env::var("LAB_README_SCREENSHOT") {
+            driver
+                .call(
+                    reqwest::Method::POST,
+                    &session.path("/window/rect"),
+                    Some(serde_json::json!({"width": 1100, "height": 1240})),
+                )
+                .await;
+            let to = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(to);
+            session.screenshot(&driver, &to).await;
+        }
+    }
+    session.close(&driver).await;
+}
