@@ -42,6 +42,9 @@ async fn spawn_faulty_origin() -> String {
     base
 }
 
+/// Every answer says `Connection: close`, and the connection is closed after it: a client
+/// that reused it for the next request (the next hop of a redirect) would meet a closed
+/// socket, a different fault from the one the path names.
 async fn misbehave(mut stream: TcpStream) {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
@@ -79,7 +82,7 @@ async fn misbehave(mut stream: TcpStream) {
         "/bad-gzip" => {
             let body = b"\x1f\x8b\x08\x00 this is not a gzip stream at all, only its magic";
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nConnection: close\r\n\
                  Content-Length: {}\r\n\r\n",
                 body.len()
             );
@@ -98,7 +101,9 @@ async fn misbehave(mut stream: TcpStream) {
         }
         _ => {
             let _ = stream
-                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
                 .await;
         }
     }
