@@ -63,7 +63,13 @@ impl<S> HeadDeadline<S> {
             Stage::Idle => 0,
             Stage::Head { matched } => matched,
         };
-        match end_of_head(matched, bytes) {
+        // The usual case, a whole head in one read: one vectorised search.
+        let found = if matched == 0 && memchr::memmem::find(bytes, b"\r\n\r\n").is_some() {
+            Ok(())
+        } else {
+            end_of_head(matched, bytes)
+        };
+        match found {
             Ok(()) => {
                 self.stage = Stage::Request;
                 self.timer_armed = false;
