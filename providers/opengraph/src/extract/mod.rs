@@ -35,7 +35,7 @@
 //! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
 //! | icon | 1 `og:logo` | | | 3 `publisher.logo`, else an `Organization`'s | 2 icons, best ranked [^icon] | | 4 `/favicon.ico` on the page's origin |
 //! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
-//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 6 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata] | 5 the first byline [^byline] |
+//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 7 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata]; 6 the first link to an author's page [^author-page] | 5 the first byline [^byline] |
 //! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished` (page) | | 1 `<time datetime>` [^time] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 4 the modification date [^modified] |
 //! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
 //! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
@@ -87,7 +87,11 @@
 //! [^byline]: The first element with a class token containing `byline` or `author` (but
 //!     not `box`, `bio`, `avatar`, `img`, `image`, `photo`, `desc`, `info`, `wrap`, `list`,
 //!     `card`, `follow`): its text without a leading "By"/"von" and trailing dashes, when
-//!     that is one to six words, 3 to 60 characters and no digits.
+//!     that is one to six words, 3 to 60 characters and no digits, and not one
+//!     all-lower-case word (a handle or an editor's initials, "amw").
+//! [^author-page]: The first `<a>` whose `href` path has a segment `author`, `authors`,
+//!     `autor`, `autoren` or `auteur` followed by another (`/author/jane-doe/`): its text,
+//!     read as a byline is.
 //! [^published]: Step 1 is one pool, in this order: `article:published_time`,
 //!     `article:published:time`, `og:published_time`, `og:article:published_time`, then
 //!     JSON-LD `datePublished`, then `datePublished`, `date`, `pubdate`, `publishdate`,
@@ -119,7 +123,9 @@
 //!   once (raw line breaks, values left out of a template) and otherwise skipped.
 //! - Author: every source is a candidate, in the order of the table. The first that
 //!   names people rather than the publisher (the site name, JSON-LD `publisher` and
-//!   `WebSite` names, the host) wins; when all name the publisher, the first.
+//!   `WebSite` names, the host) wins; when all name the publisher, the first. The head
+//!   alone settles it only when its author is not the site: not the site name, the host,
+//!   or the domain's name ("LTO" on `lto.de`).
 //! - Title: news sites often give `og:title` a different wording from the article's
 //!   headline; it is the one they chose for shared links, which is what a preview is.
 //! - Published: the modification date only as a last resort, since a preview says when
@@ -246,13 +252,16 @@ fn needs_body(meta: &PageMetadata) -> bool {
         .sources
         .iter()
         .any(|(field, source)| *field == "date" && *source == PUBLISHED_SOURCE);
-    // An author that only names the site ("mdr.de") is the head's last resort.
+    // An author that only names the site ("mdr.de"; "LTO" on lto.de, the domain's name) is
+    // the head's last resort.
     let author_is_site = meta.author.as_deref().is_none_or(|a| {
         let key = name_key(a);
         meta.site_name
             .as_deref()
             .is_some_and(|s| name_key(s) == key)
-            || meta.host.as_deref().is_some_and(|h| name_key(h) == key)
+            || meta.host.as_deref().is_some_and(|h| {
+                name_key(h) == key || h.rsplit('.').nth(1).is_some_and(|d| name_key(d) == key)
+            })
     });
     meta.title.is_none()
         || meta.description.is_none()
@@ -762,6 +771,20 @@ mod tests {
             <body><h1>Fires spread</h1></body></html>"#;
         let page = from_html(html, &url("https://x.test/a"));
         assert_eq!(page.title.as_deref(), Some("Fires spread"));
+    }
+
+    #[test]
+    fn an_author_naming_the_domain_sends_the_reader_to_the_body() {
+        let page = r#"<html><head><title>T</title><meta name="description" content="D">
+            <meta property="og:image" content="/i.png"><meta name="author" content="XYZ">
+            <meta property="article:published_time" content="2024-01-01T00:00:00Z">
+            </head><body><p class="meta">von <a href="/autoren/name/jane-roe">Dr. Jane Roe</a></p>
+            </body></html>"#;
+        let meta = from_html(page, &url("https://www.xyz.de/story/1"));
+        assert_eq!(meta.author.as_deref(), Some("Dr. Jane Roe"));
+        // Elsewhere "XYZ" is a name like any other and the head settles it.
+        let meta = from_html(page, &url("https://news.example.org/story/1"));
+        assert_eq!(meta.author.as_deref(), Some("XYZ"));
     }
 
     #[test]
