@@ -65,6 +65,8 @@ pub(super) struct Found<'a> {
     microdata_authors: Vec<String>,
     /// The short text of the first element whose class names a byline.
     bylines: Vec<String>,
+    /// The text of the first link to an author's page (`/author/…`), when it reads as a name.
+    author_page_links: Vec<String>,
 }
 
 impl<'a> Found<'a> {
@@ -94,6 +96,14 @@ impl<'a> Found<'a> {
             if found.bylines.is_empty() && el.attr("class").is_some_and(is_byline_class) {
                 found
                     .bylines
+                    .extend(byline_text(&element.text().collect::<String>()));
+            }
+            if el.name() == "a"
+                && found.author_page_links.is_empty()
+                && el.attr("href").is_some_and(is_author_page)
+            {
+                found
+                    .author_page_links
                     .extend(byline_text(&element.text().collect::<String>()));
             }
             match el.name() {
@@ -313,6 +323,7 @@ impl<'a> Found<'a> {
             ("<a rel=author>", &self.rel_authors),
             ("itemprop=author", &self.microdata_authors),
             ("byline class", &self.bylines),
+            ("author page link", &self.author_page_links),
         ] {
             let mut names = Vec::new();
             for name in texts {
@@ -432,6 +443,17 @@ fn is_byline_class(class: &str) -> bool {
     })
 }
 
+/// Whether a link goes to an author's page: a path segment `author`, `authors`, `autor`,
+/// `autoren` or `auteur` followed by another (`/author/jane-doe/`).
+fn is_author_page(href: &str) -> bool {
+    const SEGMENTS: [&str; 5] = ["author", "authors", "autor", "autoren", "auteur"];
+    let path = href.split(['?', '#']).next().unwrap_or_default();
+    let mut segments = path
+        .split('/')
+        .skip_while(|s| !SEGMENTS.iter().any(|name| s.eq_ignore_ascii_case(name)));
+    segments.next().is_some() && segments.next().is_some_and(|s| !s.is_empty())
+}
+
 /// A byline's name: short text without a leading "By" or German "von".
 fn byline_text(text: &str) -> Option<String> {
     let text = clean_text(text)?;
@@ -442,9 +464,12 @@ fn byline_text(text: &str) -> Option<String> {
         .trim()
         .trim_end_matches(|c: char| c.is_whitespace() || "-–—|,:".contains(c));
     let words = name.split_whitespace().count();
+    // One all-lower-case word ("amw") is a handle or an editor's initials, not a name.
+    let handle = words == 1 && name.chars().all(|c| c.is_ascii_lowercase());
     let plausible = (1..=6).contains(&words)
         && (3..=60).contains(&name.chars().count())
-        && !name.chars().any(|c| c.is_ascii_digit());
+        && !name.chars().any(|c| c.is_ascii_digit())
+        && !handle;
     plausible.then(|| name.to_owned())
 }
 
@@ -616,6 +641,35 @@ mod tests {
                <link rel="icon" sizes="192x192" href="/i192.png">"#,
         );
         assert_eq!(s(&meta.icon), Some("https://www.example.com/i192.png"));
+    }
+
+    #[test]
+    fn author_page_links_and_handles() {
+        for (href, yes) in [
+            ("/author/jane-doe/", true),
+            ("https://x.test/autoren/name/max?ref=1", true),
+            ("/authors/", false),
+            ("/author", false),
+            ("/blog/authority/post", false),
+            ("/about#author/x", false),
+        ] {
+            assert_eq!(is_author_page(href), yes, "{href}");
+        }
+        let body = r#"<a href="/team">Team</a><a href="/author/jane-doe/">Jane Doe</a>
+            <a href="/author/john-roe/">John Roe</a>"#;
+        assert_eq!(
+            crate::extract::test_support::extract_body(body)
+                .author
+                .as_deref(),
+            Some("Jane Doe")
+        );
+        assert_eq!(byline_text("amw"), None);
+        assert_eq!(byline_text("By Ana"), Some("Ana".to_owned()));
+        let page = r#"<span class="author">amw</span><a href="/author/x/">kicker</a>"#;
+        assert_eq!(
+            crate::extract::test_support::extract_body(page).author,
+            None
+        );
     }
 
     #[test]

@@ -29,13 +29,13 @@
 //!
 //! | field | OpenGraph | Twitter | other `<meta>` | JSON-LD | `<link rel>` | HTML elements | heuristic |
 //! |---|---|---|---|---|---|---|---|
-//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | then: a site part dropped [^title] |
+//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | then: the headline within it [^headline]; a site part dropped [^title] |
 //! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | 5 first paragraph [^paragraph] |
 //! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app] | 1 `publisher.name` (page) | | | 5 the titles' site part [^title] |
 //! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
 //! | icon | 1 `og:logo` | | | 3 `publisher.logo`, else an `Organization`'s | 2 icons, best ranked [^icon] | | 4 `/favicon.ico` on the page's origin |
 //! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
-//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 6 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata] | 5 the first byline [^byline] |
+//! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 7 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata]; 6 the first link to an author's page [^author-page] | 5 the first byline [^byline] |
 //! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished` (page) | | 1 `<time datetime>` [^time] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 4 the modification date [^modified] |
 //! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
 //! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
@@ -49,6 +49,12 @@
 //!     `application-name`, JSON-LD publishers) or the host's (a label of three letters or
 //!     more). As a site name, the site part counts only from a title (`og:title`,
 //!     `twitter:title`, `<title>`) whose headline equals another title or the first `<h1>`.
+//! [^headline]: When the title from steps 1 to 3 is JSON-LD's article `headline` (else
+//!     the first `<h1>`) with an aside joined at a separator character (`|`, `-`, `–`,
+//!     `—`, `·`, `:`, `•`, `/`, `»`, `~`, `ㅣ`, `｜`, `：`) before or after it, the aside
+//!     shorter than the headline, the headline is the title ("Headline - Section | Site",
+//!     "Topic | Headline"). Compared with typographic quotes folded; not when the headline
+//!     or `<h1>` is the whole title.
 //! [^site]: An all-lower-case `og:site_name` takes JSON-LD's spelling of the same name
 //!     ("channelpro", "ChannelPro"). Site names that are URLs are dropped; a trailing
 //!     parenthetical is dropped ("X (formerly Twitter)").
@@ -81,7 +87,11 @@
 //! [^byline]: The first element with a class token containing `byline` or `author` (but
 //!     not `box`, `bio`, `avatar`, `img`, `image`, `photo`, `desc`, `info`, `wrap`, `list`,
 //!     `card`, `follow`): its text without a leading "By"/"von" and trailing dashes, when
-//!     that is one to six words, 3 to 60 characters and no digits.
+//!     that is one to six words, 3 to 60 characters and no digits, and not one
+//!     all-lower-case word (a handle or an editor's initials, "amw").
+//! [^author-page]: The first `<a>` whose `href` path has a segment `author`, `authors`,
+//!     `autor`, `autoren` or `auteur` followed by another (`/author/jane-doe/`): its text,
+//!     read as a byline is.
 //! [^published]: Step 1 is one pool, in this order: `article:published_time`,
 //!     `article:published:time`, `og:published_time`, `og:article:published_time`, then
 //!     JSON-LD `datePublished`, then `datePublished`, `date`, `pubdate`, `publishdate`,
@@ -113,7 +123,9 @@
 //!   once (raw line breaks, values left out of a template) and otherwise skipped.
 //! - Author: every source is a candidate, in the order of the table. The first that
 //!   names people rather than the publisher (the site name, JSON-LD `publisher` and
-//!   `WebSite` names, the host) wins; when all name the publisher, the first.
+//!   `WebSite` names, the host) wins; when all name the publisher, the first. The head
+//!   alone settles it only when its author is not the site: not the site name, the host,
+//!   or the domain's name ("LTO" on `lto.de`).
 //! - Title: news sites often give `og:title` a different wording from the article's
 //!   headline; it is the one they chose for shared links, which is what a preview is.
 //! - Published: the modification date only as a last resort, since a preview says when
@@ -240,13 +252,16 @@ fn needs_body(meta: &PageMetadata) -> bool {
         .sources
         .iter()
         .any(|(field, source)| *field == "date" && *source == PUBLISHED_SOURCE);
-    // An author that only names the site ("mdr.de") is the head's last resort.
+    // An author that only names the site ("mdr.de"; "LTO" on lto.de, the domain's name) is
+    // the head's last resort.
     let author_is_site = meta.author.as_deref().is_none_or(|a| {
         let key = name_key(a);
         meta.site_name
             .as_deref()
             .is_some_and(|s| name_key(s) == key)
-            || meta.host.as_deref().is_some_and(|h| name_key(h) == key)
+            || meta.host.as_deref().is_some_and(|h| {
+                name_key(h) == key || h.rsplit('.').nth(1).is_some_and(|d| name_key(d) == key)
+            })
     });
     meta.title.is_none()
         || meta.description.is_none()
@@ -324,7 +339,21 @@ fn fields(
         });
     let site_name = record(&mut sources, "publisher", site_name);
 
+    let headlines: Vec<String> = ld
+        .article_text("headline")
+        .into_iter()
+        .chain(found.h1.as_deref().and_then(clean_text))
+        .collect();
     let title = raw_title.map(|(source, t)| {
+        let (source, t) = match headline_within(&t, &headlines) {
+            Some(headline) if source != "json-ld headline" && source != "<h1>" => {
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.refuse("title", "aside", &t, "the headline plus an aside");
+                }
+                ("headline in title", headline)
+            }
+            _ => (source, t),
+        };
         let names: Vec<String> = site_name
             .iter()
             .cloned()
@@ -511,6 +540,50 @@ fn site_part_of_titles(found: &Found<'_>, chosen: Option<&String>) -> Option<Str
     })
 }
 
+/// The article's headline (JSON-LD `headline`, the first `<h1>`) when `title` is that
+/// headline with an aside joined at a separator, before or after it, that is shorter than
+/// the headline: "Headline - Section | Site", "Topic | Headline", "Headline-Section".
+/// Compared with typographic quotes folded and whitespace collapsed. Not when either
+/// of them is the whole title: then the page calls the aside part of its headline.
+fn headline_within(title: &str, headlines: &[String]) -> Option<String> {
+    const SEPARATORS: &[char] = &[
+        '|', '-', '–', '—', '·', ':', '•', '/', '»', '~', 'ㅣ', '｜', '：',
+    ];
+    let title = fold_quotes(title);
+    if headlines.iter().any(|h| fold_quotes(h) == title) {
+        return None;
+    }
+    headlines.iter().find_map(|headline| {
+        let key = fold_quotes(headline);
+        if key.is_empty() {
+            return None;
+        }
+        let shorter = |aside: &str| aside.chars().count() < key.chars().count();
+        let trailing = title.strip_prefix(key.as_str()).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            rest.starts_with(SEPARATORS) && shorter(rest)
+        });
+        let leading = title.strip_suffix(key.as_str()).is_some_and(|rest| {
+            let rest = rest.trim_end();
+            rest.ends_with(SEPARATORS) && shorter(rest)
+        });
+        (trailing || leading).then(|| headline.clone())
+    })
+}
+
+/// Typographic quotes as straight ones, whitespace collapsed.
+fn fold_quotes(text: &str) -> String {
+    let folded: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{2032}' => '\'',
+            '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{2033}' => '"',
+            c => c,
+        })
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// `title` without a leading or trailing site part that is one of the publisher's names
 /// or the host's.
 fn strip_site_part(
@@ -640,6 +713,78 @@ mod tests {
         let page = format!("{head}<a rel=author>Byline</a></body></html>");
         let meta = from_html(&page, &url("https://x.test/"));
         assert_eq!(meta.author.as_deref(), Some("Byline"));
+    }
+
+    #[test]
+    fn the_headline_inside_a_title_with_an_aside_is_the_title() {
+        let ld = |headline: &str| {
+            format!(
+                r#"<script type="application/ld+json">
+                {{"@type":"NewsArticle","headline":"{headline}"}}</script>"#
+            )
+        };
+        // A section and a site name after the headline; quotes spelled differently.
+        let page = extract(&format!(
+            r#"<meta property="og:title" content="Rain's back after the driest month - Local | Daily Paper">{}"#,
+            ld("Rain\u{2019}s back after the driest month")
+        ));
+        assert_eq!(
+            page.title.as_deref(),
+            Some("Rain\u{2019}s back after the driest month")
+        );
+        // A topic before it, and a suffix joined without spaces.
+        let page = extract(&format!(
+            r#"<meta property="og:title" content="Weather | Storm hits the coast">{}"#,
+            ld("Storm hits the coast")
+        ));
+        assert_eq!(page.title.as_deref(), Some("Storm hits the coast"));
+        let page = extract(&format!(
+            r#"<meta property="og:title" content="Storm hits the coast-Politics">{}"#,
+            ld("Storm hits the coast")
+        ));
+        assert_eq!(page.title.as_deref(), Some("Storm hits the coast"));
+        // No separator at the join, or an aside longer than the headline: kept whole.
+        let page = extract(&format!(
+            r#"<meta property="og:title" content="Storm hits the coast tonight">{}"#,
+            ld("Storm hits the coast")
+        ));
+        assert_eq!(page.title.as_deref(), Some("Storm hits the coast tonight"));
+        let page = extract(&format!(
+            r#"<meta property="og:title" content="Storm - what the forecasters say about it">{}"#,
+            ld("Storm")
+        ));
+        assert_eq!(
+            page.title.as_deref(),
+            Some("Storm - what the forecasters say about it")
+        );
+        // The JSON-LD headline is the whole title: the aside is part of it.
+        let whole = "Fires spread across the hills - what we know so far today";
+        let html = format!(
+            r#"<html><head><meta property="og:title" content="{whole}">{}
+               </head><body><h1>Fires spread across the hills</h1></body></html>"#,
+            ld(whole)
+        );
+        let page = from_html(&html, &url("https://x.test/a"));
+        assert_eq!(page.title.as_deref(), Some(whole));
+        // The first <h1> serves when there is no JSON-LD headline.
+        let html = r#"<html><head><title>Fires spread - Latest news</title></head>
+            <body><h1>Fires spread</h1></body></html>"#;
+        let page = from_html(html, &url("https://x.test/a"));
+        assert_eq!(page.title.as_deref(), Some("Fires spread"));
+    }
+
+    #[test]
+    fn an_author_naming_the_domain_sends_the_reader_to_the_body() {
+        let page = r#"<html><head><title>T</title><meta name="description" content="D">
+            <meta property="og:image" content="/i.png"><meta name="author" content="XYZ">
+            <meta property="article:published_time" content="2024-01-01T00:00:00Z">
+            </head><body><p class="meta">von <a href="/autoren/name/jane-roe">Dr. Jane Roe</a></p>
+            </body></html>"#;
+        let meta = from_html(page, &url("https://www.xyz.de/story/1"));
+        assert_eq!(meta.author.as_deref(), Some("Dr. Jane Roe"));
+        // Elsewhere "XYZ" is a name like any other and the head settles it.
+        let meta = from_html(page, &url("https://news.example.org/story/1"));
+        assert_eq!(meta.author.as_deref(), Some("XYZ"));
     }
 
     #[test]
