@@ -538,14 +538,21 @@ async fn kill_9_under_load_loses_no_acknowledged_subscription() {
 }
 
 /// `ALTER DATABASE … SET default_transaction_read_only`, then every session of it closed, so
-/// the server's pool reconnects into the new setting.
+/// the server's pool reconnects into the new setting. Two statements, so the setting is
+/// committed before any session is closed (in one, sessions reconnecting in between would
+/// still get the old one).
 async fn set_read_only(admin_url: &str, database: &str, on: bool) {
     use sqlx::{AssertSqlSafe, Connection};
     let mut admin = sqlx::AnyConnection::connect(admin_url).await.unwrap();
     let value = if on { "on" } else { "off" };
     sqlx::raw_sql(AssertSqlSafe(format!(
-        "ALTER DATABASE {database} SET default_transaction_read_only = {value}; \
-         SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+        "ALTER DATABASE {database} SET default_transaction_read_only = {value}"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = '{database}' AND pid <> pg_backend_pid()"
     )))
     .execute(&mut admin)
