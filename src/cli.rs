@@ -213,10 +213,10 @@ async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitC
     let account = match account {
         None => None,
         Some(key) => match state.connections.store().account(&key).await {
-            Ok(found) => Some(notion_unfurl_sdk::Account {
+            Ok(found) => Some(notion_unfurl_sdk::Account::new(
                 key,
-                upstream_token: found.and_then(|a| a.upstream_token),
-            }),
+                found.and_then(|a| a.upstream_token),
+            )),
             Err(e) => return fail(e),
         },
     };

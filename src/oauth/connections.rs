@@ -140,10 +140,7 @@ impl Connections {
             .and_then(|account| account.upstream_token);
         Ok(Some(Arc::new(ActiveConnection {
             id: connection.id,
-            requester: Requester::new(Account {
-                key: connection.account_key,
-                upstream_token,
-            }),
+            requester: Requester::new(Account::new(connection.account_key, upstream_token)),
             subscribed: Mutex::new(HashSet::new()),
         })))
     }

@@ -150,6 +150,29 @@ pub struct Account {
     pub key: String,
     /// The account's upstream token (e.g. GitHub), when it linked one.
     pub upstream_token: Option<Secret>,
+    /// Tokens of the other services the account linked, by service id (`gitlab`…).
+    pub services: std::collections::BTreeMap<String, Secret>,
+}
+
+impl Account {
+    /// An account with its GitHub token (if any) and no other service linked.
+    pub fn new(key: impl Into<String>, upstream_token: Option<Secret>) -> Self {
+        Self {
+            key: key.into(),
+            upstream_token,
+            services: Default::default(),
+        }
+    }
+
+    /// The token of the account's link to `service`: the upstream token for `github`, the
+    /// service's own for any other. A provider is given only the one it declares.
+    pub fn token_for(&self, service: &str) -> Option<&Secret> {
+        if service == "github" {
+            self.upstream_token.as_ref()
+        } else {
+            self.services.get(service)
+        }
+    }
 }
 
 /// What the server hands a provider for one unfurl.
@@ -196,6 +219,13 @@ pub trait Provider: Send + Sync {
     /// one cached answer, failures included.
     fn reads_account(&self) -> bool {
         true
+    }
+
+    /// The `dev` attribute's text for this provider's previews, when it should not be the
+    /// deployment's own (a provider file naming the team behind a service). `None` by
+    /// default: the server's `UNFURL_DEVELOPER_NAME`.
+    fn developer(&self) -> Option<&str> {
+        None
     }
 }
 

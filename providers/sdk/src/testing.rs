@@ -37,10 +37,7 @@ pub fn context() -> ContextBuilder {
 impl ContextBuilder {
     /// The account the preview is for, with its upstream token if it linked one.
     pub fn account(mut self, key: &str, upstream_token: Option<&str>) -> Self {
-        self.account = Some(Account {
-            key: key.to_owned(),
-            upstream_token: upstream_token.map(Secret::new),
-        });
+        self.account = Some(Account::new(key, upstream_token.map(Secret::new)));
         self
     }
 

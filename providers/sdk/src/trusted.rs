@@ -57,6 +57,23 @@ pub enum TrustedError {
     OutsideBase(String),
 }
 
+/// `base` + `path`, refusing anything that would leave the base (another host, `..`):
+/// what [`TrustedClient::url`] does, for callers that build URLs before choosing a client.
+pub fn join(base: &Url, path: &str) -> Result<Url, TrustedError> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        let p = format!("{}/", base.path());
+        base.set_path(&p);
+    }
+    let joined = base
+        .join(path.trim_start_matches('/'))
+        .map_err(|_| TrustedError::OutsideBase(path.to_owned()))?;
+    if joined.origin() != base.origin() || !joined.path().starts_with(base.path()) {
+        return Err(TrustedError::OutsideBase(path.to_owned()));
+    }
+    Ok(joined)
+}
+
 impl TrustedClient {
     pub fn new(base: Url, user_agent: &str, timeout: Duration) -> Result<Self, TrustedError> {
         let client = reqwest::Client::builder()
@@ -75,18 +92,13 @@ impl TrustedClient {
 
     /// `base` + `path`, refusing anything that would leave the base (another host, `..`).
     pub fn url(&self, path: &str) -> Result<Url, TrustedError> {
-        let mut base = self.base.clone();
-        if !base.path().ends_with('/') {
-            let p = format!("{}/", base.path());
-            base.set_path(&p);
-        }
-        let joined = base
-            .join(path.trim_start_matches('/'))
-            .map_err(|_| TrustedError::OutsideBase(path.to_owned()))?;
-        if joined.origin() != base.origin() || !joined.path().starts_with(base.path()) {
-            return Err(TrustedError::OutsideBase(path.to_owned()));
-        }
-        Ok(joined)
+        join(&self.base, path)
+    }
+
+    /// Whether `url` lies under this client's base (same origin, path below the base's).
+    pub fn is_under(&self, url: &Url) -> bool {
+        join(&self.base, "")
+            .is_ok_and(|base| url.origin() == base.origin() && url.path().starts_with(base.path()))
     }
 
     pub fn request(

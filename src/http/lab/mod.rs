@@ -325,10 +325,7 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         .link(raw)
         .map_err(|e| format!("This link cannot be previewed: {e}."))?;
     let patterns = unfurler.registry().explain(&link.url);
-    let requester = Requester::new(Account {
-        key: LAB_ACCOUNT.to_owned(),
-        upstream_token: None,
-    });
+    let requester = Requester::new(Account::new(LAB_ACCOUNT, None));
     let traced = unfurler
         .unfurl_traced(&link, Some(&requester), refresh)
         .await;

@@ -1,0 +1,240 @@
+//! How a declarative provider reaches its upstream: [`Live`] through trusted clients pinned
+//! to each request's base and the guarded fetcher for pages, or [`Playback`] from
+//! recorded answers, failing on any request nobody recorded and counting the rest.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use notion_unfurl_sdk::fetch::BodyMode;
+use notion_unfurl_sdk::trusted::{ReadError, read_limited};
+use notion_unfurl_sdk::{Context, ProviderError, TrustedClient, Url, async_trait, reqwest};
+
+/// One request a provider is about to send.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The request's name in the provider file.
+    pub name: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub max_bytes: usize,
+    pub timeout: Duration,
+}
+
+/// An upstream answer, read whole (or refused over the cap).
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[async_trait]
+pub trait Upstream: Send + Sync + std::fmt::Debug {
+    /// Sends one API request.
+    async fn call(&self, call: &Call) -> Result<Answer, ProviderError>;
+    /// Reads the link's own page.
+    async fn page(
+        &self,
+        url: &Url,
+        max_bytes: usize,
+        ctx: &Context,
+    ) -> Result<Answer, ProviderError>;
+}
+
+/// The real upstream: one trusted client per base.
+#[derive(Debug)]
+pub struct Live {
+    clients: BTreeMap<String, TrustedClient>,
+}
+
+impl Live {
+    /// Clients for every `(name, base)`; `user_agent` names the server.
+    pub fn new<'a>(
+        bases: impl IntoIterator<Item = (&'a str, &'a Url)>,
+        user_agent: &str,
+    ) -> Result<Self, String> {
+        let mut clients = BTreeMap::new();
+        for (name, base) in bases {
+            // The per-request timeout is set on each request; this one is the ceiling.
+            let client = TrustedClient::new(base.clone(), user_agent, Duration::from_secs(60))
+                .map_err(|e| e.to_string())?;
+            clients.insert(name.to_owned(), client);
+        }
+        Ok(Self { clients })
+    }
+}
+
+fn transport(e: &reqwest::Error) -> ProviderError {
+    if e.is_timeout() {
+        ProviderError::Timeout
+    } else {
+        ProviderError::Unreachable {
+            reason: e.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Upstream for Live {
+    async fn call(&self, call: &Call) -> Result<Answer, ProviderError> {
+        let client = self
+            .clients
+            .get(&call.name)
+            .ok_or_else(|| ProviderError::Invalid {
+                reason: format!("no client for request {:?}", call.name),
+            })?;
+        // The URL was built under the base by the provider; checked again here.
+        if !client.is_under(&call.url) {
+            return Err(ProviderError::Blocked {
+                reason: "request outside the API base".into(),
+            });
+        }
+        let mut request = client.inner().get(call.url.clone()).timeout(call.timeout);
+        for (k, v) in &call.headers {
+            request = request.header(k, v);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(&e.without_url()))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = match read_limited(response, call.max_bytes).await {
+            Ok(body) => body,
+            Err(ReadError::TooLarge { limit }) => {
+                return Err(ProviderError::Unreachable {
+                    reason: format!("answer larger than {limit} bytes"),
+                });
+            }
+            Err(ReadError::Transport(e)) => return Err(transport(&e)),
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    async fn page(
+        &self,
+        url: &Url,
+        max_bytes: usize,
+        ctx: &Context,
+    ) -> Result<Answer, ProviderError> {
+        let fetched = ctx.guarded.get(url, BodyMode::FullUpTo(max_bytes)).await?;
+        let mut headers = Vec::new();
+        if let Some(t) = fetched.content_type {
+            headers.push(("content-type".to_owned(), t));
+        }
+        Ok(Answer {
+            status: fetched.status,
+            headers,
+            body: fetched.body.to_vec(),
+        })
+    }
+}
+
+/// Recorded answers by request name (`page` for the page); any other request fails.
+#[derive(Debug, Default)]
+pub struct Playback {
+    answers: BTreeMap<String, Answer>,
+    sent: AtomicUsize,
+    seen: Mutex<Vec<Call>>,
+}
+
+impl Playback {
+    pub fn new(answers: BTreeMap<String, Answer>) -> Self {
+        Self {
+            answers,
+            ..Self::default()
+        }
+    }
+
+    /// Reads the recorded answers of a test: files are relative to `dir`.
+    pub fn from_recorded(
+        dir: &Path,
+        recorded: &BTreeMap<String, toml::Spanned<crate::spec::Recorded>>,
+    ) -> Result<Self, String> {
+        let mut answers = BTreeMap::new();
+        for (name, r) in recorded {
+            let (file, status, headers) = match r.get_ref() {
+                crate::spec::Recorded::File(f) => (Some(f.clone()), 200, BTreeMap::new()),
+                crate::spec::Recorded::Full {
+                    file,
+                    status,
+                    headers,
+                } => (file.clone(), *status, headers.clone()),
+            };
+            let body = match file {
+                Some(f) => {
+                    if Path::new(&f).is_absolute() || f.contains("..") {
+                        return Err(format!(
+                            "recorded file {f:?} must be a path beside the provider file"
+                        ));
+                    }
+                    std::fs::read(dir.join(&f)).map_err(|e| format!("recorded file {f:?}: {e}"))?
+                }
+                None => Vec::new(),
+            };
+            answers.insert(
+                name.clone(),
+                Answer {
+                    status,
+                    headers: headers.into_iter().collect(),
+                    body,
+                },
+            );
+        }
+        Ok(Self::new(answers))
+    }
+
+    /// How many requests were answered.
+    pub fn sent(&self) -> usize {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The requests seen, in order, headers included.
+    pub fn seen(&self) -> Vec<Call> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn answer(&self, name: &str) -> Result<Answer, ProviderError> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.answers
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ProviderError::Invalid {
+                reason: format!("unrecorded request {name:?}: record its answer in the test"),
+            })
+    }
+}
+
+#[async_trait]
+impl Upstream for Playback {
+    async fn call(&self, call: &Call) -> Result<Answer, ProviderError> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(call.clone());
+        }
+        self.answer(&call.name)
+    }
+
+    async fn page(&self, _: &Url, _: usize, _: &Context) -> Result<Answer, ProviderError> {
+        self.answer("page")
+    }
+}
