@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `unfurl URL`, `extract --base-url URL FILE`,
-//! `notion-config`, `check-config`, `token issue`, `cache purge URL`.
+//! `notion-config`, `check-config`, `token issue`, `cache purge URL`,
+//! `providers check|test [DIR]`.
 //!
 //! Commands write their output through [`emit`], so a reader that goes away early
 //! (`notion-unfurl notion-config | head -1`) ends the command quietly instead of with a
@@ -83,6 +84,30 @@ pub enum Command {
         #[command(subcommand)]
         action: CacheCommand,
     },
+    /// Provider files (docs/providers.md): check them, or run their recorded tests.
+    #[cfg(feature = "declarative")]
+    Providers {
+        #[command(subcommand)]
+        action: ProvidersCommand,
+    },
+}
+
+#[cfg(feature = "declarative")]
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Load every `*.toml` in DIR as the server would (default: UNFURL_PROVIDERS_DIR) and
+    /// print each problem as `file:line: problem and fix`. Exits 1 on any problem. The
+    /// environment variables the files name must be set, as for the server.
+    Check { dir: Option<std::path::PathBuf> },
+    /// Run every file's samples, rejects and recorded tests against the recorded answers
+    /// beside it (nothing is fetched), and print the attributes each test made. Exits 1
+    /// on any failure.
+    Test {
+        dir: Option<std::path::PathBuf>,
+        /// Write each test's `expect` file from what the provider made (review the diff).
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,7 +180,85 @@ pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> E
         Command::Cache {
             action: CacheCommand::Purge { url },
         } => purge_cache(settings, &url).await,
+        #[cfg(feature = "declarative")]
+        Command::Providers { action } => providers(&settings, action).await,
     }
+}
+
+/// `providers check` and `providers test`.
+#[cfg(feature = "declarative")]
+async fn providers(settings: &Settings, action: ProvidersCommand) -> ExitCode {
+    use notion_unfurl_declarative::{Mode, ProcessEnv, load_providers, run_tests};
+    let (dir, mode) = match &action {
+        ProvidersCommand::Check { dir } => (dir, Mode::Serve),
+        ProvidersCommand::Test { dir, .. } => (dir, Mode::Playback),
+    };
+    let Some(dir) = dir.clone().or_else(|| settings.providers_dir.clone()) else {
+        return fail("name a directory of provider files, or set UNFURL_PROVIDERS_DIR");
+    };
+    let user_agent = settings.fetch_policy().user_agent;
+    let providers = match load_providers(&dir, &ProcessEnv, mode, &user_agent) {
+        Ok(providers) => providers,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            return fail(format!(
+                "{} problem(s) in {}",
+                problems.len(),
+                dir.display()
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    let mut failed = 0;
+    match action {
+        ProvidersCommand::Check { .. } => {
+            for p in &providers {
+                let c = p.compiled();
+                out.push(format!(
+                    "ok {} ({}): {} pattern(s), {} request(s), {} attribute rule(s)",
+                    c.id,
+                    c.file.display(),
+                    c.patterns.len(),
+                    c.requests.len(),
+                    c.rules.len()
+                ));
+            }
+        }
+        ProvidersCommand::Test { write, .. } => {
+            for o in run_tests(&providers, write).await {
+                let verdict = if o.failure.is_some() { "FAIL" } else { "ok" };
+                out.push(format!(
+                    "{verdict} {}:{} {} ({} request(s))",
+                    o.file.display(),
+                    o.line,
+                    o.url,
+                    o.requests
+                ));
+                match (&o.result, &o.failure) {
+                    (Ok(json), _) => out.push(format!("  {json}")),
+                    (Err(error), _) => out.push(format!("  error {error}")),
+                }
+                if let Some(why) = &o.failure {
+                    failed += 1;
+                    out.push(format!("  {why}"));
+                }
+            }
+        }
+    }
+    out.push(format!(
+        "{} provider file(s) in {}{}",
+        providers.len(),
+        dir.display(),
+        if failed > 0 {
+            format!(", {failed} test(s) failed")
+        } else {
+            String::new()
+        }
+    ));
+    let code = emit(&lines(&out));
+    if failed > 0 { ExitCode::FAILURE } else { code }
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {

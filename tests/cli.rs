@@ -799,3 +799,48 @@ fn an_sqlite_file_that_cannot_be_opened_is_named_with_the_cause() {
     assert!(all.contains(&target.display().to_string()), "{all}");
     assert!(all.contains(cause), "{all}");
 }
+
+#[test]
+fn providers_test_runs_the_shipped_files_and_check_names_each_problem() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("providers.d");
+    let dir = temp_dir();
+    let tested = run(binary(&dir).args(["providers", "test"]).arg(&shipped));
+    let out = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        tested.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(out.contains("4 provider file(s)"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    assert!(
+        out.contains("\"value\":\"Printer on floor 3 jams on duplex\""),
+        "{out}"
+    );
+
+    // `check` needs the secrets the files name, as the server does.
+    let checked = run(binary(&dir).args(["providers", "check"]).arg(&shipped));
+    let err = String::from_utf8_lossy(&checked.stderr);
+    assert_eq!(checked.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("tickets.toml:5: environment variable TICKETS_TOKEN is not set"),
+        "{err}"
+    );
+    let checked = run(binary(&dir)
+        .args(["providers", "check"])
+        .arg(&shipped)
+        .env("TICKETS_TOKEN", "t")
+        .env("GITLAB_TOKEN", "g"));
+    let out = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(out.contains("ok gitlab-merge-requests"), "{out}");
+
+    // No directory and no UNFURL_PROVIDERS_DIR: say what to give.
+    let none = run(binary(&dir).args(["providers", "check"]));
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("set UNFURL_PROVIDERS_DIR"));
+}

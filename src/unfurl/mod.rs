@@ -350,7 +350,13 @@ impl Unfurler {
             if let Ok(preview) = &result {
                 self.metrics.observe_read_bytes(at, preview.bytes_read);
             }
-            finish(&uri, provider.id(), &host, result, &self.developer)
+            finish(
+                &uri,
+                provider.id(),
+                &host,
+                result,
+                provider.developer().unwrap_or(&self.developer),
+            )
         }
     }
 }

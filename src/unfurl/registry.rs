@@ -1,8 +1,9 @@
 //! The providers this server knows, in precedence order.
 //!
-//! An explicit list, no magic registration: adding a provider is one line in
-//! [`Registry::from_settings`]. The first provider with a matching pattern wins, so the
-//! catch-all OpenGraph provider comes last.
+//! An explicit list, no magic registration: adding a Rust provider is one line in
+//! [`Registry::from_settings`]. The first provider with a matching pattern wins: GitHub,
+//! then the provider files of `UNFURL_PROVIDERS_DIR` in file-name order, then the
+//! catch-all OpenGraph provider last.
 
 use std::sync::Arc;
 
@@ -16,6 +17,28 @@ use crate::platform::config::Settings;
 pub enum RegistryError {
     #[error("UNFURL_GITHUB_API_URL / UNFURL_GITHUB_WEB_URL: {0}")]
     GitHub(String),
+    /// Problems in the provider files of `UNFURL_PROVIDERS_DIR`, one line each.
+    #[error("UNFURL_PROVIDERS_DIR: the provider files have problems:\n  {}", .0.join("\n  "))]
+    Providers(Vec<String>),
+}
+
+/// The provider files of `UNFURL_PROVIDERS_DIR`, all of them or every problem found.
+#[cfg(feature = "declarative")]
+pub fn declarative(
+    settings: &Settings,
+) -> Result<Vec<notion_unfurl_declarative::Declarative>, RegistryError> {
+    let Some(dir) = &settings.providers_dir else {
+        return Ok(Vec::new());
+    };
+    notion_unfurl_declarative::load_providers(
+        dir,
+        &notion_unfurl_declarative::ProcessEnv,
+        notion_unfurl_declarative::Mode::Serve,
+        &settings.fetch_policy().user_agent,
+    )
+    .map_err(|problems| {
+        RegistryError::Providers(problems.iter().map(ToString::to_string).collect())
+    })
 }
 
 #[cfg(feature = "github")]
@@ -69,6 +92,10 @@ impl Registry {
         let mut registry = Self::default();
         #[cfg(feature = "github")]
         registry.push(Arc::new(github(settings)?));
+        #[cfg(feature = "declarative")]
+        for provider in declarative(settings)? {
+            registry.push(Arc::new(provider));
+        }
         #[cfg(feature = "opengraph")]
         registry.push(Arc::new(notion_unfurl_opengraph::OpenGraph::new()));
         Ok(registry)

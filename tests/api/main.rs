@@ -19,6 +19,7 @@ mod outbox_retries;
 #[path = "../support/postgres.rs"]
 mod postgres;
 mod process;
+mod provider_files;
 mod restart;
 mod slow_clients;
 mod unfurl_auth;

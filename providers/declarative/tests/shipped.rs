@@ -25,7 +25,9 @@ async fn every_shipped_file_loads_and_passes_its_recorded_tests() {
         });
     assert!(!providers.is_empty());
     let outcomes = run_tests(&providers, false).await;
-    assert!(outcomes.len() >= 2, "{outcomes:?}");
+    // tickets, two GitLab kinds and a docs site, with their recorded tests.
+    assert_eq!(providers.len(), 4);
+    assert!(outcomes.len() >= 8, "{outcomes:?}");
     let failed: Vec<String> = outcomes
         .iter()
         .filter_map(|o| {

@@ -6,6 +6,7 @@
 //! and the problem; half-configured pieces are warned about ([`report`]).
 
 mod file;
+mod parse;
 mod report;
 mod variables;
 
@@ -13,11 +14,10 @@ pub use file::{CONFIG_VARIABLE, Gathered, gather};
 pub use report::{MetricsExposure, Overview, Pair, redact_database_url, shown_value};
 pub use variables::{ConfigError, FALLBACK_DATABASE_VARIABLE, VARIABLES};
 
+use parse::{Vars, database_url, get, parse_listen, parse_number, parse_url, plain, secret, token};
 use variables::problem;
 
-use std::collections::HashMap;
-use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -81,6 +81,10 @@ pub struct Settings {
     pub github_webhook_secret: Option<Secret>,
     /// `UNFURL_DEVELOPER_NAME`: the `dev` attribute. Default `notion-unfurl`.
     pub developer_name: String,
+    /// `UNFURL_PROVIDERS_DIR`: a directory of provider files (`*.toml`, docs/providers.md),
+    /// loaded at start after the built-in GitHub provider and before OpenGraph. A bad
+    /// file stops start-up. Unset by default: no declarative providers.
+    pub providers_dir: Option<PathBuf>,
     /// `UNFURL_FETCH_ALLOW`: comma-separated CIDRs the guarded client may reach although
     /// they are not public. Empty by default; logged as a warning when set.
     pub fetch_allow: Vec<IpNet>,
@@ -147,137 +151,6 @@ pub struct Settings {
     /// `UNFURL_OUTBOX_BACKOFF_MS`: first retry delay after Notion is unavailable; doubled per
     /// attempt up to one hour, with ±20% jitter (default 2000).
     pub outbox_backoff: Duration,
-}
-
-type Vars = HashMap<String, String>;
-
-fn get<'a>(vars: &'a Vars, name: &'static str) -> Option<&'a str> {
-    vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn parse_url(vars: &Vars, name: &'static str, default: &str) -> Result<Url, ConfigError> {
-    let raw = get(vars, name).unwrap_or(default);
-    let url = Url::parse(raw).map_err(|e| problem(name, format!("not a URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(problem(name, "must be an http or https URL"));
-    }
-    Ok(url)
-}
-
-fn parse_number<T>(
-    vars: &Vars,
-    name: &'static str,
-    default: T,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
-{
-    let Some(raw) = get(vars, name) else {
-        return Ok(default);
-    };
-    let (low, high) = (range.start(), range.end());
-    // A whole number too large or negative for the type fails to parse as well: it is out
-    // of range, not "not a number".
-    let value: T = raw.parse().map_err(|_| match raw.parse::<i128>() {
-        Ok(_) => problem(name, format!("must be between {low} and {high}, got {raw}")),
-        Err(_) => problem(
-            name,
-            format!("expected a whole number between {low} and {high}, got {raw:?}"),
-        ),
-    })?;
-    if !range.contains(&value) {
-        return Err(problem(
-            name,
-            format!("must be between {low} and {high}, got {raw}"),
-        ));
-    }
-    Ok(value)
-}
-
-/// `UNFURL_LISTEN`: the address, and the text to derive the public URL from when a host
-/// name was given (`localhost:8080` makes `http://localhost:8080`, not `http://[::1]:8080`).
-fn parse_listen(raw: &str) -> Result<(SocketAddr, String), ConfigError> {
-    const NAME: &str = "UNFURL_LISTEN";
-    if let Ok(address) = raw.parse::<SocketAddr>() {
-        return Ok((address, address.to_string()));
-    }
-    let expected = || {
-        problem(
-            NAME,
-            format!(
-                "expected an IP address and port such as 127.0.0.1:8080 or [::1]:8080 \
-                 (or a host name and port such as localhost:8080), got {raw:?}"
-            ),
-        )
-    };
-    let (host, port) = raw.rsplit_once(':').ok_or_else(expected)?;
-    // An unbracketed IPv6 address would resolve but make no URL.
-    if host.is_empty() || host.contains(':') {
-        return Err(expected());
-    }
-    let port: u16 = port.parse().map_err(|_| expected())?;
-    let addresses: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| {
-            problem(
-                NAME,
-                format!("cannot resolve {host:?} ({e}); an IP address such as 127.0.0.1:8080 needs no lookup"),
-            )
-        })?
-        .collect();
-    let address = addresses
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addresses.first())
-        .copied()
-        .ok_or_else(|| problem(NAME, format!("{host:?} resolves to no address")))?;
-    Ok((address, raw.to_owned()))
-}
-
-/// `UNFURL_DATABASE_URL`, else `DATABASE_URL`, else the SQLite file in the data directory.
-/// Errors name the variable that was read and never echo the value (it may hold a password).
-fn database_url(vars: &Vars, data_dir: &std::path::Path) -> Result<String, ConfigError> {
-    let (name, url) = match get(vars, "UNFURL_DATABASE_URL") {
-        Some(url) => ("UNFURL_DATABASE_URL", url),
-        None => match get(vars, FALLBACK_DATABASE_VARIABLE) {
-            Some(url) => (FALLBACK_DATABASE_VARIABLE, url),
-            None => return Ok(format!("sqlite://{}/notion-unfurl.db", data_dir.display())),
-        },
-    };
-    // The same schemes `store::Backend::of` opens, so a URL that passes here opens there.
-    if url.starts_with("sqlite:") {
-        return Ok(url.to_owned());
-    }
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(problem(
-            name,
-            "expected sqlite://PATH or postgres://USER@HOST/DATABASE",
-        ));
-    }
-    Url::parse(url).map_err(|e| problem(name, format!("not a PostgreSQL URL ({e})")))?;
-    Ok(url.to_owned())
-}
-
-fn secret(vars: &Vars, name: &'static str) -> Option<Secret> {
-    get(vars, name).map(Secret::new)
-}
-
-/// An operator's bearer token (metrics, admin, lab): compared, never derived from, so only
-/// its length is checked.
-fn token(vars: &Vars, name: &'static str, min_bytes: usize) -> Result<Option<Secret>, ConfigError> {
-    let token = secret(vars, name);
-    if token.as_ref().is_some_and(|t| t.expose().len() < min_bytes) {
-        return Err(problem(
-            name,
-            format!("must be at least {min_bytes} bytes (e.g. `openssl rand -hex 32`)"),
-        ));
-    }
-    Ok(token)
-}
-
-fn plain(vars: &Vars, name: &'static str) -> Option<String> {
-    get(vars, name).map(str::to_owned)
 }
 
 /// Notion's OAuth callback, as its documentation spells it, with and without `www.`.
@@ -450,6 +323,7 @@ impl Settings {
             github_webhook_secret: secret(&vars, "UNFURL_GITHUB_WEBHOOK_SECRET"),
             developer_name: plain(&vars, "UNFURL_DEVELOPER_NAME")
                 .unwrap_or_else(|| "notion-unfurl".to_owned()),
+            providers_dir: plain(&vars, "UNFURL_PROVIDERS_DIR").map(PathBuf::from),
             fetch_allow,
             fetch_timeout: Duration::from_secs(parse_number(
                 &vars,
