@@ -55,6 +55,8 @@
 pub mod admin;
 pub mod bodies;
 pub mod error_json;
+#[cfg(feature = "declarative")]
+pub mod file_webhooks;
 pub mod head_deadline;
 pub mod health;
 pub mod lab;
@@ -135,5 +137,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/webhooks/github")
             .wrap(actix_web::middleware::from_fn(webhooks::count))
             .route(web::post().to(webhooks::github)),
+    );
+    // Provider files' webhooks; `github` above is matched first (registered first).
+    #[cfg(feature = "declarative")]
+    cfg.service(
+        web::resource("/webhooks/{provider}").route(web::post().to(file_webhooks::receive)),
     );
 }

@@ -5,6 +5,8 @@
 //! Workers receive an explicit dependencies struct, never the HTTP state.
 //! May import: `oauth`, `unfurl`, `clients`, `store`, `platform`.
 
+#[cfg(feature = "declarative")]
+pub mod files;
 pub mod outbox;
 pub mod purge;
 pub mod watch;

@@ -74,6 +74,9 @@ pub struct PatternMatch {
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: Vec<Arc<dyn Provider>>,
+    /// The provider files among them, for their webhooks (`POST /webhooks/{id}`).
+    #[cfg(feature = "declarative")]
+    files: Vec<notion_unfurl_declarative::Declarative>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -94,7 +97,7 @@ impl Registry {
         registry.push(Arc::new(github(settings)?));
         #[cfg(feature = "declarative")]
         for provider in declarative(settings)? {
-            registry.push(Arc::new(provider));
+            registry.push_file(provider);
         }
         #[cfg(feature = "opengraph")]
         registry.push(Arc::new(notion_unfurl_opengraph::OpenGraph::new()));
@@ -104,6 +107,19 @@ impl Registry {
     /// Add a provider after the existing ones (lower precedence).
     pub fn push(&mut self, provider: Arc<dyn Provider>) {
         self.providers.push(provider);
+    }
+
+    /// Add a provider file after the existing providers.
+    #[cfg(feature = "declarative")]
+    pub fn push_file(&mut self, provider: notion_unfurl_declarative::Declarative) {
+        self.files.push(provider.clone());
+        self.providers.push(Arc::new(provider));
+    }
+
+    /// The provider file with this id.
+    #[cfg(feature = "declarative")]
+    pub fn file(&self, id: &str) -> Option<&notion_unfurl_declarative::Declarative> {
+        self.files.iter().find(|p| p.compiled().id == id)
     }
 
     pub fn providers(&self) -> &[Arc<dyn Provider>] {

@@ -19,6 +19,7 @@ mod outbox_retries;
 #[path = "../support/postgres.rs"]
 mod postgres;
 mod process;
+#[cfg(feature = "declarative")]
 mod provider_files;
 mod restart;
 mod slow_clients;

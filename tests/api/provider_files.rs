@@ -143,3 +143,156 @@ async fn one_bad_file_stops_start_up_naming_the_file_line_and_fix() {
     assert!(error.contains(&expected), "{error}");
     assert!(error.contains("UNFURL_PROVIDERS_DIR"), "{error}");
 }
+
+/// A provider file with a signed webhook, reading tickets from `base`.
+fn tickets_with_webhook(base: &str) -> String {
+    format!(
+        r#"id = "tickets"
+name = "Acme Tickets"
+domain = "tickets.example.com"
+
+[[match]]
+pattern = '^https://tickets\.example\.com/t/(?<id>[0-9]+)$'
+samples = [{{ url = "https://tickets.example.com/t/42", captures = {{ id = "42" }} }}]
+
+[[request]]
+name = "ticket"
+base = "{base}/v1"
+path = "/tickets/{{{{ id }}}}"
+
+[webhook]
+secret_env = "TICKETS_WEBHOOK_SECRET"
+signature_header = "X-Tickets-Signature"
+delivery_header = "X-Tickets-Delivery"
+links = "https://tickets.example.com/t/{{{{ payload.ticket.id }}}} https://elsewhere.example.com/t/1"
+
+[[attribute]]
+id = "title"
+section = "title"
+value = "{{{{ ticket.title }}}}"
+"#
+    )
+}
+
+const HOOK_SECRET: &str = "tickets-webhook-secret-0123456789";
+
+fn signed(body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn a_signed_webhook_of_a_provider_file_pushes_the_new_preview_to_notion() {
+    use notion_unfurl::unfurl::registry::Registry;
+    use notion_unfurl_declarative::load::load_str;
+    use notion_unfurl_declarative::{Declarative, Mode};
+
+    use crate::fakes::FakeNotion;
+    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp, delivery_id};
+
+    let upstream = MockServer::start().await;
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"title": "Printer jams"})),
+        )
+        .up_to_n_times(1)
+        .mount(&upstream)
+        .await;
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"title": "Printer fixed"})),
+        )
+        .mount(&upstream)
+        .await;
+    let env = std::collections::BTreeMap::from([(
+        "TICKETS_WEBHOOK_SECRET".to_owned(),
+        HOOK_SECRET.to_owned(),
+    )]);
+    let text = tickets_with_webhook(&upstream.uri());
+    let compiled = load_str(
+        std::path::Path::new("tickets.toml"),
+        &text,
+        &env,
+        Mode::Serve,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let mut registry = Registry::default();
+    registry.push_file(Declarative::live(compiled, "test").unwrap());
+
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = TestApp::builder()
+        .sharing_notion(&notion)
+        .with_env(&LIVE_ENV)
+        .with_registry(registry)
+        .data_dir(&dir.0)
+        .spawn()
+        .await;
+    let app = LiveApp {
+        app,
+        pulls: FakePulls::new(),
+    };
+    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
+    let link = "https://tickets.example.com/t/42";
+    assert_eq!(app.subscribe(&alice, link).await, "Printer jams");
+
+    let post = |body: Vec<u8>, signature: String, delivery: String| {
+        let client = app.client.clone();
+        let url = format!("{}/webhooks/tickets", app.address);
+        async move {
+            let response = client
+                .post(url)
+                .header("x-tickets-signature", signature)
+                .header("x-tickets-delivery", delivery)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let body = br#"{"ticket":{"id":42,"status":"done"}}"#.to_vec();
+
+    // Unsigned or mis-signed: refused before the payload is read.
+    let (status, _) = post(body.clone(), "sha256=00".into(), delivery_id()).await;
+    assert_eq!(status, 401);
+    let (status, _) = post(body.clone(), signed(b"{}"), delivery_id()).await;
+    assert_eq!(status, 401);
+
+    // Signed: the named link is queued for its one subscriber (the other host is not the
+    // file's, so it is dropped), and Notion receives the new title.
+    let delivery = delivery_id();
+    let (status, ack) = post(body.clone(), signed(&body), delivery.clone()).await;
+    assert_eq!(status, 202, "{ack}");
+    assert_eq!(ack, serde_json::json!({"status": "queued", "updates": 1}));
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), link);
+    assert_eq!(delivered[0].title(), "Printer fixed");
+    assert_eq!(delivered[0].authorization, "Bearer secret_notion_alice");
+
+    // The same delivery again queues nothing.
+    let (status, ack) = post(body.clone(), signed(&body), delivery).await;
+    assert_eq!(
+        (status, ack),
+        (200, serde_json::json!({"status": "duplicate"}))
+    );
+
+    // A provider without a webhook, or no provider at all: 404.
+    let missing = app
+        .client
+        .post(format!("{}/webhooks/nobody", app.address))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -108,7 +108,7 @@ pub struct FakePulls {
 }
 
 impl FakePulls {
-    fn new() -> Arc<Self> {
+    pub fn new() -> Arc<Self> {
         Arc::new(Self {
             patterns: vec![Pattern {
                 domain: Some("github.com".into()),

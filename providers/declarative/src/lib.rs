@@ -22,6 +22,7 @@ pub mod spec;
 pub mod template;
 pub mod text;
 pub mod upstream;
+pub mod webhook;
 
 pub use check::{Outcome, load as load_providers, run_tests};
 pub use load::{Environment, Mode, Problem, ProcessEnv};

@@ -101,9 +101,20 @@ pub struct Compiled {
     pub scope: CacheScope,
     pub ttl: Duration,
     pub rules: Vec<Rule>,
+    pub webhook: Option<Webhook>,
     /// The line of the first `[[match]]`, for problems about patterns.
     pub match_line: usize,
     pub tests: Vec<Test>,
+}
+
+/// A signed webhook (`POST /webhooks/{id}`).
+#[derive(Debug)]
+pub struct Webhook {
+    pub secret: Secret,
+    pub signature_header: String,
+    pub delivery_header: String,
+    /// Template name.
+    pub links: String,
 }
 
 /// A recorded test from the file.

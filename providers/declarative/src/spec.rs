@@ -38,6 +38,23 @@ pub struct Spec {
     pub attributes: Spanned<Vec<AttributeSpec>>,
     #[serde(default, rename = "test")]
     pub tests: Vec<TestSpec>,
+    #[serde(default)]
+    pub webhook: Option<Spanned<WebhookSpec>>,
+}
+
+/// A signed webhook the upstream sends to `POST /webhooks/{id}` when something changed:
+/// the links it names are refreshed in Notion through the durable outbox.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// The environment variable holding the HMAC-SHA256 secret.
+    pub secret_env: Spanned<String>,
+    /// The header carrying the signature: `sha256=<hex>` or bare hex.
+    pub signature_header: Spanned<String>,
+    /// The header carrying the delivery id (deliveries seen before are not queued again).
+    pub delivery_header: Spanned<String>,
+    /// A template of the payload (`payload`): the links it changes, one per line.
+    pub links: Spanned<String>,
 }
 
 /// One URL rule: an anchored regex with named groups, in the form Notion's dashboard takes.

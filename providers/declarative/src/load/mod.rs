@@ -394,6 +394,10 @@ fn compile(
         });
     }
     let match_line = line_of(loader.text, spec.matches.span().start);
+    let webhook = spec
+        .webhook
+        .as_ref()
+        .and_then(|w| sections::webhook(loader, &mut templates, w, env, mode));
 
     // An id is part of cache keys and logs for the life of the process: kept once.
     let id: &'static str = Box::leak(id.into_boxed_str());
@@ -410,6 +414,7 @@ fn compile(
         scope,
         ttl,
         rules,
+        webhook,
         match_line,
         tests,
     })

@@ -426,3 +426,60 @@ pub(super) fn rule(
         max_length: a.max_length,
     })
 }
+
+/// The `[webhook]` table: its secret from the environment, valid header names, and a
+/// `links` template that reads the payload only.
+pub(super) fn webhook(
+    loader: &mut Loader<'_>,
+    templates: &mut Templates,
+    spec: &Spanned<crate::spec::WebhookSpec>,
+    env: &dyn Environment,
+    mode: Mode,
+) -> Option<model::Webhook> {
+    let w = spec.get_ref();
+    for name in [&w.signature_header, &w.delivery_header] {
+        if notion_unfurl_sdk::reqwest::header::HeaderName::from_bytes(name.get_ref().as_bytes())
+            .is_err()
+        {
+            loader.at(
+                name,
+                format!(
+                    "header name {:?} is not a valid HTTP header name",
+                    name.get_ref()
+                ),
+            );
+        }
+    }
+    let known = BTreeSet::from(["payload".to_owned()]);
+    let links = add_template(loader, templates, "webhook.links", &w.links, &known, "");
+    let secret = match env.var(w.secret_env.get_ref()) {
+        Some(value) if value.len() >= 16 => Secret::new(value),
+        Some(_) => {
+            loader.at(
+                &w.secret_env,
+                format!(
+                    "{} must hold at least 16 bytes (e.g. `openssl rand -hex 32`)",
+                    w.secret_env.get_ref()
+                ),
+            );
+            return None;
+        }
+        None if mode == Mode::Playback => Secret::new("recorded-webhook-secret"),
+        None => {
+            loader.at(
+                &w.secret_env,
+                format!(
+                    "environment variable {} is not set: set it to the webhook's signing secret",
+                    w.secret_env.get_ref()
+                ),
+            );
+            return None;
+        }
+    };
+    Some(model::Webhook {
+        secret,
+        signature_header: w.signature_header.get_ref().to_ascii_lowercase(),
+        delivery_header: w.delivery_header.get_ref().to_ascii_lowercase(),
+        links,
+    })
+}
