@@ -9,25 +9,10 @@ use notion_unfurl_sdk::trusted::join;
 use notion_unfurl_sdk::{
     Context, Pattern, Preview, Provider, ProviderError, Secret, UnfurlRequest, Url, async_trait,
 };
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::model::{Compiled, Credentials};
-use crate::template::segment;
+use crate::template::{self, segment};
 use crate::upstream::{Answer, Call, Live, Upstream};
-
-/// A raw capture keeps `/` but nothing that would end or re-route the path.
-const RAW: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'\\');
 
 /// A provider defined by a file.
 #[derive(Debug, Clone)]
@@ -133,7 +118,7 @@ impl Declarative {
                 if value.split('/').any(|s| s == ".." || s == ".") {
                     return Err(ProviderError::NotFound { hint: None });
                 }
-                utf8_percent_encode(value, RAW).to_string()
+                template::path(value)
             } else {
                 segment(value)
             };

@@ -24,20 +24,24 @@ pub const MAX_SOURCE: usize = 4096;
 /// Largest rendered value, in bytes.
 pub const MAX_OUTPUT: usize = 64 * 1024;
 
-/// Everything but unreserved characters is escaped in a path segment.
-const SEGMENT: &AsciiSet = &CONTROLS
+/// What a path keeps literal: everything but controls and the characters that would end
+/// the path or change how it is read (`?`, `#`, `%`, quotes, brackets, spaces).
+const PATH: AsciiSet = CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
     .add(b'%')
-    .add(b'/')
     .add(b'<')
     .add(b'>')
     .add(b'?')
     .add(b'`')
     .add(b'{')
     .add(b'}')
-    .add(b'\\')
+    .add(b'\\');
+
+/// Everything but unreserved characters is escaped in a path segment.
+const SEGMENT: AsciiSet = PATH
+    .add(b'/')
     .add(b'^')
     .add(b'|')
     .add(b'[')
@@ -52,9 +56,14 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b':')
     .add(b'\'');
 
+/// `value` escaped for a path, `/` kept (a raw capture).
+pub fn path(value: &str) -> String {
+    utf8_percent_encode(value, &PATH).to_string()
+}
+
 /// `value` escaped as one path segment.
 pub fn segment(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
+    utf8_percent_encode(value, &SEGMENT).to_string()
 }
 
 fn segment_filter(value: Value) -> String {

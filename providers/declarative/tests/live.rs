@@ -66,6 +66,14 @@ when = "ticket.owner"
 
 const SECRET: &str = r#"{ kind = "secret", env = "TICKETS_TOKEN" }"#;
 
+/// The tickets file reading from `server`, with its operator secret set.
+fn tickets_provider(server: &MockServer) -> Declarative {
+    provider(
+        &tickets(&server.uri(), SECRET, ""),
+        &[("TICKETS_TOKEN", "s")],
+    )
+}
+
 async fn unfurl(
     p: &Declarative,
     url: &str,
@@ -113,10 +121,7 @@ async fn captures_are_escaped_as_one_path_segment() {
         .respond_with(ResponseTemplate::new(404))
         .mount(&server)
         .await;
-    let p = provider(
-        &tickets(&server.uri(), SECRET, ""),
-        &[("TICKETS_TOKEN", "s")],
-    );
+    let p = tickets_provider(&server);
     let ctx = context().build();
     let result = unfurl(&p, "https://tickets.example.com/t/..%2F..%2Fadmin", &ctx).await;
     assert!(
@@ -223,10 +228,7 @@ async fn a_redirect_a_huge_answer_or_a_stall_is_bounded() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
         .mount(&server)
         .await;
-    let p = provider(
-        &tickets(&server.uri(), SECRET, ""),
-        &[("TICKETS_TOKEN", "s")],
-    );
+    let p = tickets_provider(&server);
     let ctx = context().build();
     let redirect = unfurl(&p, "https://tickets.example.com/t/1", &ctx).await;
     assert!(
