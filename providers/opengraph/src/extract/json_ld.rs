@@ -218,7 +218,8 @@ impl<'a> JsonLd<'a> {
             })
     }
 
-    /// The first publisher or `Organization` logo declared as a square `ImageObject` of
+    /// The first publisher (of a page node, then of the `WebSite`) or `Organization` logo
+    /// declared as a square `ImageObject` of
     /// at least [`SQUARE_LOGO_MIN_PX`] (`width` equal to `height`, numbers or numeric
     /// strings): unresolved, the caller owns the base URL. A square logo can stand as an
     /// icon; a wide wordmark, the usual publisher logo, cannot.
@@ -234,7 +235,13 @@ impl<'a> JsonLd<'a> {
             (width == height && width >= SQUARE_LOGO_MIN_PX).then_some(())?;
             logo.get("url").or_else(|| logo.get("contentUrl"))?.as_str()
         };
+        let sites = self
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| types(n).any(|t| t == "WebSite"));
         self.page_nodes()
+            .chain(sites)
             .filter_map(|n| self.deref(n.get("publisher")?))
             .chain(
                 self.nodes
@@ -491,6 +498,19 @@ mod tests {
         assert_eq!(
             square.icon.as_ref().map(|u| u.as_str()),
             Some("https://www.example.com/sq.png")
+        );
+        // The article's publisher has a wide logo, the site's publisher a square one.
+        let site = extract(
+            r#"<link rel="icon" href="/favicon-32.png" sizes="32x32">
+            <script type="application/ld+json">{"@graph":[{"@type":"WebSite","publisher":
+              {"@type":"Organization","logo":{"url":"/site.png","width":512,"height":512}}}]}
+            </script><script type="application/ld+json">{"@type":"NewsArticle","publisher":
+              {"@type":"Organization","name":"N","logo":{"url":"/w.png","width":186,"height":60}}}
+            </script>"#,
+        );
+        assert_eq!(
+            site.icon.as_ref().map(|u| u.as_str()),
+            Some("https://www.example.com/site.png")
         );
         for not_square in [
             r#"{"@type":"ImageObject","url":"/wide.png","width":600,"height":60}"#,

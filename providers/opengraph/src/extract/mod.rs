@@ -100,9 +100,9 @@
 //!     `dcterms.date`, `sailthru.date`, `parsely-pub-date`, `article.published`,
 //!     `citation_publication_date`, `cxenseparse:recs:publishtime`, then the `content`,
 //!     `datetime` or text of other elements with `itemprop=datePublished`, then `<time>`.
-//!     Only values [`parse_date`] reads count (texts as a shown date's are read). A bare ISO day
-//!     (`2024-03-09`) is midnight UTC, as ECMAScript reads it; a day written for people or
-//!     in a URL path is noon UTC, the same calendar day from UTC−11 to UTC+11. The first wins, but when it has no real offset
+//!     Only values [`parse_date`] reads count (texts as a shown date's are read). A bare
+//!     ISO day (`2024-03-09`) is midnight UTC, as ECMAScript reads it; a day written for
+//!     people or in a URL path is noon UTC, the same calendar day from UTC−11 to UTC+11. The first wins, but when it has no real offset
 //!     (UTC or none written) a later one with the same wall-clock time and a real offset
 //!     replaces it: CMSs often stamp local time as UTC in one tag.
 //! [^time]: Those with `itemprop=datePublished` or a `pubdate` attribute first, then the
@@ -112,7 +112,8 @@
 //!     elements without `datetime`, whose text (at most 80 bytes) reads as a date: each
 //!     part between `|`, `·`, `•` tried, a leading English weekday dropped, ordinals
 //!     ("5th") read as numbers ("Thursday, May 26, 2016", "November 5th, 2020 | E117").
-//! [^square]: The first publisher (of a page node) or `Organization` logo that is an
+//! [^square]: The first publisher (of a page node, then of the `WebSite`) or
+//!     `Organization` logo that is an
 //!     `ImageObject` with `width` equal to `height`, at least 96 px: a square logo can
 //!     stand as an icon, the usual wide wordmark cannot.
 //! [^modified]: `article:modified_time`, `og:updated_time`, `dateModified`,
