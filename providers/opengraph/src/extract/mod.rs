@@ -29,15 +29,15 @@
 //!
 //! | field | OpenGraph | Twitter | other `<meta>` | JSON-LD | `<link rel>` | HTML elements | heuristic |
 //! |---|---|---|---|---|---|---|---|
-//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article), else `name` (article, then main thing) | | 3 `<title>`; 5 first `<h1>` | then: the headline within it [^headline]; a site part dropped [^title] |
-//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article, then main thing) | | | 5 first paragraph [^paragraph] |
-//! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app] | 1 `publisher.name` (page) | | | 5 the titles' site part [^title] |
+//! | title | 1 `og:title` | 2 `twitter:title` | 5 `dc.title`, `dcterms.title` | 4 `headline` (article), else `name` (article, then main thing) | | 3 `<title>`; 6 first `<h1>` | then: the headline within it [^headline]; a site part dropped [^title] |
+//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description`; 5 `dc.description`, `dcterms.description`, `dcterms.abstract` | 4 `description` (article, then main thing) | | | 6 first paragraph [^paragraph] |
+//! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app]; 5 `dc.publisher`, `dcterms.publisher` | 1 `publisher.name` (page) | | | 6 the titles' site part [^title] |
 //! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image`, else `thumbnailUrl` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
 //! | icon | 1 `og:logo` | | | 2 a square logo [^square]; 4 `publisher.logo`, else an `Organization`'s | 3 icons, best ranked [^icon] | | 5 `/favicon.ico` on the page's origin |
 //! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
 //! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 7 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata]; 6 the first link to an author's page [^author-page] | 5 the first byline [^byline] |
 //! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished`, else `uploadDate` (page) | | 1 `itemprop=datePublished` on any element; 1 `<time datetime>` [^time]; 4 a shown date [^shown] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 5 the modification date [^modified] |
-//! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
+//! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`); 5 `dc.language`, `dcterms.language` | 4 `inLanguage` | | 1 `<html lang>` | |
 //! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
 //! | oembed | | | | | 1 `alternate` typed `application/json+oembed` | | |
 //! | host | | | | | | | the page URL's host without `www.` |
@@ -305,6 +305,7 @@ fn fields(
     let mut sources = Vec::new();
     let f = &found;
     let meta = |key: &'static str| move || f.meta_text(&[key]);
+    let meta_any = |keys: &'static [&'static str]| move || f.meta_text(keys);
 
     let raw_title = Chain::new("title", trace.as_deref_mut())
         .or("og:title", meta("og:title"))
@@ -313,6 +314,7 @@ fn fields(
         .or("json-ld headline", || {
             ld.article_text("headline").or_else(|| ld.main_text("name"))
         })
+        .or("dc.title", meta_any(&["dc.title", "dcterms.title"]))
         .or("<h1>", || found.h1.as_deref().and_then(clean_text))
         .finish();
     let title_site_part = || site_part_of_titles(&found, raw_title.as_ref().map(|(_, t)| t));
@@ -344,6 +346,10 @@ fn fields(
                 "twitter:app:name:googleplay",
             ])
         })
+        .or(
+            "dc.publisher",
+            meta_any(&["dc.publisher", "dcterms.publisher"]),
+        )
         .or("title site part", title_site_part)
         .finish()
         .filter(|(_, s)| !text::looks_like_url(s))
@@ -399,6 +405,10 @@ fn fields(
         .or("twitter:description", meta("twitter:description"))
         .or("description", meta("description"))
         .or("json-ld description", || ld.main_text("description"))
+        .or(
+            "dc.description",
+            meta_any(&["dc.description", "dcterms.description", "dcterms.abstract"]),
+        )
         .or("first paragraph", || {
             body::first_paragraph(document, SUMMARY_MAX_CHARS)
         })
@@ -499,6 +509,11 @@ fn fields(
         })
         .or("json-ld inLanguage", || {
             ld.in_language().and_then(language_tag)
+        })
+        .or("dc.language", || {
+            found
+                .meta_content(&["dc.language", "dcterms.language"])
+                .and_then(language_tag)
         })
         .finish();
     let lang = record(&mut sources, "lang", lang);
@@ -805,6 +820,29 @@ mod tests {
         // Elsewhere "XYZ" is a name like any other and the head settles it.
         let meta = from_html(page, &url("https://news.example.org/story/1"));
         assert_eq!(meta.author.as_deref(), Some("XYZ"));
+    }
+
+    #[test]
+    fn dublin_core_fills_what_nothing_else_gives() {
+        let dc = r#"<meta name="DC.title" content="DC Title">
+            <meta name="DC.description" content="DC description.">
+            <meta name="DC.publisher" content="DC Press">
+            <meta name="DC.language" content="fr-CA">
+            <meta name="DC.creator" content="Lovelace, Ada">"#;
+        let page = extract(dc);
+        assert_eq!(page.title.as_deref(), Some("DC Title"));
+        assert_eq!(page.description.as_deref(), Some("DC description."));
+        assert_eq!(page.site_name.as_deref(), Some("DC Press"));
+        assert_eq!(page.lang.as_deref(), Some("fr-CA"));
+        assert_eq!(page.author.as_deref(), Some("Ada Lovelace"));
+        // The page's own title, summary and site name come first.
+        let page = extract(&format!(
+            r#"{dc}<title>Tag</title><meta name="description" content="Summary.">
+               <meta property="og:site_name" content="Site">"#
+        ));
+        assert_eq!(page.title.as_deref(), Some("Tag"));
+        assert_eq!(page.description.as_deref(), Some("Summary."));
+        assert_eq!(page.site_name.as_deref(), Some("Site"));
     }
 
     #[test]
