@@ -458,11 +458,17 @@ fn short_text(element: &scraper::ElementRef<'_>, max: usize) -> Option<String> {
 /// A class that marks a shown publication date (`date`, `post-date`, `timestamp`,
 /// `entry-time`), not a modification (`updated`, `modified`).
 fn is_date_class(class: &str) -> bool {
+    // Most classes name no date: test them without lower-casing a copy.
+    let has = |token: &str, part: &str| {
+        token
+            .as_bytes()
+            .windows(part.len())
+            .any(|w| w.eq_ignore_ascii_case(part.as_bytes()))
+    };
     class.split_ascii_whitespace().any(|token| {
-        let token = token.to_ascii_lowercase();
-        (token.contains("date") || token.contains("time") || token.contains("publish"))
-            && !token.contains("update")
-            && !token.contains("modif")
+        (has(token, "date") || has(token, "time") || has(token, "publish"))
+            && !has(token, "update")
+            && !has(token, "modif")
     })
 }
 
