@@ -8,7 +8,7 @@ use notion_unfurl_sdk::Url;
 /// are taken as UTC. A bare ISO day (`2024-03-09`) is midnight UTC, the reading
 /// ECMAScript gives it, so we agree with other readers of the same markup; a day written
 /// for people ("May 3, 2016") has no standard reading and is taken as noon UTC
-/// ([`day_at_noon`]).
+/// (`day_at_noon`).
 pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
     let s = raw.trim();
     if s.is_empty() {
