@@ -4,8 +4,11 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use notion_unfurl_sdk::Url;
 
-/// Parse the date forms pages use and return them with their offset; dates without one
-/// are taken as UTC.
+/// Parse the date forms pages use and return them with their offset; times without one
+/// are taken as UTC. A bare ISO day (`2024-03-09`) is midnight UTC, the reading
+/// ECMAScript gives it, so we agree with other readers of the same markup; a day written
+/// for people ("May 3, 2016") has no standard reading and is taken as noon UTC
+/// (`day_at_noon`).
 pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
     let s = raw.trim();
     if s.is_empty() {
@@ -49,7 +52,7 @@ pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
         if let Ok(date) = NaiveDate::parse_from_str(s, format)
             && (1990..=2100).contains(&date.year())
         {
-            return Some(utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?));
+            return day_at_noon(date);
         }
     }
     // Unix timestamps in seconds, as some CMSs write them; only plausible ones.
@@ -61,6 +64,62 @@ pub fn parse_date(raw: &str) -> Option<DateTime<FixedOffset>> {
             .map(|dt| dt.fixed_offset());
     }
     None
+}
+
+/// A date in a short text written for people: "Thursday, May 26, 2016",
+/// "November 5th, 2020 | 01:19:54", "Aug 14, 2020". Each part between `|`, `·` or `•`
+/// is tried, without a leading weekday and with ordinals ("5th") as plain numbers.
+pub(super) fn date_in_text(text: &str) -> Option<DateTime<FixedOffset>> {
+    text.split(['|', '·', '•']).find_map(|part| {
+        let part = part.trim().trim_end_matches([',', '.', ' ']);
+        let part = without_weekday(part);
+        parse_date(&without_ordinals(part))
+    })
+}
+
+/// `text` without a leading English weekday and the comma after it.
+fn without_weekday(text: &str) -> &str {
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let Some((first, rest)) = text.split_once([',', ' ']) else {
+        return text;
+    };
+    let first = first.trim_end_matches('.').to_ascii_lowercase();
+    let is_day = first.len() >= 3 && DAYS.iter().any(|d| d.starts_with(first.as_str()));
+    if is_day {
+        rest.trim_start_matches([',', ' '])
+    } else {
+        text
+    }
+}
+
+/// "5th", "1st", "22nd", "3rd" as "5", "1", "22", "3".
+fn without_ordinals(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let (digits, suffix) = word.split_at(
+                word.find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(word.len()),
+            );
+            let suffix_lower = suffix.to_ascii_lowercase();
+            let ordinal = ["st", "nd", "rd", "th"]
+                .iter()
+                .any(|o| suffix_lower == *o || suffix_lower == format!("{o},"));
+            if !digits.is_empty() && ordinal {
+                format!("{digits}{}", &suffix[2..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A `/YYYY/MM/DD/` date in a URL's path, as news and blog URLs often carry.
@@ -76,8 +135,15 @@ pub(super) fn date_in_path(url: &Url) -> Option<DateTime<FixedOffset>> {
         let date =
             NaiveDate::from_ymd_opt(w[0].parse().ok()?, w[1].parse().ok()?, w[2].parse().ok()?)?;
         (1990..=2100).contains(&date.year()).then_some(())?;
-        Some(date.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
+        day_at_noon(date)
     })
+}
+
+/// A day written without a time and not in ISO form (for people, or in a URL path), as
+/// noon UTC: the same calendar day in every zone from UTC-11 to UTC+11, where midnight
+/// UTC would be the day before in all of the Americas.
+pub(super) fn day_at_noon(date: NaiveDate) -> Option<DateTime<FixedOffset>> {
+    Some(date.and_hms_opt(12, 0, 0)?.and_utc().fixed_offset())
 }
 
 #[cfg(test)]
@@ -102,9 +168,9 @@ mod tests {
             (" 2024-03-09 ", "2024-03-09T00:00:00+00:00"),
             ("Sat, 09 Mar 2024 10:00:00 GMT", "2024-03-09T10:00:00+00:00"),
             ("1710000000", "2024-03-09T16:00:00+00:00"),
-            ("September 3, 2025", "2025-09-03T00:00:00+00:00"),
-            ("3 Sep 2025", "2025-09-03T00:00:00+00:00"),
-            ("20250903", "2025-09-03T00:00:00+00:00"),
+            ("September 3, 2025", "2025-09-03T12:00:00+00:00"),
+            ("3 Sep 2025", "2025-09-03T12:00:00+00:00"),
+            ("20250903", "2025-09-03T12:00:00+00:00"),
         ];
         for (raw, want) in cases {
             assert_eq!(
@@ -119,12 +185,41 @@ mod tests {
     }
 
     #[test]
+    fn dates_written_for_people_are_read_from_short_texts() {
+        let cases = [
+            ("Thursday, May 26, 2016 ", "2016-05-26T12:00:00+00:00"),
+            ("Thu, May 26, 2016", "2016-05-26T12:00:00+00:00"),
+            (
+                "November 5th, 2020  | 01:19:54 | E117",
+                "2020-11-05T12:00:00+00:00",
+            ),
+            ("Aug 14, 2020", "2020-08-14T12:00:00+00:00"),
+            ("Posted | 1st March 2021", "2021-03-01T12:00:00+00:00"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                date_in_text(raw).map(|d| d.to_rfc3339()).as_deref(),
+                Some(want),
+                "{raw}"
+            );
+        }
+        for no_date in [
+            "Friday",
+            "5th Avenue",
+            "Comments (3)",
+            "Updated 2 hours ago",
+        ] {
+            assert_eq!(date_in_text(no_date), None, "{no_date}");
+        }
+    }
+
+    #[test]
     fn a_date_in_the_url_path_is_the_last_resort() {
         let page = "<html><head><title>t</title></head></html>";
         let meta = from_html(page, &url("https://blog.example/2016/05/16/some-post/"));
         assert_eq!(
             meta.published.map(|d| d.to_rfc3339()).as_deref(),
-            Some("2016-05-16T00:00:00+00:00")
+            Some("2016-05-16T12:00:00+00:00")
         );
         for no_date in [
             "https://x.test/2016/05/post",

@@ -11,7 +11,7 @@ use scraper::{Html, Selector};
 use serde_json::Value;
 
 use super::author::{Candidate, push_name, uninvert};
-use super::date::parse_date;
+use super::date::{date_in_text, parse_date};
 use super::image;
 use super::json_ld::{JsonLd, parse_json_ld};
 use super::text::clean_text;
@@ -67,6 +67,12 @@ pub(super) struct Found<'a> {
     bylines: Vec<String>,
     /// The text of the first link to an author's page (`/author/…`), when it reads as a name.
     author_page_links: Vec<String>,
+    /// Microdata publication dates on elements other than `<meta>` and `<time>`: their
+    /// `content` or `datetime`, else their text.
+    microdata_dates: Vec<String>,
+    /// Short texts of the first elements whose class names a date (`date`, `post-date`,
+    /// `timestamp`) and of `<time>` elements without `datetime`, in document order.
+    dated_texts: Vec<String>,
 }
 
 impl<'a> Found<'a> {
@@ -83,14 +89,30 @@ impl<'a> Found<'a> {
             let el = element.value();
             if let Some(prop) = el.attr("itemprop")
                 && !matches!(el.name(), "meta" | "time")
-                && found.microdata_authors.len() < MAX_BYLINES
             {
-                let is_author = prop
-                    .split_ascii_whitespace()
-                    .any(|p| p.eq_ignore_ascii_case("author"));
-                if is_author {
+                let has = |name: &str| {
+                    prop.split_ascii_whitespace()
+                        .any(|p| p.eq_ignore_ascii_case(name))
+                };
+                if found.microdata_authors.len() < MAX_BYLINES && has("author") {
                     found.microdata_authors.extend(microdata_name(&element));
                 }
+                if found.microdata_dates.len() < MAX_DATED && has("datePublished") {
+                    let value = el.attr("content").or_else(|| el.attr("datetime"));
+                    found.microdata_dates.extend(match value {
+                        Some(value) => Some(value.to_owned()),
+                        None => short_text(&element, MAX_DATED_TEXT),
+                    });
+                }
+            }
+            let dated = match el.name() {
+                "time" => el.attr("datetime").is_none(),
+                _ => el.attr("class").is_some_and(is_date_class),
+            };
+            if dated && found.dated_texts.len() < MAX_DATED {
+                found
+                    .dated_texts
+                    .extend(short_text(&element, MAX_DATED_TEXT));
             }
             // The first byline only: later ones belong to related articles and teasers.
             if found.bylines.is_empty() && el.attr("class").is_some_and(is_byline_class) {
@@ -358,6 +380,13 @@ impl<'a> Found<'a> {
             .or_else(|| ld.date_modified())
     }
 
+    /// A publication date from the page's visible text: the first element whose class
+    /// names a date, or `<time>` without `datetime`, that reads as one (see
+    /// [`date_in_text`]). After every machine-readable date and the URL's.
+    pub(super) fn shown_date(&self) -> Option<DateTime<FixedOffset>> {
+        self.dated_texts.iter().find_map(|t| date_in_text(t))
+    }
+
     pub(super) fn published(&self, ld: &JsonLd) -> Option<DateTime<FixedOffset>> {
         const FIRST: [&str; 4] = [
             "article:published_time",
@@ -389,6 +418,7 @@ impl<'a> Found<'a> {
         let mut candidates = from_meta(&FIRST)
             .chain(ld.date_published())
             .chain(from_meta(&LATER))
+            .chain(self.microdata_dates.iter().filter_map(|t| date_in_text(t)))
             .chain(self.times.iter().filter_map(|t| parse_date(t)));
         let first = candidates.next()?;
         if first.offset().local_minus_utc() != 0 {
@@ -406,6 +436,41 @@ impl<'a> Found<'a> {
 
 /// Bylines and microdata names looked at; more are a comment thread or a directory.
 const MAX_BYLINES: usize = 8;
+
+/// Elements with a date in their text looked at, and the longest such text read: a date
+/// is a few words, a longer text is a container of more than the date.
+const MAX_DATED: usize = 8;
+const MAX_DATED_TEXT: usize = 80;
+
+/// The element's whitespace-collapsed text when it has at most `max` bytes; read piece by
+/// piece, so a large container costs no more than `max` bytes.
+fn short_text(element: &scraper::ElementRef<'_>, max: usize) -> Option<String> {
+    let mut text = String::new();
+    for piece in element.text() {
+        if text.len() + piece.len() > max.saturating_mul(4) {
+            return None;
+        }
+        text.push_str(piece);
+    }
+    clean_text(&text).filter(|t| t.len() <= max)
+}
+
+/// A class that marks a shown publication date (`date`, `post-date`, `timestamp`,
+/// `entry-time`), not a modification (`updated`, `modified`).
+fn is_date_class(class: &str) -> bool {
+    // Most classes name no date: test them without lower-casing a copy.
+    let has = |token: &str, part: &str| {
+        token
+            .as_bytes()
+            .windows(part.len())
+            .any(|w| w.eq_ignore_ascii_case(part.as_bytes()))
+    };
+    class.split_ascii_whitespace().any(|token| {
+        (has(token, "date") || has(token, "time") || has(token, "publish"))
+            && !has(token, "update")
+            && !has(token, "modif")
+    })
+}
 
 static ITEMPROP_NAME: LazyLock<Option<Selector>> =
     LazyLock::new(|| Selector::parse("[itemprop~=name]").ok());
@@ -444,14 +509,25 @@ fn is_byline_class(class: &str) -> bool {
 }
 
 /// Whether a link goes to an author's page: a path segment `author`, `authors`, `autor`,
-/// `autoren` or `auteur` followed by another (`/author/jane-doe/`).
+/// `autoren` or `auteur` followed by another (`/author/jane-doe/`), or a query parameter
+/// `author`, `author_id` or `authorid` with a value (WordPress's `/?author=3`,
+/// `/author-bio.asp?author_id=837`).
 fn is_author_page(href: &str) -> bool {
     const SEGMENTS: [&str; 5] = ["author", "authors", "autor", "autoren", "auteur"];
-    let path = href.split(['?', '#']).next().unwrap_or_default();
+    const PARAMETERS: [&str; 3] = ["author", "author_id", "authorid"];
+    let without_fragment = href.split('#').next().unwrap_or_default();
+    let (path, query) = without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""));
+    let by_parameter = query.split('&').any(|pair| {
+        pair.split_once('=').is_some_and(|(key, value)| {
+            !value.is_empty() && PARAMETERS.iter().any(|p| key.eq_ignore_ascii_case(p))
+        })
+    });
     let mut segments = path
         .split('/')
         .skip_while(|s| !SEGMENTS.iter().any(|name| s.eq_ignore_ascii_case(name)));
-    segments.next().is_some() && segments.next().is_some_and(|s| !s.is_empty())
+    by_parameter || (segments.next().is_some() && segments.next().is_some_and(|s| !s.is_empty()))
 }
 
 /// A byline's name: short text without a leading "By" or German "von".
@@ -652,6 +728,10 @@ mod tests {
             ("/author", false),
             ("/blog/authority/post", false),
             ("/about#author/x", false),
+            ("https://blog.example/?author=3", true),
+            ("/author-bio.asp?author_id=837", true),
+            ("/search?author=", false),
+            ("/list?coauthor=2", false),
         ] {
             assert_eq!(is_author_page(href), yes, "{href}");
         }
@@ -689,6 +769,62 @@ mod tests {
             meta.published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2020-06-06T10:00:00+00:00")
         );
+    }
+
+    #[test]
+    fn microdata_dates_on_any_element_count_as_published() {
+        let meta = extract_body(
+            r#"<span itemprop="datePublished" content="2021-02-03T04:05:06+01:00">Feb 3</span>"#,
+        );
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2021-02-03T04:05:06+01:00")
+        );
+        let meta =
+            extract_body(r#"<p>By Ann <span itemprop="datePublished">March 4, 2022</span></p>"#);
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2022-03-04T12:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_shown_date_is_read_when_no_markup_dates_the_page() {
+        let meta = extract_body(
+            r#"<div class="post-header"><span class="updated-at">June 9, 2023</span>
+               <div class="entry-date">Thursday, May 26, 2016</div></div>
+               <span class="date">May 1, 2016</span>"#,
+        );
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2016-05-26T12:00:00+00:00")
+        );
+        let meta = extract_body(r#"<time>Aug 14, 2020</time>"#);
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2020-08-14T12:00:00+00:00")
+        );
+        // A date in the URL's path comes first; a container is not a date.
+        let page = r#"<html><body><p class="date">May 1, 2016</p></body></html>"#;
+        let meta = from_html(page, &url("https://x.test/2016/04/30/post"));
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2016-04-30T12:00:00+00:00")
+        );
+        let long = format!(
+            r#"<div class="dateline">{} May 1, 2016</div>"#,
+            "word ".repeat(30)
+        );
+        assert_eq!(extract_body(&long).published, None);
+        let meta = from_html(page, &url("https://x.test/post"));
+        assert_eq!(
+            meta.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2016-05-01T12:00:00+00:00")
+        );
+        // The text of a modification date is not a publication date.
+        assert!(!is_date_class("last-updated"));
+        assert!(!is_date_class("dateModified"));
+        assert!(is_date_class("post-page__date"));
     }
 
     #[test]

@@ -75,6 +75,9 @@ type Node = serde_json::Map<String, Value>;
 
 /// The typed JSON-LD nodes of a page, in document order, wherever they are nested
 /// (top-level objects, arrays, `@graph`, `mainEntity`…).
+/// Smallest square JSON-LD logo taken as the page's icon before its `<link rel>` icons.
+pub(super) const SQUARE_LOGO_MIN_PX: u64 = 96;
+
 pub(super) struct JsonLd<'a> {
     nodes: Vec<&'a Node>,
     by_id: HashMap<&'a str, &'a Node>,
@@ -93,18 +96,17 @@ impl<'a> JsonLd<'a> {
         Self { nodes, by_id }
     }
 
-    /// Nodes that describe the page: articles first, then web pages.
+    /// Nodes that describe the page: articles first, then web pages (`WebPage` and its
+    /// kinds, `…Page`), then the things a page may be about on its own ([`is_main_type`]:
+    /// a product, a recipe, a video).
     fn page_nodes(&self) -> impl Iterator<Item = &'a Node> + '_ {
-        let articles = self
-            .nodes
-            .iter()
-            .copied()
-            .filter(|n| types(n).any(is_article_type));
-        let pages =
-            self.nodes.iter().copied().filter(|n| {
-                !types(n).any(is_article_type) && types(n).any(|t| t.ends_with("WebPage"))
-            });
-        articles.chain(pages)
+        let of_kind = move |kind: u8| {
+            self.nodes
+                .iter()
+                .copied()
+                .filter(move |n| page_kind(n) == Some(kind))
+        };
+        of_kind(0).chain(of_kind(1)).chain(of_kind(2))
     }
 
     pub(super) fn article_text(&self, key: &str) -> Option<String> {
@@ -114,11 +116,22 @@ impl<'a> JsonLd<'a> {
             .find_map(|n| n.get(key)?.as_str().and_then(clean_text))
     }
 
+    /// `key`'s text from an article, else from a product, recipe or video node.
+    pub(super) fn main_text(&self, key: &str) -> Option<String> {
+        self.article_text(key).or_else(|| {
+            self.nodes
+                .iter()
+                .filter(|n| page_kind(n) == Some(2))
+                .find_map(|n| n.get(key)?.as_str().and_then(clean_text))
+        })
+    }
+
     /// Each page node's image URL as written (the first of a list, an `ImageObject`'s
-    /// `url` or `contentUrl`), unresolved: the caller owns the base URL.
+    /// `url` or `contentUrl`; a video's `thumbnailUrl`), unresolved: the caller owns the
+    /// base URL.
     pub(super) fn image_urls(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.page_nodes().filter_map(|n| {
-            let image = n.get("image")?;
+            let image = n.get("image").or_else(|| n.get("thumbnailUrl"))?;
             let first = match image {
                 Value::Array(items) => items.first()?,
                 other => other,
@@ -132,9 +145,12 @@ impl<'a> JsonLd<'a> {
         })
     }
 
+    /// A page node's `datePublished`, or a video's `uploadDate`.
     pub(super) fn date_published(&self) -> Option<DateTime<FixedOffset>> {
-        self.page_nodes()
-            .find_map(|n| parse_date(n.get("datePublished")?.as_str()?))
+        self.page_nodes().find_map(|n| {
+            let date = n.get("datePublished").or_else(|| n.get("uploadDate"))?;
+            parse_date(date.as_str()?)
+        })
     }
 
     pub(super) fn publisher_names(&self) -> impl Iterator<Item = &'a str> + '_ {
@@ -200,6 +216,40 @@ impl<'a> JsonLd<'a> {
                     .filter(|n| types(n).any(|t| t.ends_with("Organization")))
                     .find_map(|n| logo_of(n))
             })
+    }
+
+    /// The first publisher (of a page node, then of the `WebSite`) or `Organization` logo
+    /// declared as a square `ImageObject` of
+    /// at least [`SQUARE_LOGO_MIN_PX`] (`width` equal to `height`, numbers or numeric
+    /// strings): unresolved, the caller owns the base URL. A square logo can stand as an
+    /// icon; a wide wordmark, the usual publisher logo, cannot.
+    pub(super) fn square_logo(&self) -> Option<&'a str> {
+        let px = |v: Option<&Value>| match v? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().trim_end_matches("px").parse().ok(),
+            _ => None,
+        };
+        let square = |node: &'a Node| -> Option<&'a str> {
+            let logo = self.deref(node.get("logo")?)?;
+            let (width, height) = (px(logo.get("width"))?, px(logo.get("height"))?);
+            (width == height && width >= SQUARE_LOGO_MIN_PX).then_some(())?;
+            logo.get("url").or_else(|| logo.get("contentUrl"))?.as_str()
+        };
+        let sites = self
+            .nodes
+            .iter()
+            .copied()
+            .filter(|n| types(n).any(|t| t == "WebSite"));
+        self.page_nodes()
+            .chain(sites)
+            .filter_map(|n| self.deref(n.get("publisher")?))
+            .chain(
+                self.nodes
+                    .iter()
+                    .copied()
+                    .filter(|n| types(n).any(|t| t.ends_with("Organization"))),
+            )
+            .find_map(square)
     }
 
     /// `inLanguage` of a page node, or of the `WebSite`.
@@ -317,6 +367,25 @@ fn types(node: &Node) -> impl Iterator<Item = &str> {
     one.into_iter().chain(many.into_iter().flatten())
 }
 
+/// 0 for an article, 1 for a web page, 2 for a product, recipe or video; `None` for
+/// anything else (a site, an organisation, a breadcrumb list).
+fn page_kind(node: &Node) -> Option<u8> {
+    if types(node).any(is_article_type) {
+        Some(0)
+    } else if types(node).any(|t| t.ends_with("Page")) {
+        Some(1)
+    } else if types(node).any(is_main_type) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// Things a page may be about by itself, read like an article when no article is there.
+fn is_main_type(t: &str) -> bool {
+    matches!(t, "Product" | "Recipe" | "VideoObject")
+}
+
 fn is_article_type(t: &str) -> bool {
     t.ends_with("Article") || t.ends_with("Posting") || t == "Report"
 }
@@ -410,6 +479,97 @@ mod tests {
         assert_eq!(
             meta.published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2025-11-03T00:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_square_json_ld_logo_is_the_icon_before_link_icons() {
+        let ld = |logo: &str| {
+            format!(
+                r#"<link rel="icon" href="/favicon-32.png" sizes="32x32">
+                <script type="application/ld+json">{{"@graph":[
+                  {{"@type":"Organization","@id":"/#org","logo":{logo}}},
+                  {{"@type":"BlogPosting","publisher":{{"@id":"/#org"}}}}]}}</script>"#
+            )
+        };
+        let square = extract(&ld(
+            r#"{"@type":"ImageObject","url":"/sq.png","width":"512","height":512}"#,
+        ));
+        assert_eq!(
+            square.icon.as_ref().map(|u| u.as_str()),
+            Some("https://www.example.com/sq.png")
+        );
+        // The article's publisher has a wide logo, the site's publisher a square one.
+        let site = extract(
+            r#"<link rel="icon" href="/favicon-32.png" sizes="32x32">
+            <script type="application/ld+json">{"@graph":[{"@type":"WebSite","publisher":
+              {"@type":"Organization","logo":{"url":"/site.png","width":512,"height":512}}}]}
+            </script><script type="application/ld+json">{"@type":"NewsArticle","publisher":
+              {"@type":"Organization","name":"N","logo":{"url":"/w.png","width":186,"height":60}}}
+            </script>"#,
+        );
+        assert_eq!(
+            site.icon.as_ref().map(|u| u.as_str()),
+            Some("https://www.example.com/site.png")
+        );
+        for not_square in [
+            r#"{"@type":"ImageObject","url":"/wide.png","width":600,"height":60}"#,
+            r#"{"@type":"ImageObject","url":"/unsized.png"}"#,
+            r#"{"@type":"ImageObject","url":"/tiny.png","width":16,"height":16}"#,
+            r#""/plain.png""#,
+        ] {
+            let meta = extract(&ld(not_square));
+            assert_eq!(
+                meta.icon.as_ref().map(|u| u.as_str()),
+                Some("https://www.example.com/favicon-32.png"),
+                "{not_square}"
+            );
+        }
+    }
+
+    #[test]
+    fn products_recipes_and_videos_describe_a_page_without_an_article() {
+        let meta = extract(
+            r#"<script type="application/ld+json">[
+              {"@type":"BreadcrumbList","name":"Crumbs"},
+              {"@type":"Recipe","name":"Lemon cake","description":"A cake with lemons.",
+               "image":["/cake.jpg"],"author":{"@type":"Person","name":"Cook Name"},
+               "datePublished":"2020-02-02T10:00:00Z"}]</script>"#,
+        );
+        assert_eq!(meta.title.as_deref(), Some("Lemon cake"));
+        assert_eq!(meta.description.as_deref(), Some("A cake with lemons."));
+        assert_eq!(meta.author.as_deref(), Some("Cook Name"));
+        assert_eq!(
+            meta.image.as_ref().map(|u| u.as_str()),
+            Some("https://www.example.com/cake.jpg")
+        );
+        let video = extract(
+            r#"<script type="application/ld+json">{"@type":"VideoObject","name":"Clip",
+              "thumbnailUrl":"https://cdn.example.com/t.jpg","uploadDate":"2021-03-04T05:06:07+02:00"}
+              </script>"#,
+        );
+        assert_eq!(
+            video.image.as_ref().map(|u| u.as_str()),
+            Some("https://cdn.example.com/t.jpg")
+        );
+        assert_eq!(
+            video.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2021-03-04T05:06:07+02:00")
+        );
+        // An article's text comes before a product's it mentions; a profile page is a page.
+        let both = extract(
+            r#"<script type="application/ld+json">{"@graph":[
+              {"@type":"Product","name":"Gadget","description":"Product text"},
+              {"@type":"ProfilePage","datePublished":"2019-01-01T00:00:00Z"},
+              {"@type":"Review","name":"Not a page"},
+              {"@type":"NewsArticle","headline":"Review of the gadget","description":"Article text"}]}
+              </script>"#,
+        );
+        assert_eq!(both.title.as_deref(), Some("Review of the gadget"));
+        assert_eq!(both.description.as_deref(), Some("Article text"));
+        assert_eq!(
+            both.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2019-01-01T00:00:00+00:00")
         );
     }
 }

@@ -29,15 +29,15 @@
 //!
 //! | field | OpenGraph | Twitter | other `<meta>` | JSON-LD | `<link rel>` | HTML elements | heuristic |
 //! |---|---|---|---|---|---|---|---|
-//! | title | 1 `og:title` | 2 `twitter:title` | | 4 `headline` (article) | | 3 `<title>`; 5 first `<h1>` | then: the headline within it [^headline]; a site part dropped [^title] |
-//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description` | 4 `description` (article) | | | 5 first paragraph [^paragraph] |
-//! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app] | 1 `publisher.name` (page) | | | 5 the titles' site part [^title] |
-//! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
-//! | icon | 1 `og:logo` | | | 3 `publisher.logo`, else an `Organization`'s | 2 icons, best ranked [^icon] | | 4 `/favicon.ico` on the page's origin |
+//! | title | 1 `og:title` | 2 `twitter:title` | 5 `dc.title`, `dcterms.title` | 4 `headline` (article), else `name` (article, then main thing) | | 3 `<title>`; 6 first `<h1>` | then: the headline within it [^headline]; a site part dropped [^title] |
+//! | description | 1 `og:description` | 2 `twitter:description` | 3 `description`; 5 `dc.description`, `dcterms.description`, `dcterms.abstract` | 4 `description` (article, then main thing) | | | 6 first paragraph [^paragraph] |
+//! | site_name | 2 `og:site_name` [^site] | | 3 `application-name`; 4 app names [^app]; 5 `dc.publisher`, `dcterms.publisher` | 1 `publisher.name` (page) | | | 6 the titles' site part [^title] |
+//! | image | 1 `og:image:secure_url`… [^image] | 1 `twitter:image`… [^image] | 1 `image` [^image] | 2 `image`, else `thumbnailUrl` (page) | 1 `image_src` [^image] | 3 first `<video poster>`; 5 first `<img>` [^img] | 4 step 1's logos |
+//! | icon | 1 `og:logo` | | | 2 a square logo [^square]; 4 `publisher.logo`, else an `Organization`'s | 3 icons, best ranked [^icon] | | 5 `/favicon.ico` on the page's origin |
 //! | url | 1 `og:url` | | | | 2 `canonical` | | 3 the page's URL |
 //! | author | 2 `article:author` [^author] | 2 `twitter:data1`… [^author] | 2 `author`… [^author] | 1 `author` (page); 7 `creator` (page) | | 3 `<a rel=author>` texts; 4 `itemprop=author` on any element [^microdata]; 6 the first link to an author's page [^author-page] | 5 the first byline [^byline] |
-//! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished` (page) | | 1 `<time datetime>` [^time] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 4 the modification date [^modified] |
-//! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`) | 4 `inLanguage` | | 1 `<html lang>` | |
+//! | published | 1 `article:published_time`… [^published] | | 1 `datePublished`, `date`… [^published] | 1 `datePublished`, else `uploadDate` (page) | | 1 `itemprop=datePublished` on any element; 1 `<time datetime>` [^time]; 4 a shown date [^shown] | 2 `/YYYY/MM/DD/` in `url`'s path; 3 in the page URL's path; 5 the modification date [^modified] |
+//! | lang | 3 `og:locale` | | 2 `content-language` (`http-equiv`); 5 `dc.language`, `dcterms.language` | 4 `inLanguage` | | 1 `<html lang>` | |
 //! | player | 1 `og:video:secure_url`, `og:video:url`, `og:video` (https) [^player] | 2 `twitter:player`; 3 `twitter:player:stream` | | | | | |
 //! | oembed | | | | | 1 `alternate` typed `application/json+oembed` | | |
 //! | host | | | | | | | the page URL's host without `www.` |
@@ -90,19 +90,32 @@
 //!     that is one to six words, 3 to 60 characters and no digits, and not one
 //!     all-lower-case word (a handle or an editor's initials, "amw").
 //! [^author-page]: The first `<a>` whose `href` path has a segment `author`, `authors`,
-//!     `autor`, `autoren` or `auteur` followed by another (`/author/jane-doe/`): its text,
+//!     `autor`, `autoren` or `auteur` followed by another (`/author/jane-doe/`), or whose
+//!     query has a non-empty `author`, `author_id` or `authorid` (`/?author=3`): its text,
 //!     read as a byline is.
 //! [^published]: Step 1 is one pool, in this order: `article:published_time`,
 //!     `article:published:time`, `og:published_time`, `og:article:published_time`, then
 //!     JSON-LD `datePublished`, then `datePublished`, `date`, `pubdate`, `publishdate`,
 //!     `publish-date`, `publish_date`, `dc.date.issued`, `dcterms.issued`, `dc.date`,
 //!     `dcterms.date`, `sailthru.date`, `parsely-pub-date`, `article.published`,
-//!     `citation_publication_date`, `cxenseparse:recs:publishtime`, then `<time>`. Only
-//!     values [`parse_date`] reads count. The first wins, but when it has no real offset
+//!     `citation_publication_date`, `cxenseparse:recs:publishtime`, then the `content`,
+//!     `datetime` or text of other elements with `itemprop=datePublished`, then `<time>`.
+//!     Only values [`parse_date`] reads count (texts as a shown date's are read). A bare
+//!     ISO day (`2024-03-09`) is midnight UTC, as ECMAScript reads it; a day written for
+//!     people or in a URL path is noon UTC, the same calendar day from UTC−11 to UTC+11. The first wins, but when it has no real offset
 //!     (UTC or none written) a later one with the same wall-clock time and a real offset
 //!     replaces it: CMSs often stamp local time as UTC in one tag.
 //! [^time]: Those with `itemprop=datePublished` or a `pubdate` attribute first, then the
 //!     rest, in document order.
+//! [^shown]: The first of the first 8 elements whose class token contains `date`, `time`
+//!     or `publish` but not `update` or `modif` (`post-date`, `timestamp`), or `<time>`
+//!     elements without `datetime`, whose text (at most 80 bytes) reads as a date: each
+//!     part between `|`, `·`, `•` tried, a leading English weekday dropped, ordinals
+//!     ("5th") read as numbers ("Thursday, May 26, 2016", "November 5th, 2020 | E117").
+//! [^square]: The first publisher (of a page node, then of the `WebSite`) or
+//!     `Organization` logo that is an
+//!     `ImageObject` with `width` equal to `height`, at least 96 px: a square logo can
+//!     stand as an icon, the usual wide wordmark cannot.
 //! [^modified]: `article:modified_time`, `og:updated_time`, `dateModified`,
 //!     `last-modified`, `dcterms.modified`, then JSON-LD `dateModified`: a page that never
 //!     says when it appeared is dated by its last change rather than not at all.
@@ -114,10 +127,11 @@
 //! - `<meta>` keys match `property`, `name`, `itemprop` and `http-equiv` alike
 //!   (lower-cased; the value from `content`, else `value`), so the three `<meta>` columns
 //!   sort keys by the vocabulary they belong to, not by attribute. Microdata on other
-//!   elements is read for `author` and through `<time itemprop=datePublished>`; an
-//!   `itemscope` is followed only to its `name`.
+//!   elements is read for `author` and `datePublished`; an `itemscope` is followed only
+//!   to its `name`.
 //! - JSON-LD "article" nodes have a type ending in `Article` or `Posting`, or `Report`;
-//!   "page" nodes are the article nodes, then those typed `…WebPage`. Nodes are found
+//!   "main things" are `Product`, `Recipe` and `VideoObject`; "page" nodes are the article
+//!   nodes, then those typed `…Page` (`WebPage`, `ProfilePage`…), then the main things. Nodes are found
 //!   inside arrays, `@graph` and properties such as `mainEntity`, a few levels deep, but
 //!   never inside `author`, `creator` or `publisher`. Blocks that do not parse are mended
 //!   once (raw line breaks, values left out of a template) and otherwise skipped.
@@ -291,12 +305,16 @@ fn fields(
     let mut sources = Vec::new();
     let f = &found;
     let meta = |key: &'static str| move || f.meta_text(&[key]);
+    let meta_any = |keys: &'static [&'static str]| move || f.meta_text(keys);
 
     let raw_title = Chain::new("title", trace.as_deref_mut())
         .or("og:title", meta("og:title"))
         .or("twitter:title", meta("twitter:title"))
         .or("<title>", || found.title.as_deref().and_then(clean_text))
-        .or("json-ld headline", || ld.article_text("headline"))
+        .or("json-ld headline", || {
+            ld.article_text("headline").or_else(|| ld.main_text("name"))
+        })
+        .or("dc.title", meta_any(&["dc.title", "dcterms.title"]))
         .or("<h1>", || found.h1.as_deref().and_then(clean_text))
         .finish();
     let title_site_part = || site_part_of_titles(&found, raw_title.as_ref().map(|(_, t)| t));
@@ -328,6 +346,10 @@ fn fields(
                 "twitter:app:name:googleplay",
             ])
         })
+        .or(
+            "dc.publisher",
+            meta_any(&["dc.publisher", "dcterms.publisher"]),
+        )
         .or("title site part", title_site_part)
         .finish()
         .filter(|(_, s)| !text::looks_like_url(s))
@@ -382,7 +404,11 @@ fn fields(
         .or("og:description", meta("og:description"))
         .or("twitter:description", meta("twitter:description"))
         .or("description", meta("description"))
-        .or("json-ld description", || ld.article_text("description"))
+        .or("json-ld description", || ld.main_text("description"))
+        .or(
+            "dc.description",
+            meta_any(&["dc.description", "dcterms.description", "dcterms.abstract"]),
+        )
         .or("first paragraph", || {
             body::first_paragraph(document, SUMMARY_MAX_CHARS)
         })
@@ -425,6 +451,9 @@ fn fields(
                 .meta_content(&["og:logo"])
                 .and_then(|u| resolve(&base, u))
         })
+        .or("json-ld square logo", || {
+            ld.square_logo().and_then(|u| resolve(&base, u))
+        })
         .or("<link rel=icon>", || found.icon(&base))
         .or("json-ld publisher logo", || {
             ld.publisher_logo().and_then(|u| resolve(&base, u))
@@ -463,6 +492,7 @@ fn fields(
             url.as_ref().and_then(date_in_path)
         })
         .or("date in page URL", || date_in_path(final_url))
+        .or("shown date", || found.shown_date())
         .or("modified", || found.modified(&ld))
         .finish();
     let published = record(&mut sources, "date", published);
@@ -479,6 +509,11 @@ fn fields(
         })
         .or("json-ld inLanguage", || {
             ld.in_language().and_then(language_tag)
+        })
+        .or("dc.language", || {
+            found
+                .meta_content(&["dc.language", "dcterms.language"])
+                .and_then(language_tag)
         })
         .finish();
     let lang = record(&mut sources, "lang", lang);
@@ -785,6 +820,29 @@ mod tests {
         // Elsewhere "XYZ" is a name like any other and the head settles it.
         let meta = from_html(page, &url("https://news.example.org/story/1"));
         assert_eq!(meta.author.as_deref(), Some("XYZ"));
+    }
+
+    #[test]
+    fn dublin_core_fills_what_nothing_else_gives() {
+        let dc = r#"<meta name="DC.title" content="DC Title">
+            <meta name="DC.description" content="DC description.">
+            <meta name="DC.publisher" content="DC Press">
+            <meta name="DC.language" content="fr-CA">
+            <meta name="DC.creator" content="Lovelace, Ada">"#;
+        let page = extract(dc);
+        assert_eq!(page.title.as_deref(), Some("DC Title"));
+        assert_eq!(page.description.as_deref(), Some("DC description."));
+        assert_eq!(page.site_name.as_deref(), Some("DC Press"));
+        assert_eq!(page.lang.as_deref(), Some("fr-CA"));
+        assert_eq!(page.author.as_deref(), Some("Ada Lovelace"));
+        // The page's own title, summary and site name come first.
+        let page = extract(&format!(
+            r#"{dc}<title>Tag</title><meta name="description" content="Summary.">
+               <meta property="og:site_name" content="Site">"#
+        ));
+        assert_eq!(page.title.as_deref(), Some("Tag"));
+        assert_eq!(page.description.as_deref(), Some("Summary."));
+        assert_eq!(page.site_name.as_deref(), Some("Site"));
     }
 
     #[test]
