@@ -255,11 +255,24 @@ impl Application {
         }))
     }
 
+    /// The provider files' refresher ([`crate::live::files::Refresher`]), if any file
+    /// asks for one.
+    #[cfg(feature = "declarative")]
+    fn start_refresher(&self) -> Option<crate::live::files::Refresher> {
+        crate::live::files::Refresher::start(crate::live::files::RefreshDeps {
+            store: self.state.store.clone(),
+            unfurler: self.state.unfurler.clone(),
+            wakeup: self.state.outbox.clone(),
+        })
+    }
+
     /// Serve until the handle stops it.
     pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         self.announce();
         let metrics = self.start_metrics();
         let _watch = watch::Watch::start(self.state.watch_deps());
+        #[cfg(feature = "declarative")]
+        let _refresher = self.start_refresher();
         let outbox = outbox::Worker::start(self.state.outbox_deps(&self.instance));
         let served = self.server.await;
         metrics.stop().await;
@@ -283,6 +296,8 @@ impl Application {
             handle.stop(true).await;
         });
         let _watch = watch::Watch::start(self.state.watch_deps());
+        #[cfg(feature = "declarative")]
+        let _refresher = self.start_refresher();
         let outbox = outbox::Worker::start(self.state.outbox_deps(&self.instance));
         let served = self.server.await;
         metrics.stop().await;

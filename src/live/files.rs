@@ -43,3 +43,153 @@ pub async fn queue(
     }
     Ok(accepted)
 }
+
+/// What the refresher needs.
+#[derive(Debug, Clone)]
+pub struct RefreshDeps {
+    pub store: Store,
+    pub unfurler: Unfurler,
+    pub wakeup: Wakeup,
+}
+
+/// Links of one file read again at most this many per round; the rest wait a round.
+const MAX_LINKS_PER_ROUND: usize = 1000;
+
+/// Re-reads the subscribed links of every provider file with `[cache] refresh` at that
+/// interval, and queues a link for its subscribers when its preview changed (never when it
+/// did not). The preview a link was shown with is the one cached when it was unfurled, or
+/// the one this task read last; a link seen for the first time with neither is recorded and
+/// compared from the next round. Servers sharing a database queue a change once: the
+/// delivery id is the link and the new preview's digest. Stops when dropped.
+#[derive(Debug)]
+pub struct Refresher(tokio::task::JoinHandle<()>);
+
+impl Drop for Refresher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Refresher {
+    /// The task, or `None` when no file asks for refreshes.
+    pub fn start(deps: RefreshDeps) -> Option<Self> {
+        let files: Vec<notion_unfurl_declarative::Declarative> = deps
+            .unfurler
+            .registry()
+            .files()
+            .iter()
+            .filter(|f| f.compiled().refresh.is_some())
+            .cloned()
+            .collect();
+        if files.is_empty() {
+            return None;
+        }
+        Some(Self(tokio::spawn(async move {
+            let mut seen: std::collections::HashMap<String, [u8; 32]> = Default::default();
+            let mut due = vec![tokio::time::Instant::now(); files.len()];
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                for (file, next) in files.iter().zip(due.iter_mut()) {
+                    let now = tokio::time::Instant::now();
+                    if now < *next {
+                        continue;
+                    }
+                    let every = file.compiled().refresh.unwrap_or(std::time::Duration::MAX);
+                    *next = now + every;
+                    round(&deps, file, &mut seen).await;
+                }
+            }
+        })))
+    }
+}
+
+/// One file's round: every subscribed link it serves, read again and compared.
+async fn round(
+    deps: &RefreshDeps,
+    file: &notion_unfurl_declarative::Declarative,
+    seen: &mut std::collections::HashMap<String, [u8; 32]>,
+) {
+    use notion_unfurl_sdk::Provider;
+    use sha2::{Digest, Sha256};
+
+    let id = file.id();
+    let mut prefixes: Vec<String> = file
+        .patterns()
+        .iter()
+        .filter_map(|p| p.domain.clone())
+        .flat_map(|d| [format!("https://{d}"), format!("http://{d}")])
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let mut links = Vec::new();
+    for prefix in &prefixes {
+        match deps.store.canonical_uris_under(prefix).await {
+            Ok(found) => links.extend(found),
+            Err(e) => {
+                tracing::warn!(provider = id, error = %e, "refresh: could not list subscribed links");
+                return;
+            }
+        }
+    }
+    links.sort();
+    links.dedup();
+    if links.len() > MAX_LINKS_PER_ROUND {
+        tracing::warn!(
+            provider = id,
+            links = links.len(),
+            "refresh: more subscribed links than one round reads; the rest wait"
+        );
+        links.truncate(MAX_LINKS_PER_ROUND);
+    }
+    for uri in links {
+        let Ok(url) = Url::parse(&uri) else { continue };
+        // Only links this file serves (a provider before it may take some of the host's).
+        let routed = deps.unfurler.registry().route(&url).map(|(p, _)| p.id());
+        if routed != Some(id) {
+            continue;
+        }
+        let key = crate::unfurl::cache::Key {
+            provider: id,
+            scope: crate::unfurl::cache::Scope::Public,
+            uri: std::sync::Arc::from(uri.as_str()),
+        };
+        let shown = match seen.get(&uri) {
+            Some(digest) => Some(*digest),
+            None => deps
+                .unfurler
+                .cache()
+                .peek(&key)
+                .await
+                .filter(|e| e.outcome.is_refreshable())
+                .map(|e| Sha256::digest(&e.body).into()),
+        };
+        let entry = deps.unfurler.refresh(&uri, &url, None).await;
+        if !entry.outcome.is_refreshable() {
+            continue;
+        }
+        let digest: [u8; 32] = Sha256::digest(&entry.body).into();
+        seen.insert(uri.clone(), digest);
+        if shown.is_none_or(|shown| shown == digest) {
+            continue;
+        }
+        let delivery = format!(
+            "refresh:{}",
+            hex::encode(&Sha256::digest([uri.as_bytes(), &digest].concat())[..16])
+        );
+        match queue(
+            &deps.store,
+            &deps.unfurler,
+            &deps.wakeup,
+            id,
+            &delivery,
+            &[url],
+        )
+        .await
+        {
+            Ok(accepted) => tracing::info!(provider = id, ?accepted, "refresh: preview changed"),
+            Err(e) => tracing::warn!(provider = id, error = %e, "refresh: could not queue"),
+        }
+    }
+}

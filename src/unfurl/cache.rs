@@ -282,6 +282,11 @@ impl PreviewCache {
     }
 
     /// Forget every cached answer for `uri` (any scope), e.g. when its source changed.
+    /// The entry cached under `key`, if any, without fetching or refreshing it.
+    pub async fn peek(&self, key: &Key) -> Option<Arc<Entry>> {
+        self.inner.get(key).await
+    }
+
     pub fn invalidate_uri(&self, uri: &str) -> Result<(), moka::PredicateError> {
         // First, so a background read that checks after this point stores nothing.
         self.invalidations.fetch_add(1, Ordering::AcqRel);

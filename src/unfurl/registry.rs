@@ -116,6 +116,12 @@ impl Registry {
         self.providers.push(Arc::new(provider));
     }
 
+    /// The provider files, in precedence order.
+    #[cfg(feature = "declarative")]
+    pub fn files(&self) -> &[notion_unfurl_declarative::Declarative] {
+        &self.files
+    }
+
     /// The provider file with this id.
     #[cfg(feature = "declarative")]
     pub fn file(&self, id: &str) -> Option<&notion_unfurl_declarative::Declarative> {

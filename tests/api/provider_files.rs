@@ -296,3 +296,74 @@ async fn a_signed_webhook_of_a_provider_file_pushes_the_new_preview_to_notion() 
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn a_refresh_interval_pushes_a_changed_preview_once_and_nothing_when_unchanged() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use notion_unfurl::unfurl::registry::Registry;
+    use notion_unfurl_declarative::load::load_str;
+    use notion_unfurl_declarative::{Declarative, Mode};
+
+    use crate::fakes::FakeNotion;
+    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
+
+    let title = Arc::new(Mutex::new("Printer jams".to_owned()));
+    let upstream = MockServer::start().await;
+    let shown = title.clone();
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(move |_: &wiremock::Request| {
+            let title = shown.lock().map(|t| t.clone()).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "title": title }))
+        })
+        .mount(&upstream)
+        .await;
+    let env = std::collections::BTreeMap::from([(
+        "TICKETS_WEBHOOK_SECRET".to_owned(),
+        HOOK_SECRET.to_owned(),
+    )]);
+    let text = tickets_with_webhook(&upstream.uri())
+        .replace("[webhook]", "[cache]\nrefresh = \"30s\"\n\n[webhook]");
+    let mut compiled = load_str(
+        std::path::Path::new("tickets.toml"),
+        &text,
+        &env,
+        Mode::Serve,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(compiled.refresh, Some(Duration::from_secs(30)));
+    // The file says 30 s (the least it may); the test does not wait that long.
+    compiled.refresh = Some(Duration::from_millis(200));
+    let mut registry = Registry::default();
+    registry.push_file(Declarative::live(compiled, "test").unwrap());
+
+    let notion = FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = TestApp::builder()
+        .sharing_notion(&notion)
+        .with_env(&LIVE_ENV)
+        .with_registry(registry)
+        .data_dir(&dir.0)
+        .spawn()
+        .await;
+    let app = LiveApp {
+        app,
+        pulls: FakePulls::new(),
+    };
+    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
+    let link = "https://tickets.example.com/t/42";
+    assert_eq!(app.subscribe(&alice, link).await, "Printer jams");
+
+    // Several rounds with nothing changed: nothing is pushed.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(notion.patches().is_empty(), "{:?}", notion.patches().len());
+
+    *title.lock().unwrap() = "Printer fixed".to_owned();
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), link);
+    assert_eq!(delivered[0].title(), "Printer fixed");
+    // Later rounds see the same preview again: still one push.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notion.patches().len(), 1);
+}

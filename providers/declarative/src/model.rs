@@ -100,6 +100,8 @@ pub struct Compiled {
     pub page: Option<Page>,
     pub scope: CacheScope,
     pub ttl: Duration,
+    /// How often subscribed links are read again for changes (`[cache] refresh`).
+    pub refresh: Option<Duration>,
     pub rules: Vec<Rule>,
     pub webhook: Option<Webhook>,
     /// The line of the first `[[match]]`, for problems about patterns.

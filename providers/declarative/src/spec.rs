@@ -143,6 +143,10 @@ pub struct CacheSpec {
     pub scope: Option<Spanned<String>>,
     #[serde(default)]
     pub ttl: Option<Spanned<String>>,
+    /// While a link has subscribers, it is read again this often and a changed preview is
+    /// pushed to Notion (public previews only).
+    #[serde(default)]
+    pub refresh: Option<Spanned<String>>,
 }
 
 /// One unfurl attribute: where it goes in Notion's card and the template of its value.

@@ -207,3 +207,24 @@ fn a_regex_too_large_is_refused_at_load() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_refresh_interval_is_bounded_and_public_only() {
+    let with = |refresh: &str| format!("{GOOD}\n[cache]\nrefresh = \"{refresh}\"\n");
+    let ok = load_str(Path::new("t.toml"), &with("5m"), &env(), Mode::Serve)
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(ok.refresh, Some(std::time::Duration::from_secs(300)));
+    let p = one(&with("5s"));
+    assert!(
+        p.contains("refresh \"5s\": write a duration from 30s to 1d"),
+        "{p}"
+    );
+    let account = with("5m")
+        .replace(
+            "credentials = { kind = \"secret\", env = \"TICKETS_TOKEN\" }",
+            "credentials = { kind = \"account\", service = \"tickets\" }",
+        )
+        .replace("headers = { Authorization = \"Bearer {{ secret }}\" }", "");
+    let p = one(&account);
+    assert!(p.contains("refresh works on public previews only"), "{p}");
+}

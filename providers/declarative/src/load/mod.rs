@@ -300,7 +300,7 @@ fn compile(
         );
     }
 
-    let (scope, ttl) = cache(loader, &spec, &credentials);
+    let (scope, ttl, refresh) = cache(loader, &spec, &credentials);
     let mut rules = Vec::new();
     for (i, a) in spec.attributes.get_ref().iter().enumerate() {
         if let Some(rule) = rule(loader, &mut templates, &format!("attribute.{i}"), a, &known) {
@@ -413,6 +413,7 @@ fn compile(
         page: page.flatten(),
         scope,
         ttl,
+        refresh,
         rules,
         webhook,
         match_line,

@@ -288,7 +288,7 @@ pub(super) fn cache(
     loader: &mut Loader<'_>,
     spec: &Spec,
     credentials: &Option<Credentials>,
-) -> (CacheScope, Duration) {
+) -> (CacheScope, Duration, Option<Duration>) {
     let per_account = matches!(credentials, Some(Credentials::Account { .. }));
     let mut scope = if per_account {
         CacheScope::Account
@@ -296,6 +296,7 @@ pub(super) fn cache(
         CacheScope::Public
     };
     let mut ttl = notion_unfurl_sdk::Preview::DEFAULT_TTL;
+    let mut refresh = None;
     if let Some(c) = &spec.cache {
         if let Some(s) = &c.scope {
             match s.get_ref().as_str() {
@@ -306,6 +307,23 @@ pub(super) fn cache(
                 ),
                 "public" => scope = CacheScope::Public,
                 other => loader.at(s, format!("scope {other:?}: write \"public\" or \"account\"")),
+            }
+        }
+        if let Some(r) = &c.refresh {
+            match model::parse_duration(r.get_ref()) {
+                Some(d) if d >= Duration::from_secs(30) && d <= Duration::from_secs(86_400) => {
+                    if per_account || scope == CacheScope::Account {
+                        loader.at(r, "refresh works on public previews only (one read for every subscriber); per-account refresh is not built yet: remove it, or declare a [webhook]");
+                    }
+                    refresh = Some(d);
+                }
+                _ => loader.at(
+                    r,
+                    format!(
+                        "refresh {:?}: write a duration from 30s to 1d, like \"5m\"",
+                        r.get_ref()
+                    ),
+                ),
             }
         }
         if let Some(t) = &c.ttl {
@@ -323,7 +341,7 @@ pub(super) fn cache(
             }
         }
     }
-    (scope, ttl)
+    (scope, ttl, refresh)
 }
 
 pub(super) fn rule(

@@ -3,7 +3,8 @@
 
 use notion_unfurl_sdk::Url;
 
-use super::document::{Found, resolve};
+use super::clues::resolve;
+use super::document::Found;
 
 /// A playable form of the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
