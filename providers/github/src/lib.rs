@@ -33,7 +33,8 @@
 //!
 //! Layout:
 //! - `provider`: [`GitHub`], [`GitHubConfig`], credentials, stand-ins, error wording.
-//! - `reads`: the requests of each kind's preview and the scope its answer allows.
+//! - `reads`: the requests of each kind's preview and the scope its answer allows;
+//!   `files`: a code permalink's, whose ref may span several segments of the link.
 //! - [`links`]: resources read out of page, API and pattern forms ([`Link`],
 //!   [`PullLink`]), the patterns, the canonical forms. The server's webhook handler uses
 //!   it too. `owners`: GitHub's own top-level pages, kept out of the repository pattern.
@@ -53,6 +54,7 @@ pub mod api;
 pub mod attributes;
 pub mod blob;
 pub mod commit;
+mod files;
 pub mod issue;
 pub mod links;
 pub mod markdown;

@@ -237,17 +237,19 @@ fn provider_error(failure: Failure, caller: Caller<'_>, kind: Kind) -> ProviderE
                     .into(),
             ),
         },
-        (Failure::NotVisible, Caller::Account(_)) => ProviderError::NotFound {
+        (Failure::NotVisible | Failure::NoSuchRef, Caller::Account(_)) => ProviderError::NotFound {
             hint: Some(format!(
                 "This {noun} was not found: check that your GitHub account can see this \
                  repository."
             )),
         },
-        (Failure::NotVisible | Failure::SsoRequired, _) => ProviderError::NotFound {
-            hint: Some(format!(
-                "This {noun} is not public, or does not exist. {connect}"
-            )),
-        },
+        (Failure::NotVisible | Failure::NoSuchRef | Failure::SsoRequired, _) => {
+            ProviderError::NotFound {
+                hint: Some(format!(
+                    "This {noun} is not public, or does not exist. {connect}"
+                )),
+            }
+        }
         (
             Failure::RateLimited {
                 retry_after,

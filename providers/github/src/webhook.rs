@@ -12,7 +12,12 @@
 //! - `release`: the release's page, and every release link of its repository (which one
 //!   is the latest may have changed);
 //! - `push`: the repository's page (its last push), and every file link at the pushed
-//!   branch or tag ([`Changes::prefixes`]): their lines may have changed;
+//!   branch or tag ([`Changes::prefixes`]): their lines may have changed. The prefix ends
+//!   with a slash, so a push to `feature/x` reaches `/blob/feature/x/…` and not
+//!   `/blob/feature/y/…`; a link's canonical form keeps ref and path as written, so a
+//!   push to a ref `feature` also re-reads `/blob/feature/x/…` links (needlessly, and
+//!   only when a tag and a branch share the prefix: git keeps one namespace from holding
+//!   both `feature` and `feature/x`);
 //! - `repository`: the repository's page; when it turned private or public, was archived,
 //!   unarchived or deleted, every link into it, whose cache scope or access changed;
 //! - `status`: the commit's page, and the pull requests whose head it is, as learnt from
