@@ -1,7 +1,7 @@
 //! Live updates of GitHub links whose ref or commit id is not spelled out in full: a
 //! push to a branch with a slash in its name (`feature/x`) refreshes the file links at
-//! that branch and no other, and a push to a tag refreshes the links at the tag
-//! (labelled a tag).
+//! that branch and no other, a push to a tag refreshes the links at the tag (labelled a
+//! tag), and a check on a commit refreshes the links to it by an abbreviated id.
 
 use std::sync::{Arc, Mutex};
 
@@ -139,4 +139,84 @@ async fn a_push_to_a_branch_with_a_slash_refreshes_its_links_and_no_others() {
         text_of(&delivered[1].body, "ref").as_deref(),
         Some("Tag v1.2")
     );
+}
+
+/// `GET …/check-runs` holding the fixture's check run with `status` and `conclusion`.
+fn check_runs(run: &Value, status: &str, conclusion: Option<&str>) -> Value {
+    let mut run = run.clone();
+    run["status"] = status.into();
+    run["conclusion"] = conclusion.into();
+    serde_json::json!({"total_count": 1, "check_runs": [run]})
+}
+
+#[tokio::test]
+async fn a_check_refreshes_the_links_to_its_commit_by_an_abbreviated_id() {
+    let completed = fixture_or_skip!("check_run.completed.json");
+    let completed: Value = serde_json::from_slice(&completed).unwrap();
+    assert_eq!(completed["check_run"]["head_sha"], SHA);
+    let commit: Value = serde_json::from_str(include_str!(
+        "../../providers/github/tests/fixtures/commit.json"
+    ))
+    .unwrap();
+    // Another commit whose id starts with the same 7 digits.
+    let other_sha = "ec26c3e0aaaabbbbccccddddeeeeffff00001111";
+    let mut other = commit.clone();
+    other["sha"] = other_sha.into();
+    let runs = Current::new(check_runs(&completed["check_run"], "in_progress", None));
+    let github = MockServer::start().await;
+    for at in ["ec26c3e", "ec26c3e57ca", SHA] {
+        mount(
+            &github,
+            &format!("{REPO}/commits/{at}"),
+            Current::new(commit.clone()),
+        )
+        .await;
+    }
+    for at in ["ec26c3e0", other_sha] {
+        mount(
+            &github,
+            &format!("{REPO}/commits/{at}"),
+            Current::new(other.clone()),
+        )
+        .await;
+    }
+    mount(
+        &github,
+        &format!("{REPO}/commits/{SHA}/check-runs"),
+        runs.clone(),
+    )
+    .await;
+    let server = spawn_with_github_api(&github).await;
+    let notion = server.notion();
+    let connection = connect(&server, "github:9", "gho_subscriber", "secret_notion_sub").await;
+    let short = "https://github.com/Codertocat/Hello-World/commit/ec26c3e";
+    let longer = "https://github.com/Codertocat/Hello-World/commit/EC26C3E57CA";
+    let full = format!("https://github.com/Codertocat/Hello-World/commit/{SHA}");
+    let elsewhere = "https://github.com/Codertocat/Hello-World/commit/ec26c3e0";
+    for link in [short, longer, &full] {
+        let shown = unfurl_as(&server, &connection, link).await;
+        let checks = text_of(&shown, "checks").unwrap_or_else(|| panic!("{shown}"));
+        assert!(checks.contains("pending"), "{checks}");
+    }
+    let shown = unfurl_as(&server, &connection, elsewhere).await;
+    assert!(text_of(&shown, "title").is_some(), "{shown}");
+
+    *runs.body.lock().unwrap() = check_runs(&completed["check_run"], "completed", Some("success"));
+    let (status, answer) = deliver(&server, "check_run", &completed).await;
+    // The three links to the checked commit; not the other commit's.
+    assert_eq!(
+        (status, answer["updates"].as_u64()),
+        (202, Some(3)),
+        "{answer}"
+    );
+    let delivered = notion.wait_for_deliveries(3).await;
+    let mut uris: Vec<&str> = delivered.iter().map(|d| d.uri()).collect();
+    uris.sort_unstable();
+    let mut expected = vec![short, longer, full.as_str()];
+    expected.sort_unstable();
+    assert_eq!(uris, expected);
+    for update in &delivered {
+        let checks = text_of(&update.body, "checks").unwrap_or_default();
+        assert!(checks.contains("passed"), "{checks}");
+    }
 }
