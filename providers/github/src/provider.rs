@@ -192,6 +192,10 @@ fn pattern(kind: Kind, web_host: &str) -> Result<Pattern, regex::Error> {
     Ok(Pattern {
         domain: Some(web_host.to_owned()),
         regex: Regex::new(&kind.pattern(web_host))?,
+        dashboard: kind
+            .dashboard_pattern(web_host)
+            .map(|pattern| Regex::new(&pattern))
+            .transpose()?,
         samples: kind.samples(web_host),
         placeholder: [
             Attribute::title("title", "Title", text).ok(),
@@ -508,6 +512,47 @@ mod tests {
             }
         }
         notion_unfurl_sdk::testing::assert_patterns_conform(&gh);
+    }
+
+    #[test]
+    fn the_dashboard_gets_short_patterns_while_routing_keeps_the_reserved_names_out() {
+        let gh = github();
+        for pattern in gh.patterns() {
+            let shown = pattern.dashboard_regex().as_str();
+            assert!(shown.len() < 400, "{} bytes: {shown}", shown.len());
+        }
+        let repository = gh
+            .patterns()
+            .iter()
+            .find(|p| p.dashboard.is_some())
+            .unwrap_or_else(|| panic!("no pattern has a dashboard form"));
+        assert!(
+            repository.regex.as_str().len() > 1000,
+            "the exact rule is kept"
+        );
+        for reserved in [
+            "https://github.com/features/actions",
+            "https://github.com/Features/actions",
+            "https://github.com/topics/rust/",
+        ] {
+            // Notion may send it; no GitHub pattern routes it.
+            assert!(
+                repository.dashboard_regex().is_match(reserved),
+                "{reserved}"
+            );
+            assert!(
+                gh.patterns().iter().all(|p| !p.regex.is_match(reserved)),
+                "{reserved}"
+            );
+            assert!(gh.target(reserved).is_none(), "{reserved}");
+        }
+        for repo in [
+            "https://github.com/featuresx/r",
+            "https://github.com/octocat/Hello-World",
+        ] {
+            assert!(repository.regex.is_match(repo), "{repo}");
+            assert!(repository.dashboard_regex().is_match(repo), "{repo}");
+        }
     }
 
     #[test]
