@@ -26,6 +26,7 @@ use notion_unfurl_sdk::attributes::TextSection;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::Deserialize;
 
+use crate::attributes::Builder;
 use crate::links::Lines;
 
 /// Lines shown at most, from the first selected one.
@@ -358,9 +359,6 @@ pub fn attributes(
 ) -> Vec<Attribute> {
     let path = decoded(path);
     let reference = decoded(reference);
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
     let selected = file.select(lines);
     let title = match (&selected, lines) {
         (Ok((shown, _)), Some(_)) if shown.start == shown.end => {
@@ -383,24 +381,13 @@ pub fn attributes(
         Ok((_, code)) => (None, Some(code).filter(|c| !c.trim().is_empty())),
         Err(why) => (Some(why), None),
     };
-    [
-        Attribute::title("title", "Title", title.as_str())
-            .or_else(|_| Attribute::title("title", "Title", identifier.as_str()))
-            .ok(),
-        text("language", "Language", language_label, TextSection::Primary),
-        text("ref", "Ref", Some(on), TextSection::Primary),
-        text("note", "Note", note, TextSection::Primary),
-        text(
-            "identifier",
-            "File",
-            Some(identifier.clone()),
-            TextSection::Identifier,
-        ),
-        text("code", "Code", code, TextSection::Body),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    Builder::titled(&title, &identifier)
+        .text("language", "Language", language_label, TextSection::Primary)
+        .text("ref", "Ref", Some(on), TextSection::Primary)
+        .text("note", "Note", note, TextSection::Primary)
+        .identifier("File", identifier.clone())
+        .text("code", "Code", code, TextSection::Body)
+        .build()
 }
 
 #[cfg(test)]

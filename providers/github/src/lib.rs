@@ -42,8 +42,9 @@
 //!   link prefixes a verified payload names, for the server's `POST /webhooks/github`.
 //! - [`api`]: the REST client, its ETag stores and the status mapping.
 //! - One module per kind, GitHub's JSON reduced to a summary and that summary to the
-//!   preview's attributes: [`pull`] (with [`attributes`](mod@attributes)), [`issue`],
-//!   [`commit`], [`blob`], [`run`], [`release`], [`repository`].
+//!   preview's attributes: [`pull`] (with [`attributes`](mod@attributes), which also
+//!   holds the builder every kind writes its attributes with), [`issue`], [`commit`],
+//!   [`blob`], [`run`], [`release`], [`repository`].
 //! - [`markdown`]: a body reduced to a plain-text summary.
 //!
 //! [`CacheScope::Public`]: notion_unfurl_sdk::CacheScope::Public

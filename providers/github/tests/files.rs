@@ -15,7 +15,6 @@ use serde_json::Value;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
-const TOKEN: &str = "gho_account_token";
 const FILE_PATH: &str = "/repos/Codertocat/Hello-World/contents/src/main.rs";
 const REPO_PATH: &str = "/repos/Codertocat/Hello-World";
 const SHA: &str = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d";
@@ -70,6 +69,15 @@ async fn no_commit_for(fake: &Fake, reference: &str) {
         })))
         .mount(&fake.server)
         .await;
+}
+
+/// `url` previews as a file the account's token does not find.
+async fn assert_file_not_found(fake: &Fake, url: &str) {
+    let error = fake.unfurl(url, &context(Some(TOKEN))).await.unwrap_err();
+    let ProviderError::NotFound { hint: Some(hint) } = &error else {
+        panic!("{error:?}")
+    };
+    assert!(hint.starts_with("This file was not found"), "{hint}");
 }
 
 #[tokio::test]
@@ -194,11 +202,11 @@ async fn tags_are_labelled_as_tags_and_may_hold_slashes_too() {
 async fn a_failed_branch_read_leaves_the_label_open_and_the_preview_stale() {
     let fake = start(|_| {}).await;
     serve_file(&fake, "main").await;
-    Mock::given(method("GET"))
-        .and(path(format!("{REPO_PATH}/git/ref/heads/main")))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&fake.server)
-        .await;
+    fake.answer(
+        format!("{REPO_PATH}/git/ref/heads/main"),
+        ResponseTemplate::new(503),
+    )
+    .await;
     let preview = fake
         .preview(
             "https://github.com/Codertocat/Hello-World/blob/main/src/main.rs#L3",
@@ -217,14 +225,11 @@ async fn a_failed_branch_read_leaves_the_label_open_and_the_preview_stale() {
 async fn a_missing_file_under_a_deep_path_costs_one_round() {
     let fake = start(|_| {}).await;
     serve_branch(&fake, "main").await;
-    let error = fake
-        .unfurl(
-            "https://github.com/Codertocat/Hello-World/blob/main/a/b/c/d/gone.rs",
-            &context(Some(TOKEN)),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(error, ProviderError::NotFound { .. }), "{error:?}");
+    assert_file_not_found(
+        &fake,
+        "https://github.com/Codertocat/Hello-World/blob/main/a/b/c/d/gone.rs",
+    )
+    .await;
     // "Not Found", not "no commit for the ref": no longer ref is tried.
     assert_eq!(fake.server.received_requests().await.unwrap().len(), 2);
 }
@@ -235,17 +240,11 @@ async fn a_ref_github_does_not_know_at_any_depth_is_not_found_after_a_bounded_se
     for reference in ["nope", "nope/a", "nope/a/b", "nope/a/b/c", "nope/a/b/c/d"] {
         no_commit_for(&fake, reference).await;
     }
-    let error = fake
-        .unfurl(
-            "https://github.com/Codertocat/Hello-World/blob/nope/a/b/c/d/e.rs",
-            &context(Some(TOKEN)),
-        )
-        .await
-        .unwrap_err();
-    let ProviderError::NotFound { hint: Some(hint) } = &error else {
-        panic!("{error:?}")
-    };
-    assert!(hint.starts_with("This file was not found"), "{hint}");
+    assert_file_not_found(
+        &fake,
+        "https://github.com/Codertocat/Hello-World/blob/nope/a/b/c/d/e.rs",
+    )
+    .await;
     let contents = fake
         .server
         .received_requests()
@@ -295,10 +294,7 @@ async fn a_private_file_is_never_read_through_the_fallback_token() {
     repo["private"] = Value::Bool(true);
     let fake = start(|c| c.fallback_token = Some(Secret::new("ghp_fallback"))).await;
     serve_file(&fake, "main").await;
-    Mock::given(method("GET"))
-        .and(path(REPO_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&repo))
-        .mount(&fake.server)
+    fake.answer(REPO_PATH, ResponseTemplate::new(200).set_body_json(&repo))
         .await;
     let url = "https://github.com/Codertocat/Hello-World/blob/main/src/main.rs#L3";
     let error = fake.unfurl(url, &context(None)).await.unwrap_err();
@@ -312,10 +308,8 @@ async fn a_private_file_is_never_read_through_the_fallback_token() {
     repo["private"] = Value::Bool(false);
     let public = start(|c| c.fallback_token = Some(Secret::new("ghp_fallback"))).await;
     serve_file(&public, "main").await;
-    Mock::given(method("GET"))
-        .and(path(REPO_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(&repo))
-        .mount(&public.server)
+    public
+        .answer(REPO_PATH, ResponseTemplate::new(200).set_body_json(&repo))
         .await;
     let preview = public.preview(url, &context(None)).await;
     assert_eq!(preview.scope, CacheScope::Public);
@@ -324,17 +318,11 @@ async fn a_private_file_is_never_read_through_the_fallback_token() {
 #[tokio::test]
 async fn a_missing_file_is_not_found() {
     let fake = start(|_| {}).await;
-    let error = fake
-        .unfurl(
-            "https://github.com/Codertocat/Hello-World/blob/main/gone.rs",
-            &context(Some(TOKEN)),
-        )
-        .await
-        .unwrap_err();
-    let ProviderError::NotFound { hint: Some(hint) } = &error else {
-        panic!("{error:?}")
-    };
-    assert!(hint.starts_with("This file was not found"), "{hint}");
+    assert_file_not_found(
+        &fake,
+        "https://github.com/Codertocat/Hello-World/blob/main/gone.rs",
+    )
+    .await;
 }
 
 #[tokio::test]
