@@ -17,6 +17,13 @@ use notion_unfurl_sdk::{
 use crate::api::{Api, Credential, Failure, Identity};
 use crate::links::{Kind, Link};
 
+/// Code permalinks whose ref spans segments remembered at most; each entry is a key and a
+/// number.
+const REF_SPLIT_ENTRIES: u64 = 10_000;
+
+/// A permalink not read for this long finds its ref again from the shortest.
+const REF_SPLIT_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
@@ -122,6 +129,10 @@ pub struct GitHub {
     /// rate limits and outages; expiry makes anything older than [`STALE_WINDOW`]
     /// unusable.
     recent: Cache<(Identity, bool, String), Arc<Preview>>,
+    /// Where the ref of a code permalink whose ref spans segments was found last, by
+    /// identity and `{repository API path}/{ref and path as linked}`: which of the
+    /// candidate splits to try first (`files`).
+    pub(crate) ref_splits: Cache<(Identity, String), usize>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -161,6 +172,10 @@ impl GitHub {
             recent: Cache::builder()
                 .max_capacity(RECENT_ENTRIES)
                 .time_to_live(STALE_WINDOW)
+                .build(),
+            ref_splits: Cache::builder()
+                .max_capacity(REF_SPLIT_ENTRIES)
+                .time_to_idle(REF_SPLIT_IDLE)
                 .build(),
         })
     }

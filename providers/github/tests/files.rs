@@ -170,6 +170,51 @@ async fn a_branch_with_a_slash_is_found_one_segment_further() {
         fake.github.canonical_uri(&Url::parse(url).unwrap()),
         "https://github.com/codertocat/hello-world/blob/feature/x/src/main.rs#L3-L5"
     );
+
+    // Read again (a push to the branch): `feature/x` is tried first, one round.
+    let again = fake.preview(url, &context(Some(TOKEN))).await;
+    assert_eq!(again.attributes, preview.attributes);
+    let requests = fake.server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 6);
+    assert!(
+        requests[4..]
+            .iter()
+            .all(|r| r.url.as_str().contains("feature%2Fx")
+                || r.url.path().ends_with("/git/ref/heads/feature/x")),
+        "{:?}",
+        requests[4..]
+            .iter()
+            .map(|r| r.url.as_str())
+            .collect::<Vec<_>>()
+    );
+
+    // The branch is gone and a tag `feature` holds `x/src/main.rs`: found again from the
+    // shortest ref.
+    Mock::given(method("GET"))
+        .and(query_param("ref", "feature/x"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+            "message": "No commit found for the ref feature/x"
+        })))
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{REPO_PATH}/contents/x/src/main.rs")))
+        .and(query_param("ref", "feature"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "one\ntwo\nthree\n".as_bytes().to_vec(),
+            "application/vnd.github.raw",
+        ))
+        .with_priority(1)
+        .mount(&fake.server)
+        .await;
+    let moved = fake.preview(url, &context(Some(TOKEN))).await;
+    assert_eq!(text(&moved.attributes, "ref"), Some("Tag feature"));
+    assert_eq!(
+        text(&moved.attributes, "title"),
+        Some("x/src/main.rs, line 3")
+    );
+    assert_eq!(text(&moved.attributes, "code"), Some("three"));
 }
 
 #[tokio::test]
