@@ -464,7 +464,11 @@ async fn purge_cache(settings: Settings, raw: &str) -> ExitCode {
     }
 }
 
-/// The dashboard settings as JSON: endpoints, then one entry per provider pattern.
+/// The dashboard settings as JSON: endpoints, then one entry per provider pattern, in
+/// the form the dashboard takes ([`Pattern::dashboard_regex`]: shorter than the routing
+/// rule where that is too long to enter).
+///
+/// [`Pattern::dashboard_regex`]: notion_unfurl_sdk::Pattern::dashboard_regex
 pub fn notion_config_json(
     settings: &Settings,
 ) -> Result<serde_json::Value, crate::unfurl::registry::RegistryError> {
@@ -478,7 +482,7 @@ pub fn notion_config_json(
                 json!({
                     "provider": provider.id(),
                     "domain": pattern.domain,
-                    "pattern": pattern.regex.as_str(),
+                    "pattern": pattern.dashboard_regex().as_str(),
                     "samples": pattern.samples,
                     "placeholder": pattern.placeholder,
                 })

@@ -470,6 +470,10 @@ fn notion_config_lists_endpoints_and_provider_patterns() {
             assert!(regex.is_match(sample.as_str().unwrap()), "{sample}");
         }
         assert!(!pattern["placeholder"].as_array().unwrap().is_empty());
+        // Short enough to paste and read in the dashboard (the exact repository rule,
+        // which spells out GitHub's reserved names, is over 7 KB).
+        let length = pattern["pattern"].as_str().unwrap().len();
+        assert!(length < 400, "{length} bytes: {pattern}");
     }
     for link in [
         "https://github.com/o/r/issues/1",

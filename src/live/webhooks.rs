@@ -2,7 +2,8 @@
 //! names (the GitHub crate's to say, `notion_unfurl_github::webhook`), in every form a
 //! subscription to them may be stored under, plus the subscribed links under the
 //! canonical prefixes it names (every file at a pushed branch, every link into a
-//! repository whose visibility changed), recorded with the delivery id in one transaction.
+//! repository whose visibility changed) and the links to its commits by abbreviated ids,
+//! recorded with the delivery id in one transaction.
 //! The outbox worker does the rest.
 
 use notion_unfurl_github::links;
@@ -65,6 +66,8 @@ impl GitHubWebhooks {
         for prefix in &named.prefixes {
             canonical_uris.extend(self.store.canonical_uris_under(prefix).await?);
         }
+        // `…/commit/ec26c3e` for a check on `…/commit/ec26c3e57ca3…`.
+        canonical_uris.extend(self.store.subscribed_among(&named.abbreviations).await?);
         canonical_uris.sort();
         canonical_uris.dedup();
         let mut heads: Vec<(String, String)> = named

@@ -42,6 +42,32 @@ impl Store {
         Ok(())
     }
 
+    /// Those of `canonical_uris` that some subscription is stored under, each once: one
+    /// query, each form looked up on the canonical URI's index (a webhook naming the
+    /// 33 abbreviations of a commit id costs no table scan).
+    pub async fn subscribed_among(&self, canonical_uris: &[String]) -> Result<Vec<String>> {
+        // A few hundred placeholders per statement stay far below both backends' limits.
+        const CHUNK: usize = 200;
+        let mut found = Vec::new();
+        for chunk in canonical_uris.chunks(CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT DISTINCT canonical_uri FROM subscriptions WHERE canonical_uri IN ({})",
+                placeholders.join(", ")
+            );
+            // Audited: the statement is built from placeholder numbers alone; every URI
+            // is a bound parameter.
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for uri in chunk {
+                query = query.bind(uri);
+            }
+            found.extend(query.fetch_all(&self.pool).await?);
+        }
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
     /// The distinct canonical URIs subscribed to that start with `prefix` (every link into
     /// one repository, every file link at one branch), for webhooks that name a whole
     /// group of links. `substr` rather than `LIKE`: repository names hold `_`, a `LIKE`

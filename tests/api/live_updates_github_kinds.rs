@@ -15,13 +15,13 @@ use crate::webhook_setup::{WEBHOOK_SECRET, delivery_id, fixture_or_skip, sign};
 /// Fake GitHub's answer at one path: the current JSON, to the tokens allowed to see it
 /// (everyone when `allowed` is `None`).
 #[derive(Clone)]
-struct Current {
-    body: Arc<Mutex<Value>>,
-    allowed: Arc<Mutex<Option<Vec<String>>>>,
+pub(crate) struct Current {
+    pub(crate) body: Arc<Mutex<Value>>,
+    pub(crate) allowed: Arc<Mutex<Option<Vec<String>>>>,
 }
 
 impl Current {
-    fn new(body: Value) -> Self {
+    pub(crate) fn new(body: Value) -> Self {
         Self {
             body: Arc::new(Mutex::new(body)),
             allowed: Arc::new(Mutex::new(None)),
@@ -49,7 +49,7 @@ impl wiremock::Respond for Current {
 }
 
 /// Fake GitHub's raw file contents: whatever the test set last.
-struct CurrentText(Arc<Mutex<String>>);
+pub(crate) struct CurrentText(pub(crate) Arc<Mutex<String>>);
 
 impl wiremock::Respond for CurrentText {
     fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
@@ -60,7 +60,11 @@ impl wiremock::Respond for CurrentText {
     }
 }
 
-async fn mount(github: &wiremock::MockServer, at: &str, respond: impl wiremock::Respond + 'static) {
+pub(crate) async fn mount(
+    github: &wiremock::MockServer,
+    at: &str,
+    respond: impl wiremock::Respond + 'static,
+) {
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .and(wiremock::matchers::path(at))
         .respond_with(respond)
@@ -69,7 +73,11 @@ async fn mount(github: &wiremock::MockServer, at: &str, respond: impl wiremock::
 }
 
 /// A correctly signed webhook; the answer's status and JSON.
-async fn deliver(app: &crate::helpers::TestApp, name: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn deliver(
+    app: &crate::helpers::TestApp,
+    name: &str,
+    body: &Value,
+) -> (u16, Value) {
     let body = serde_json::to_vec(body).unwrap();
     let response = app
         .client
@@ -85,7 +93,7 @@ async fn deliver(app: &crate::helpers::TestApp, name: &str, body: &Value) -> (u1
     (status, response.json().await.unwrap_or_default())
 }
 
-fn enum_value(body: &Value, id: &str) -> Option<Value> {
+pub(crate) fn enum_value(body: &Value, id: &str) -> Option<Value> {
     attribute(body, id).map(|a| a["inline"]["enum"]["value"].clone())
 }
 

@@ -12,6 +12,7 @@ mod linking;
 mod live_updates;
 mod live_updates_github;
 mod live_updates_github_kinds;
+mod live_updates_github_refs;
 mod metrics;
 mod multi_instance;
 mod oauth_token;

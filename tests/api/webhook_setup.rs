@@ -116,6 +116,7 @@ impl FakePulls {
                     r"^https://github\.com/(?<owner>[^/]+)/(?<repo>[^/]+)/pull/(?<number>\d+)(?:/(?:files|commits|checks))?/?(?:[?#].*)?$",
                 )
                 .unwrap(),
+                dashboard: None,
                 samples: vec![PR.into()],
                 placeholder: Vec::new(),
             }],

@@ -62,4 +62,15 @@ pub async fn chapter(story: &Story<'_>, first: &Connection, second: &Connection)
             "{other}"
         );
     }
+    // Exact lookups among many forms (a commit's abbreviations): those subscribed to,
+    // once each, whatever the order and repetitions asked.
+    let mut asked: Vec<String> = (0..450).map(|n| format!("github:none/{n}")).collect();
+    asked.insert(210, PR_CANONICAL.to_owned());
+    asked.push(PR_CANONICAL.to_owned());
+    asked.push("https://example.com/".to_owned());
+    assert_eq!(
+        store.subscribed_among(&asked).await.unwrap(),
+        [PR_CANONICAL, "https://example.com/"]
+    );
+    assert!(store.subscribed_among(&[]).await.unwrap().is_empty());
 }

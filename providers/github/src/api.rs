@@ -19,7 +19,7 @@ use notion_unfurl_sdk::trusted::{ReadError, read_limited};
 use notion_unfurl_sdk::{Secret, TrustedClient};
 use sha2::{Digest, Sha256};
 
-use crate::blob::FileText;
+use crate::blob::{FileText, RefSummary};
 use crate::commit::CommitSummary;
 use crate::issue::IssueSummary;
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
@@ -90,6 +90,11 @@ pub enum Failure {
     Unauthorized,
     /// 404/410, or 403 that is not a rate limit: this identity may not see it.
     NotVisible,
+    /// A 404 whose message says the `ref` asked for names no commit ("No commit found for
+    /// the ref feature"): the contents API's answer when a branch or tag does not exist.
+    /// For a code permalink it means a longer ref may be meant (`feature/x`); anywhere
+    /// else it reads as [`Failure::NotVisible`].
+    NoSuchRef,
     /// 403 with `X-GitHub-SSO`: the organisation wants the token authorised for SAML.
     SsoRequired,
     RateLimited {
@@ -178,6 +183,8 @@ pub struct Api {
     pub commits: Endpoint<CommitSummary>,
     /// File contents at a ref, read raw.
     pub files: Endpoint<FileText>,
+    /// One branch (`git/ref/heads/{name}`): whether a permalink's ref is a branch.
+    pub refs: Endpoint<RefSummary>,
 }
 
 impl std::fmt::Debug for Api {
@@ -194,6 +201,7 @@ impl std::fmt::Debug for Api {
             .field("runs", &self.runs.store.entry_count())
             .field("commits", &self.commits.store.entry_count())
             .field("files", &self.files.store.entry_count())
+            .field("refs", &self.refs.store.entry_count())
             .finish()
     }
 }
@@ -216,6 +224,7 @@ impl Api {
                 store: store(FILE_ENTRIES),
                 accept: RAW,
             },
+            refs: Endpoint::new(RefSummary::from_json),
         }
     }
 
@@ -303,8 +312,19 @@ impl Api {
                 _ => {
                     let failure = classify(status, response.headers(), Utc::now());
                     return Err(match failure {
-                        Failure::NotVisible if status == 403 && says_rate_limit(response).await => {
-                            secondary_rate_limit(Utc::now())
+                        Failure::NotVisible if status == 403 => {
+                            if mentions_rate_limit(&head_of_body(response).await) {
+                                secondary_rate_limit(Utc::now())
+                            } else {
+                                failure
+                            }
+                        }
+                        Failure::NotVisible if status == 404 => {
+                            if mentions_no_such_ref(&head_of_body(response).await) {
+                                Failure::NoSuchRef
+                            } else {
+                                failure
+                            }
                         }
                         failure => failure,
                     });
@@ -350,7 +370,7 @@ fn transport(error: reqwest::Error) -> Failure {
 /// allow-list), and GitHub answers 404 rather than 403 for private repositories the
 /// token cannot see, so both read as "not visible to you".
 pub fn classify(status: u16, headers: &HeaderMap, now: DateTime<Utc>) -> Failure {
-    // (A 403 with neither header may still be a secondary limit: see `says_rate_limit`.)
+    // (A 403 with neither header may still be a secondary limit: see `mentions_rate_limit`.)
     let value = |name: &str| {
         headers
             .get(name)
@@ -394,10 +414,8 @@ pub fn classify(status: u16, headers: &HeaderMap, now: DateTime<Utc>) -> Failure
 /// for at least a minute.
 pub const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
-/// Whether a 403's body says it is a rate limit ("You have exceeded a secondary rate
-/// limit…"): GitHub may send a secondary limit with neither `Retry-After` nor
-/// `X-RateLimit-Remaining: 0`. Reads at most 4 KiB of the body.
-async fn says_rate_limit(mut response: reqwest::Response) -> bool {
+/// The first 4 KiB of an error's body, enough for GitHub's `message`.
+async fn head_of_body(mut response: reqwest::Response) -> Vec<u8> {
     const MAX: usize = 4096;
     let mut body = Vec::new();
     while body.len() < MAX {
@@ -406,13 +424,25 @@ async fn says_rate_limit(mut response: reqwest::Response) -> bool {
             _ => break,
         }
     }
-    mentions_rate_limit(&body)
+    body
 }
 
+/// Whether a 403's body says it is a rate limit ("You have exceeded a secondary rate
+/// limit…"): GitHub may send a secondary limit with neither `Retry-After` nor
+/// `X-RateLimit-Remaining: 0`.
 fn mentions_rate_limit(body: &[u8]) -> bool {
     String::from_utf8_lossy(body)
         .to_ascii_lowercase()
         .contains("rate limit")
+}
+
+/// Whether a 404's body says the `ref` asked for names no commit, as the contents API
+/// words it ("No commit found for the ref feature"), rather than that the file or the
+/// repository is not there ("Not Found").
+fn mentions_no_such_ref(body: &[u8]) -> bool {
+    String::from_utf8_lossy(body)
+        .to_ascii_lowercase()
+        .contains("no commit found for the ref")
 }
 
 fn secondary_rate_limit(now: DateTime<Utc>) -> Failure {
@@ -446,6 +476,17 @@ mod tests {
         assert!(!mentions_rate_limit(
             br#"{"message":"Resource not accessible by integration"}"#
         ));
+    }
+
+    #[test]
+    fn a_missing_ref_is_told_apart_from_a_missing_file() {
+        assert!(mentions_no_such_ref(
+            br#"{"message":"No commit found for the ref feature","status":"404"}"#
+        ));
+        assert!(!mentions_no_such_ref(
+            br#"{"message":"Not Found","status":"404"}"#
+        ));
+        assert!(!mentions_no_such_ref(b""));
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

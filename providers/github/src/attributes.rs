@@ -1,4 +1,5 @@
-//! A pull request's preview attributes.
+//! A pull request's preview attributes, and the [`Builder`] every kind's preview is
+//! written with.
 //!
 //! Layout, section by section (Notion shows several attributes of one section side by
 //! side, in array order):
@@ -36,9 +37,97 @@
 //! the next read corrects it.
 
 use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
-use notion_unfurl_sdk::{Attribute, Url};
+use notion_unfurl_sdk::{Attribute, Color, Url};
 
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
+
+/// A preview's attributes in display order, as every kind of link writes them. Each
+/// call adds one attribute, or nothing when its value is absent or one Notion would
+/// refuse (blank text, an avatar that is not an https URL): a preview leaves out what it
+/// does not know rather than showing it empty.
+#[derive(Debug, Default)]
+pub(crate) struct Builder(Vec<Attribute>);
+
+impl Builder {
+    /// A preview titled `title`, or `fallback` (an identifier) when `title` is blank.
+    pub(crate) fn titled(title: &str, fallback: &str) -> Self {
+        Self(
+            Attribute::title("title", "Title", title)
+                .or_else(|_| Attribute::title("title", "Title", fallback))
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    fn push(mut self, attribute: Option<Attribute>) -> Self {
+        self.0.extend(attribute);
+        self
+    }
+
+    /// A plain-text line in `section`.
+    pub(crate) fn text(
+        self,
+        id: &str,
+        name: &str,
+        value: Option<String>,
+        section: TextSection,
+    ) -> Self {
+        self.push(value.and_then(|v| Attribute::plain_text(id, name, v, section).ok()))
+    }
+
+    /// A labelled state in its colour (primary).
+    pub(crate) fn state(self, id: &str, name: &str, label: &str, color: Color) -> Self {
+        self.push(Attribute::enumeration(id, name, label, Some(color)).ok())
+    }
+
+    /// What Notion shows under the preview and beside a mention (`owner/repo#12`), the
+    /// attribute named after the kind of link.
+    pub(crate) fn identifier(self, name: &str, value: String) -> Self {
+        self.text("identifier", name, Some(value), TextSection::Identifier)
+    }
+
+    /// The text below the rest (a description, notes, a message).
+    pub(crate) fn body(self, name: &str, value: Option<String>) -> Self {
+        self.text("description", name, value, TextSection::Body)
+    }
+
+    /// Who wrote it: the login, beside the time (secondary).
+    pub(crate) fn author(self, login: Option<&str>) -> Self {
+        self.text(
+            "author",
+            "Author",
+            login.map(str::to_owned),
+            TextSection::Secondary,
+        )
+    }
+
+    /// A moment (RFC 3339), shown beside the author (secondary).
+    pub(crate) fn time(self, id: &str, name: &str, at: Option<&str>) -> Self {
+        self.push(at.and_then(|t| Attribute::datetime(id, name, t, DateSection::Secondary).ok()))
+    }
+
+    /// The picture of whoever the preview is about, named `name`.
+    pub(crate) fn avatar(self, name: &str, url: Option<&str>) -> Self {
+        self.push(
+            url.and_then(|u| Url::parse(u).ok())
+                .and_then(|u| Attribute::image("avatar", name, &u, ImageSection::Avatar).ok()),
+        )
+    }
+
+    /// The colour a mention of the link shows.
+    pub(crate) fn entity(self, name: &str, color: Color) -> Self {
+        self.push(Some(Attribute::color(
+            "entity",
+            name,
+            color,
+            ColorSection::Entity,
+        )))
+    }
+
+    pub(crate) fn build(self) -> Vec<Attribute> {
+        self.0
+    }
+}
 
 /// Labels beyond this many are counted, not named: the line is not a label list.
 const MAX_LABELS: usize = 5;
@@ -51,11 +140,21 @@ pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// `+120 −30 · 4 files`, with a true minus sign as github.com prints it.
+/// A pull request's `+120 −30 · 4 files` ([`lines_changed`]).
 pub fn changes_text(pr: &PullSummary) -> Option<String> {
-    let (additions, deletions) = (pr.additions?, pr.deletions?);
+    lines_changed(pr.additions, pr.deletions, pr.changed_files)
+}
+
+/// `+120 −30 · 4 files`, with a true minus sign as github.com prints it; `None` without
+/// both line counts.
+pub(crate) fn lines_changed(
+    additions: Option<u64>,
+    deletions: Option<u64>,
+    files: Option<u64>,
+) -> Option<String> {
+    let (additions, deletions) = (additions?, deletions?);
     let mut text = format!("+{additions} −{deletions}");
-    if let Some(files) = pr.changed_files {
+    if let Some(files) = files {
         text.push_str(" · ");
         text.push_str(&plural(files, "file", "files"));
     }
@@ -92,80 +191,47 @@ pub fn attributes(
     checks: Option<&CheckSummary>,
     reviews: Option<&ReviewSummary>,
 ) -> Vec<Attribute> {
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
-    [
-        Attribute::title("title", "Title", pr.title.as_str())
-            .or_else(|_| Attribute::title("title", "Title", identifier(&pr.full_name, pr.number)))
-            .ok(),
-        Attribute::enumeration("state", "State", pr.state.label(), Some(pr.state.color())).ok(),
-        text(
+    let identifier = identifier(&pr.full_name, pr.number);
+    Builder::titled(&pr.title, &identifier)
+        .state("state", "State", pr.state.label(), pr.state.color())
+        .text(
             "checks",
             "Checks",
             checks.and_then(CheckSummary::text),
             TextSection::Primary,
-        ),
-        text(
+        )
+        .text(
             "review",
             "Review",
             reviews.and_then(|r| r.text(&pr.requested_reviewers)),
             TextSection::Primary,
-        ),
-        text("changes", "Changes", changes_text(pr), TextSection::Primary),
-        text(
-            "author",
-            "Author",
-            pr.author.clone(),
-            TextSection::Secondary,
-        ),
-        pr.updated_at.as_deref().and_then(|t| {
-            Attribute::datetime("updated", "Updated", t, DateSection::Secondary).ok()
-        }),
-        text(
+        )
+        .text("changes", "Changes", changes_text(pr), TextSection::Primary)
+        .author(pr.author.as_deref())
+        .time("updated", "Updated", pr.updated_at.as_deref())
+        .text(
             "branches",
             "Branches",
             Some(format!("{} ← {}", pr.base_branch, pr.head_branch)),
             TextSection::Secondary,
-        ),
-        text(
+        )
+        .text(
             "labels",
             "Labels",
             labels_text(&pr.labels),
             TextSection::Secondary,
-        ),
-        text(
+        )
+        .text(
             "comments",
             "Comments",
             (pr.comments > 0).then(|| plural(pr.comments, "comment", "comments")),
             TextSection::Secondary,
-        ),
-        text(
-            "identifier",
-            "Pull request",
-            Some(identifier(&pr.full_name, pr.number)),
-            TextSection::Identifier,
-        ),
-        pr.avatar_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| Attribute::image("avatar", "Avatar", &u, ImageSection::Avatar).ok()),
-        Some(Attribute::color(
-            "entity",
-            "State color",
-            pr.state.color(),
-            ColorSection::Entity,
-        )),
-        text(
-            "description",
-            "Description",
-            pr.description.clone(),
-            TextSection::Body,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+        )
+        .identifier("Pull request", identifier.clone())
+        .avatar("Avatar", pr.avatar_url.as_deref())
+        .entity("State color", pr.state.color())
+        .body("Description", pr.description.clone())
+        .build()
 }
 
 #[cfg(test)]

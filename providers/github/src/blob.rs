@@ -8,18 +8,25 @@
 //! |---|---|---|---|
 //! | `title` | title | title | `src/lib.rs, lines 10–20` |
 //! | `language` | plain_text | primary | `Rust` (from the file name), `Binary file` |
-//! | `ref` | plain_text | primary | `Branch main (may change)` or `Commit 1a2b3c4` |
+//! | `ref` | plain_text | primary | `Branch main (may change)`, `Tag v1.2` or `Commit 1a2b3c4` |
 //! | `note` | plain_text | primary | why no lines are shown (past the end, file too large) |
 //! | `identifier` | plain_text | identifier | `owner/repo@main` |
 //! | `code` | plain_text | body | the selected lines (at most [`MAX_LINES`]), or the first ones |
 //!
-//! A ref that is not a full commit id is called a branch: a link cannot tell a branch from
-//! a tag without another request, and both can move, which is what the reader must know.
+//! A link cannot tell where its ref ends and the path begins (`blob/feature/x/src/a.rs`
+//! may be branch `feature/x`), so the candidates are tried shortest first ([`splits`]),
+//! as long as GitHub answers that the shorter ref names no commit. What the ref is comes
+//! from its form and one side read of `git/ref/heads/{ref}` ([`RefKind`]): a full commit
+//! id is a commit (nothing read), a branch may move at every push ("may change"), and a
+//! tag is shown as a tag without the warning: tags can be moved, but that is rare and
+//! deliberate, and a push to the tag refreshes the preview anyway.
 
 use notion_unfurl_sdk::Attribute;
 use notion_unfurl_sdk::attributes::TextSection;
-use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde::Deserialize;
 
+use crate::attributes::Builder;
 use crate::links::Lines;
 
 /// Lines shown at most, from the first selected one.
@@ -149,6 +156,138 @@ pub fn is_commit(reference: &str) -> bool {
     matches!(reference.len(), 40 | 64) && reference.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// Segments a permalink's ref may span: refs deeper than this (`a/b/c/d/e/f`) are not
+/// looked for, which bounds the reads of one link whose ref GitHub does not know.
+pub const MAX_REF_SEGMENTS: usize = 4;
+
+/// The ways to cut a permalink's `{ref}/{path}` (the link's `reference`, its first
+/// segment, and `path`, both percent-encoded as in the link) into a ref and a path, in
+/// the order they are tried: the one-segment ref first, then one segment longer each
+/// time, while a path of at least one segment remains. A full commit id is never a
+/// prefix of a longer ref worth trying: it is the only candidate.
+pub fn splits(reference: &str, path: &str) -> Vec<(String, String)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let deepest = if is_commit(&decoded(reference)) {
+        1
+    } else {
+        MAX_REF_SEGMENTS.min(segments.len())
+    };
+    (1..=deepest)
+        .map(|taken| {
+            let mut name = reference.to_owned();
+            for segment in &segments[..taken - 1] {
+                name.push('/');
+                name.push_str(segment);
+            }
+            (name, segments[taken - 1..].join("/"))
+        })
+        .collect()
+}
+
+/// Characters escaped in one segment of a ref named in a REST path.
+const REF_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The REST path of branch `reference` (as the link encodes it),
+/// `{repository_api_path}/git/ref/heads/{reference}`: its slashes stay separators.
+pub fn branch_api_path(repository_api_path: &str, reference: &str) -> String {
+    let name = decoded(reference)
+        .split('/')
+        .map(|segment| utf8_percent_encode(segment, REF_SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/");
+    format!("{repository_api_path}/git/ref/heads/{name}")
+}
+
+/// `GET …/git/ref/heads/{name}` reduced to the ref it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefSummary {
+    /// `refs/heads/main`.
+    pub full_name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawRef {
+    #[serde(rename = "ref")]
+    full_name: String,
+}
+
+impl RefSummary {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        let raw: RawRef = serde_json::from_slice(bytes)?;
+        Ok(Self {
+            full_name: raw.full_name,
+        })
+    }
+}
+
+/// What a permalink's ref is, as the preview words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    /// A full commit id: the lines never change.
+    Commit,
+    /// A branch: the lines may change at every push.
+    Branch,
+    /// A tag: moved rarely and on purpose.
+    Tag,
+    /// An abbreviated commit id that is no branch.
+    ShortCommit,
+    /// The branch read failed for a passing reason: a branch or a tag, not known yet.
+    Unknown,
+}
+
+/// What `GET …/git/ref/heads/{ref}` answered about a permalink's ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchAnswer<'a> {
+    /// Not asked: a full commit id.
+    NotRead,
+    /// A ref, by its full name (`refs/heads/main`).
+    Found(&'a str),
+    /// No such branch (404).
+    Missing,
+    /// The read failed for a passing reason (rate limit, outage, timeout).
+    Interrupted,
+}
+
+impl RefKind {
+    /// What `reference` (decoded) is, given what GitHub answered about the branch of that
+    /// name. A full commit id is a commit whatever the answer. With no branch of that
+    /// name, an abbreviated commit id is what looks like one (7 to 39 hex digits), and
+    /// anything else is a tag: the contents API found a commit under the name, and
+    /// branches, tags and commit ids are what it looks a name up as.
+    pub fn of(reference: &str, branch: BranchAnswer<'_>) -> Self {
+        if is_commit(reference) {
+            return RefKind::Commit;
+        }
+        let looks_like_commit =
+            (7..40).contains(&reference.len()) && reference.bytes().all(|b| b.is_ascii_hexdigit());
+        match branch {
+            BranchAnswer::Found(name) if name.strip_prefix("refs/heads/") == Some(reference) => {
+                RefKind::Branch
+            }
+            BranchAnswer::Found(_) | BranchAnswer::Missing if looks_like_commit => {
+                RefKind::ShortCommit
+            }
+            BranchAnswer::Found(_) | BranchAnswer::Missing => RefKind::Tag,
+            BranchAnswer::NotRead | BranchAnswer::Interrupted => RefKind::Unknown,
+        }
+    }
+
+    /// `Branch main (may change)`, `Tag v1.2`, `Commit 1a2b3c4`.
+    fn label(self, reference: &str) -> String {
+        let short = reference.get(..7).unwrap_or(reference);
+        match self {
+            RefKind::Commit | RefKind::ShortCommit => format!("Commit {short}"),
+            RefKind::Branch => format!("Branch {reference} (may change)"),
+            RefKind::Tag => format!("Tag {reference}"),
+            RefKind::Unknown => format!("Branch or tag {reference} (may change)"),
+        }
+    }
+}
+
 /// The language github.com would name for `path`, from its file name.
 pub fn language(path: &str) -> Option<&'static str> {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -209,19 +348,17 @@ pub fn language(path: &str) -> Option<&'static str> {
     })
 }
 
-/// Every attribute of one code permalink's preview, in display order.
+/// Every attribute of one code permalink's preview, in display order; `reference` and
+/// `path` as resolved ([`splits`]), percent-encoded as in the link.
 pub fn attributes(
     file: &FileText,
     full_name: &str,
-    reference: &str,
+    (reference, kind): (&str, RefKind),
     path: &str,
     lines: Option<Lines>,
 ) -> Vec<Attribute> {
     let path = decoded(path);
     let reference = decoded(reference);
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
     let selected = file.select(lines);
     let title = match (&selected, lines) {
         (Ok((shown, _)), Some(_)) if shown.start == shown.end => {
@@ -230,14 +367,10 @@ pub fn attributes(
         (Ok((shown, _)), Some(_)) => format!("{path}, lines {}–{}", shown.start, shown.end),
         _ => path.clone(),
     };
-    let (on, identifier) = if is_commit(&reference) {
-        let short = reference.get(..7).unwrap_or(&reference);
-        (format!("Commit {short}"), format!("{full_name}@{short}"))
-    } else {
-        (
-            format!("Branch {reference} (may change)"),
-            format!("{full_name}@{reference}"),
-        )
+    let on = kind.label(&reference);
+    let identifier = match kind {
+        RefKind::Commit => format!("{full_name}@{}", reference.get(..7).unwrap_or(&reference)),
+        _ => format!("{full_name}@{reference}"),
     };
     let language_label = if file.binary {
         Some("Binary file".to_owned())
@@ -248,24 +381,13 @@ pub fn attributes(
         Ok((_, code)) => (None, Some(code).filter(|c| !c.trim().is_empty())),
         Err(why) => (Some(why), None),
     };
-    [
-        Attribute::title("title", "Title", title.as_str())
-            .or_else(|_| Attribute::title("title", "Title", identifier.as_str()))
-            .ok(),
-        text("language", "Language", language_label, TextSection::Primary),
-        text("ref", "Ref", Some(on), TextSection::Primary),
-        text("note", "Note", note, TextSection::Primary),
-        text(
-            "identifier",
-            "File",
-            Some(identifier.clone()),
-            TextSection::Identifier,
-        ),
-        text("code", "Code", code, TextSection::Body),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    Builder::titled(&title, &identifier)
+        .text("language", "Language", language_label, TextSection::Primary)
+        .text("ref", "Ref", Some(on), TextSection::Primary)
+        .text("note", "Note", note, TextSection::Primary)
+        .identifier("File", identifier.clone())
+        .text("code", "Code", code, TextSection::Body)
+        .build()
 }
 
 #[cfg(test)]
@@ -307,7 +429,7 @@ mod tests {
         let binary = FileText::from_bytes(&[0x89, b'P', b'N', b'G', 0, 0xff])
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(binary.binary);
-        let attributes = attributes(&binary, "o/r", "main", "logo.png", None);
+        let attributes = attributes(&binary, "o/r", ("main", RefKind::Branch), "logo.png", None);
         let language = attributes.iter().find(|a| a.id() == "language");
         assert_eq!(language.and_then(Attribute::text), Some("Binary file"));
         assert!(!attributes.iter().any(|a| a.id() == "code"));
@@ -324,5 +446,52 @@ mod tests {
         assert_eq!(language("src/lib.rs"), Some("Rust"));
         assert_eq!(language("Dockerfile"), Some("Dockerfile"));
         assert_eq!(language("LICENSE"), None);
+        assert_eq!(
+            branch_api_path("/repos/o/r", "feature/a%20b+c"),
+            "/repos/o/r/git/ref/heads/feature/a%20b%2Bc"
+        );
+    }
+
+    #[test]
+    fn a_ref_may_span_segments_up_to_a_bound() {
+        assert_eq!(
+            splits("feature", "x/src/a.rs"),
+            [
+                ("feature".to_owned(), "x/src/a.rs".to_owned()),
+                ("feature/x".to_owned(), "src/a.rs".to_owned()),
+                ("feature/x/src".to_owned(), "a.rs".to_owned()),
+            ]
+        );
+        assert_eq!(splits("main", "README"), [("main".into(), "README".into())]);
+        assert_eq!(splits("a", "b/c/d/e/f/g").len(), MAX_REF_SEGMENTS);
+        let sha = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d";
+        assert_eq!(splits(sha, "a/b").len(), 1);
+    }
+
+    #[test]
+    fn refs_are_told_apart_and_labelled() {
+        let main = RefSummary {
+            full_name: "refs/heads/main".into(),
+        };
+        let sha = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d";
+        assert_eq!(RefKind::of(sha, BranchAnswer::NotRead), RefKind::Commit);
+        let found = BranchAnswer::Found(&main.full_name);
+        assert_eq!(RefKind::of("main", found), RefKind::Branch);
+        assert_eq!(RefKind::of("v1.2", BranchAnswer::Missing), RefKind::Tag);
+        assert_eq!(RefKind::of("main2", found), RefKind::Tag);
+        assert_eq!(
+            RefKind::of("7fd1a60", BranchAnswer::Missing),
+            RefKind::ShortCommit
+        );
+        assert_eq!(
+            RefKind::of("v1.2", BranchAnswer::Interrupted),
+            RefKind::Unknown
+        );
+        assert_eq!(RefKind::Tag.label("v1.2"), "Tag v1.2");
+        assert_eq!(
+            RefKind::Branch.label("feature/x"),
+            "Branch feature/x (may change)"
+        );
+        assert_eq!(RefKind::Commit.label(sha), "Commit 7fd1a60");
     }
 }

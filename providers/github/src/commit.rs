@@ -15,11 +15,11 @@
 //! | `avatar` | image | avatar | the author's avatar |
 //! | `description` | plain_text | body | the rest of the message, at most ~300 characters |
 
-use notion_unfurl_sdk::attributes::{DateSection, ImageSection, TextSection};
-use notion_unfurl_sdk::{Attribute, Url};
+use notion_unfurl_sdk::Attribute;
+use notion_unfurl_sdk::attributes::TextSection;
 use serde::Deserialize;
 
-use crate::attributes::plural;
+use crate::attributes::{Builder, lines_changed};
 use crate::markdown;
 use crate::pull::{CheckSummary, rfc3339_utc};
 
@@ -113,13 +113,7 @@ impl CommitSummary {
 }
 
 fn changes_text(commit: &CommitSummary) -> Option<String> {
-    let (additions, deletions) = (commit.additions?, commit.deletions?);
-    let mut text = format!("+{additions} −{deletions}");
-    if let Some(files) = commit.files {
-        text.push_str(" · ");
-        text.push_str(&plural(files, "file", "files"));
-    }
-    Some(text)
+    lines_changed(commit.additions, commit.deletions, commit.files)
 }
 
 /// Every attribute of one commit's preview, in display order; `checks` is `None` when it
@@ -130,56 +124,25 @@ pub fn attributes(
     full_name: &str,
 ) -> Vec<Attribute> {
     let identifier = format!("{full_name}@{}", commit.short_sha());
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
-    [
-        Attribute::title("title", "Title", commit.title.as_str())
-            .or_else(|_| Attribute::title("title", "Title", identifier.as_str()))
-            .ok(),
-        text(
+    Builder::titled(&commit.title, &identifier)
+        .text(
             "checks",
             "Checks",
             checks.and_then(CheckSummary::text),
             TextSection::Primary,
-        ),
-        text(
+        )
+        .text(
             "changes",
             "Changes",
             changes_text(commit),
             TextSection::Primary,
-        ),
-        text(
-            "author",
-            "Author",
-            commit.author.clone(),
-            TextSection::Secondary,
-        ),
-        commit
-            .date
-            .as_deref()
-            .and_then(|t| Attribute::datetime("date", "Date", t, DateSection::Secondary).ok()),
-        text(
-            "identifier",
-            "Commit",
-            Some(identifier.clone()),
-            TextSection::Identifier,
-        ),
-        commit
-            .avatar_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| Attribute::image("avatar", "Avatar", &u, ImageSection::Avatar).ok()),
-        text(
-            "description",
-            "Message",
-            commit.body.clone(),
-            TextSection::Body,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+        )
+        .author(commit.author.as_deref())
+        .time("date", "Date", commit.date.as_deref())
+        .identifier("Commit", identifier.clone())
+        .avatar("Avatar", commit.avatar_url.as_deref())
+        .body("Message", commit.body.clone())
+        .build()
 }
 
 #[cfg(test)]

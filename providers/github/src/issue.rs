@@ -25,11 +25,11 @@
 //! The issue object carries no repository visibility, so its preview is cached per
 //! account unless the repository was read too (see the provider).
 
-use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
+use notion_unfurl_sdk::attributes::TextSection;
 use notion_unfurl_sdk::{Attribute, Color, Url};
 use serde::Deserialize;
 
-use crate::attributes::{labels_text, plural};
+use crate::attributes::{Builder, labels_text, plural};
 use crate::markdown;
 use crate::pull::{people, rfc3339_utc};
 
@@ -177,81 +177,40 @@ pub fn attributes(issue: &IssueSummary, full_name: &str) -> Vec<Attribute> {
         &issue.full_name
     };
     let identifier = format!("{full_name}#{}", issue.number);
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
-    [
-        Attribute::title("title", "Title", issue.title.as_str())
-            .or_else(|_| Attribute::title("title", "Title", identifier.as_str()))
-            .ok(),
-        Attribute::enumeration(
-            "state",
-            "State",
-            issue.state.label(),
-            Some(issue.state.color()),
-        )
-        .ok(),
-        text(
+    Builder::titled(&issue.title, &identifier)
+        .state("state", "State", issue.state.label(), issue.state.color())
+        .text(
             "assignees",
             "Assignees",
             (!issue.assignees.is_empty())
                 .then(|| format!("Assigned to {}", people(&issue.assignees))),
             TextSection::Primary,
-        ),
-        text(
+        )
+        .text(
             "milestone",
             "Milestone",
             issue.milestone.as_ref().map(|m| format!("Milestone {m}")),
             TextSection::Primary,
-        ),
-        text(
-            "author",
-            "Author",
-            issue.author.clone(),
-            TextSection::Secondary,
-        ),
-        issue.updated_at.as_deref().and_then(|t| {
-            Attribute::datetime("updated", "Updated", t, DateSection::Secondary).ok()
-        }),
-        text(
+        )
+        .author(issue.author.as_deref())
+        .time("updated", "Updated", issue.updated_at.as_deref())
+        .text(
             "labels",
             "Labels",
             labels_text(&issue.labels),
             TextSection::Secondary,
-        ),
-        text(
+        )
+        .text(
             "comments",
             "Comments",
             (issue.comments > 0).then(|| plural(issue.comments, "comment", "comments")),
             TextSection::Secondary,
-        ),
-        text(
-            "identifier",
-            "Issue",
-            Some(identifier.clone()),
-            TextSection::Identifier,
-        ),
-        issue
-            .avatar_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| Attribute::image("avatar", "Avatar", &u, ImageSection::Avatar).ok()),
-        Some(Attribute::color(
-            "entity",
-            "State color",
-            issue.state.color(),
-            ColorSection::Entity,
-        )),
-        text(
-            "description",
-            "Description",
-            issue.description.clone(),
-            TextSection::Body,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+        )
+        .identifier("Issue", identifier.clone())
+        .avatar("Avatar", issue.avatar_url.as_deref())
+        .entity("State color", issue.state.color())
+        .body("Description", issue.description.clone())
+        .build()
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@
 //!
 //! Layout:
 //! - `provider`: [`GitHub`], [`GitHubConfig`], credentials, stand-ins, error wording.
-//! - `reads`: the requests of each kind's preview and the scope its answer allows.
+//! - `reads`: the requests of each kind's preview and the scope its answer allows;
+//!   `files`: a code permalink's, whose ref may span several segments of the link.
 //! - [`links`]: resources read out of page, API and pattern forms ([`Link`],
 //!   [`PullLink`]), the patterns, the canonical forms. The server's webhook handler uses
 //!   it too. `owners`: GitHub's own top-level pages, kept out of the repository pattern.
@@ -41,8 +42,9 @@
 //!   link prefixes a verified payload names, for the server's `POST /webhooks/github`.
 //! - [`api`]: the REST client, its ETag stores and the status mapping.
 //! - One module per kind, GitHub's JSON reduced to a summary and that summary to the
-//!   preview's attributes: [`pull`] (with [`attributes`](mod@attributes)), [`issue`],
-//!   [`commit`], [`blob`], [`run`], [`release`], [`repository`].
+//!   preview's attributes: [`pull`] (with [`attributes`](mod@attributes), which also
+//!   holds the builder every kind writes its attributes with), [`issue`], [`commit`],
+//!   [`blob`], [`run`], [`release`], [`repository`].
 //! - [`markdown`]: a body reduced to a plain-text summary.
 //!
 //! [`CacheScope::Public`]: notion_unfurl_sdk::CacheScope::Public
@@ -53,6 +55,7 @@ pub mod api;
 pub mod attributes;
 pub mod blob;
 pub mod commit;
+mod files;
 pub mod issue;
 pub mod links;
 pub mod markdown;

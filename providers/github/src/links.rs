@@ -103,6 +103,20 @@ impl Kind {
         }
     }
 
+    /// A shorter pattern for Notion's dashboard, where [`Kind::pattern`] is too long to
+    /// enter: the repository pattern spells out GitHub's reserved first segments (some
+    /// 7 KB of character classes), and the dashboard gets any two segments instead. Notion
+    /// then also sends `github.com/features/actions`; routing by [`Kind::pattern`] refuses
+    /// it, so it goes on to the next provider (OpenGraph). `None` for the other kinds.
+    pub fn dashboard_pattern(self, web_host: &str) -> Option<String> {
+        (self == Kind::Repository).then(|| {
+            format!(
+                r"^https?://{host}/{OWNER}/{REPO}{END}",
+                host = regex::escape(web_host)
+            )
+        })
+    }
+
     /// Links Notion's dashboard shows as examples.
     pub fn samples(self, web_host: &str) -> Vec<String> {
         let repo = format!("https://{web_host}/octocat/Hello-World");

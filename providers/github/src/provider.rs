@@ -17,6 +17,13 @@ use notion_unfurl_sdk::{
 use crate::api::{Api, Credential, Failure, Identity};
 use crate::links::{Kind, Link};
 
+/// Code permalinks whose ref spans segments remembered at most; each entry is a key and a
+/// number.
+const REF_SPLIT_ENTRIES: u64 = 10_000;
+
+/// A permalink not read for this long finds its ref again from the shortest.
+const REF_SPLIT_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// github.com's REST API; GitHub Enterprise Server serves it at `https://HOST/api/v3`.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
@@ -122,6 +129,10 @@ pub struct GitHub {
     /// rate limits and outages; expiry makes anything older than [`STALE_WINDOW`]
     /// unusable.
     recent: Cache<(Identity, bool, String), Arc<Preview>>,
+    /// Where the ref of a code permalink whose ref spans segments was found last, by
+    /// identity and `{repository API path}/{ref and path as linked}`: which of the
+    /// candidate splits to try first (`files`).
+    pub(crate) ref_splits: Cache<(Identity, String), usize>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -162,6 +173,10 @@ impl GitHub {
                 .max_capacity(RECENT_ENTRIES)
                 .time_to_live(STALE_WINDOW)
                 .build(),
+            ref_splits: Cache::builder()
+                .max_capacity(REF_SPLIT_ENTRIES)
+                .time_to_idle(REF_SPLIT_IDLE)
+                .build(),
         })
     }
 
@@ -192,6 +207,10 @@ fn pattern(kind: Kind, web_host: &str) -> Result<Pattern, regex::Error> {
     Ok(Pattern {
         domain: Some(web_host.to_owned()),
         regex: Regex::new(&kind.pattern(web_host))?,
+        dashboard: kind
+            .dashboard_pattern(web_host)
+            .map(|pattern| Regex::new(&pattern))
+            .transpose()?,
         samples: kind.samples(web_host),
         placeholder: [
             Attribute::title("title", "Title", text).ok(),
@@ -237,17 +256,19 @@ fn provider_error(failure: Failure, caller: Caller<'_>, kind: Kind) -> ProviderE
                     .into(),
             ),
         },
-        (Failure::NotVisible, Caller::Account(_)) => ProviderError::NotFound {
+        (Failure::NotVisible | Failure::NoSuchRef, Caller::Account(_)) => ProviderError::NotFound {
             hint: Some(format!(
                 "This {noun} was not found: check that your GitHub account can see this \
                  repository."
             )),
         },
-        (Failure::NotVisible | Failure::SsoRequired, _) => ProviderError::NotFound {
-            hint: Some(format!(
-                "This {noun} is not public, or does not exist. {connect}"
-            )),
-        },
+        (Failure::NotVisible | Failure::NoSuchRef | Failure::SsoRequired, _) => {
+            ProviderError::NotFound {
+                hint: Some(format!(
+                    "This {noun} is not public, or does not exist. {connect}"
+                )),
+            }
+        }
         (
             Failure::RateLimited {
                 retry_after,
@@ -506,6 +527,47 @@ mod tests {
             }
         }
         notion_unfurl_sdk::testing::assert_patterns_conform(&gh);
+    }
+
+    #[test]
+    fn the_dashboard_gets_short_patterns_while_routing_keeps_the_reserved_names_out() {
+        let gh = github();
+        for pattern in gh.patterns() {
+            let shown = pattern.dashboard_regex().as_str();
+            assert!(shown.len() < 400, "{} bytes: {shown}", shown.len());
+        }
+        let repository = gh
+            .patterns()
+            .iter()
+            .find(|p| p.dashboard.is_some())
+            .unwrap_or_else(|| panic!("no pattern has a dashboard form"));
+        assert!(
+            repository.regex.as_str().len() > 1000,
+            "the exact rule is kept"
+        );
+        for reserved in [
+            "https://github.com/features/actions",
+            "https://github.com/Features/actions",
+            "https://github.com/topics/rust/",
+        ] {
+            // Notion may send it; no GitHub pattern routes it.
+            assert!(
+                repository.dashboard_regex().is_match(reserved),
+                "{reserved}"
+            );
+            assert!(
+                gh.patterns().iter().all(|p| !p.regex.is_match(reserved)),
+                "{reserved}"
+            );
+            assert!(gh.target(reserved).is_none(), "{reserved}");
+        }
+        for repo in [
+            "https://github.com/featuresx/r",
+            "https://github.com/octocat/Hello-World",
+        ] {
+            assert!(repository.regex.is_match(repo), "{repo}");
+            assert!(repository.dashboard_regex().is_match(repo), "{repo}");
+        }
     }
 
     #[test]

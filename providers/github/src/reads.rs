@@ -8,10 +8,10 @@ use notion_unfurl_sdk::{CacheScope, Preview};
 use crate::api::{Credential, Failure};
 use crate::attributes;
 use crate::issue;
-use crate::links::{Lines, Link, PullLink, Resource};
+use crate::links::{Link, PullLink, Resource};
 use crate::provider::{CACHE_TTL, Caller, GitHub, STALE_TTL};
 use crate::pull::{CheckSummary, PullSummary, ReviewSummary};
-use crate::{blob, commit, release, repository, run};
+use crate::{commit, release, repository, run};
 
 impl GitHub {
     /// The reads of one preview, by kind of link.
@@ -315,36 +315,6 @@ impl GitHub {
         } else {
             preview.ttl(CACHE_TTL)
         })
-    }
-}
-
-impl GitHub {
-    /// The lines a code permalink selects, from the file at its ref.
-    async fn build_blob(
-        &self,
-        link: &Link,
-        reference: &str,
-        path: &str,
-        lines: Option<Lines>,
-        caller: Caller<'_>,
-    ) -> Result<Preview, Failure> {
-        let who = caller.credential();
-        let api_path = blob::api_path(&link.repository_api_path(), reference, path);
-        let read = self.api.get(&self.api.files, &who, &api_path);
-        let (file, scope) = self
-            .visible(&who, link, caller, read, || {
-                self.api.files.forget(who.identity(), &api_path);
-            })
-            .await?;
-        Ok(Preview::new(blob::attributes(
-            &file,
-            &link.full_name(),
-            reference,
-            path,
-            lines,
-        ))
-        .scope(scope)
-        .ttl(CACHE_TTL))
     }
 }
 

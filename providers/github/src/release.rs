@@ -16,10 +16,11 @@
 //! | `entity` | color | entity | the kind's colour |
 //! | `description` | plain_text | body | the notes as plain text ([`markdown::summary`]) |
 
-use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
-use notion_unfurl_sdk::{Attribute, Color, Url};
+use notion_unfurl_sdk::attributes::TextSection;
+use notion_unfurl_sdk::{Attribute, Color};
 use serde::Deserialize;
 
+use crate::attributes::Builder;
 use crate::markdown;
 use crate::pull::rfc3339_utc;
 
@@ -104,58 +105,23 @@ pub fn attributes(
     latest: Option<u64>,
     full_name: &str,
 ) -> Vec<Attribute> {
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
     let (kind, color) = release.kind(latest);
     let title = release.name.clone().unwrap_or_else(|| release.tag.clone());
-    [
-        Attribute::title("title", "Title", title.as_str())
-            .or_else(|_| Attribute::title("title", "Title", full_name))
-            .ok(),
-        Attribute::enumeration("kind", "Release", kind, Some(color)).ok(),
-        text(
+    Builder::titled(&title, full_name)
+        .state("kind", "Release", kind, color)
+        .text(
             "tag",
             "Tag",
             (title != release.tag).then(|| release.tag.clone()),
             TextSection::Primary,
-        ),
-        text(
-            "author",
-            "Author",
-            release.author.clone(),
-            TextSection::Secondary,
-        ),
-        release.published_at.as_deref().and_then(|t| {
-            Attribute::datetime("published", "Published", t, DateSection::Secondary).ok()
-        }),
-        text(
-            "identifier",
-            "Release",
-            Some(full_name.to_owned()),
-            TextSection::Identifier,
-        ),
-        release
-            .avatar_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| Attribute::image("avatar", "Avatar", &u, ImageSection::Avatar).ok()),
-        Some(Attribute::color(
-            "entity",
-            "Release color",
-            color,
-            ColorSection::Entity,
-        )),
-        text(
-            "description",
-            "Notes",
-            release.notes.clone(),
-            TextSection::Body,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+        )
+        .author(release.author.as_deref())
+        .time("published", "Published", release.published_at.as_deref())
+        .identifier("Release", full_name.to_owned())
+        .avatar("Avatar", release.avatar_url.as_deref())
+        .entity("Release color", color)
+        .body("Notes", release.notes.clone())
+        .build()
 }
 
 #[cfg(test)]

@@ -18,11 +18,11 @@
 //! | `entity` | color | entity | the visibility colour |
 //! | `description` | plain_text | body | the description |
 
-use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
-use notion_unfurl_sdk::{Attribute, Color, Url};
+use notion_unfurl_sdk::attributes::TextSection;
+use notion_unfurl_sdk::{Attribute, Color};
 use serde::Deserialize;
 
-use crate::attributes::{labels_text, plural};
+use crate::attributes::{Builder, labels_text, plural};
 use crate::pull::rfc3339_utc;
 
 #[derive(Debug, Deserialize)]
@@ -141,72 +141,44 @@ pub fn grouped(n: u64) -> String {
 
 /// Every attribute of one repository's preview, in display order.
 pub fn attributes(repo: &RepoSummary) -> Vec<Attribute> {
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
     let stars = if repo.stars == 1 { "star" } else { "stars" };
-    [
-        Attribute::title("title", "Title", repo.full_name.as_str()).ok(),
-        Attribute::enumeration(
+    Builder::titled(&repo.full_name, &repo.full_name)
+        .state(
             "visibility",
             "Visibility",
-            repo.visibility_label(),
-            Some(repo.visibility_color()),
+            &repo.visibility_label(),
+            repo.visibility_color(),
         )
-        .ok(),
-        text(
+        .text(
             "language",
             "Language",
             repo.language.clone(),
             TextSection::Primary,
-        ),
-        text(
+        )
+        .text(
             "stars",
             "Stars",
             Some(format!("{} {stars}", grouped(repo.stars))),
             TextSection::Primary,
-        ),
-        text(
+        )
+        .text(
             "open_issues",
             "Open issues",
             Some(plural(repo.open_issues, "open issue", "open issues")),
             TextSection::Primary,
-        ),
-        text(
+        )
+        .text(
             "topics",
             "Topics",
             labels_text(&repo.topics),
             TextSection::Secondary,
-        ),
-        repo.pushed_at.as_deref().and_then(|t| {
-            Attribute::datetime("pushed", "Last push", t, DateSection::Secondary).ok()
-        }),
-        text(
-            "identifier",
-            "Repository",
-            Some(repo.full_name.clone()),
-            TextSection::Identifier,
-        ),
-        repo.avatar_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| Attribute::image("avatar", "Owner", &u, ImageSection::Avatar).ok()),
-        Some(Attribute::color(
-            "entity",
-            "Visibility color",
-            repo.visibility_color(),
-            ColorSection::Entity,
-        )),
-        text(
-            "description",
-            "Description",
-            repo.description.clone(),
-            TextSection::Body,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+        )
+        .time("pushed", "Last push", repo.pushed_at.as_deref())
+        .identifier("Repository", repo.full_name.clone())
+        .avatar("Owner", repo.avatar_url.as_deref())
+        .entity("Visibility color", repo.visibility_color())
+        .body("Description", repo.description.clone())
+        .build()
 }
 
 #[cfg(test)]

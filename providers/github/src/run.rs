@@ -17,10 +17,11 @@
 //! | `description` | plain_text | body | the run's title (commit message or PR title) |
 
 use chrono::{DateTime, Utc};
-use notion_unfurl_sdk::attributes::{ColorSection, DateSection, ImageSection, TextSection};
-use notion_unfurl_sdk::{Attribute, Color, Url};
+use notion_unfurl_sdk::attributes::TextSection;
+use notion_unfurl_sdk::{Attribute, Color};
 use serde::Deserialize;
 
+use crate::attributes::Builder;
 use crate::pull::rfc3339_utc;
 
 /// Where a run stands, with GitHub's colour for it.
@@ -205,9 +206,6 @@ pub fn attributes(run: &RunSummary, full_name: &str) -> Vec<Attribute> {
     } else {
         &run.full_name
     };
-    let text = |id: &str, name: &str, value: Option<String>, section: TextSection| {
-        value.and_then(|v| Attribute::plain_text(id, name, v, section).ok())
-    };
     let short = run
         .sha
         .as_deref()
@@ -220,57 +218,23 @@ pub fn attributes(run: &RunSummary, full_name: &str) -> Vec<Attribute> {
         (Some(event), Some(actor)) => Some(format!("{event} by {actor}")),
         (event, actor) => event.clone().or_else(|| actor.clone()),
     };
-    [
-        Attribute::title(
-            "title",
-            "Title",
-            format!("{} #{}", run.workflow, run.run_number),
-        )
-        .ok(),
-        Attribute::enumeration(
-            "status",
-            "Status",
-            run.state.label(),
-            Some(run.state.color()),
-        )
-        .ok(),
-        text(
+    let title = format!("{} #{}", run.workflow, run.run_number);
+    Builder::titled(&title, &title)
+        .state("status", "Status", run.state.label(), run.state.color())
+        .text(
             "duration",
             "Duration",
             run.duration_secs.map(duration_text),
             TextSection::Primary,
-        ),
-        text("commit", "Commit", commit, TextSection::Secondary),
-        text("trigger", "Trigger", trigger, TextSection::Secondary),
-        run.updated_at.as_deref().and_then(|t| {
-            Attribute::datetime("updated", "Updated", t, DateSection::Secondary).ok()
-        }),
-        text(
-            "identifier",
-            "Workflow run",
-            Some(full_name.to_owned()),
-            TextSection::Identifier,
-        ),
-        run.avatar_url
-            .as_deref()
-            .and_then(|u| Url::parse(u).ok())
-            .and_then(|u| Attribute::image("avatar", "Actor", &u, ImageSection::Avatar).ok()),
-        Some(Attribute::color(
-            "entity",
-            "Status color",
-            run.state.color(),
-            ColorSection::Entity,
-        )),
-        text(
-            "description",
-            "Description",
-            run.title.clone(),
-            TextSection::Body,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+        )
+        .text("commit", "Commit", commit, TextSection::Secondary)
+        .text("trigger", "Trigger", trigger, TextSection::Secondary)
+        .time("updated", "Updated", run.updated_at.as_deref())
+        .identifier("Workflow run", full_name.to_owned())
+        .avatar("Actor", run.avatar_url.as_deref())
+        .entity("Status color", run.state.color())
+        .body("Description", run.title.clone())
+        .build()
 }
 
 #[cfg(test)]

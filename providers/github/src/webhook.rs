@@ -12,12 +12,20 @@
 //! - `release`: the release's page, and every release link of its repository (which one
 //!   is the latest may have changed);
 //! - `push`: the repository's page (its last push), and every file link at the pushed
-//!   branch or tag ([`Changes::prefixes`]): their lines may have changed;
+//!   branch or tag ([`Changes::prefixes`]): their lines may have changed. The prefix ends
+//!   with a slash, so a push to `feature/x` reaches `/blob/feature/x/…` and not
+//!   `/blob/feature/y/…`; a link's canonical form keeps ref and path as written, so a
+//!   push to a ref `feature` also re-reads `/blob/feature/x/…` links (needlessly, and
+//!   only when a tag and a branch share the prefix: git keeps one namespace from holding
+//!   both `feature` and `feature/x`);
 //! - `repository`: the repository's page; when it turned private or public, was archived,
 //!   unarchived or deleted, every link into it, whose cache scope or access changed;
 //! - `status`: the commit's page, and the pull requests whose head it is, as learnt from
 //!   earlier `pull_request` and check events. A status on a commit never seen as a head
 //!   (the webhook was added after the push) refreshes no PR until the next such event.
+//!
+//! A commit's page names the commit by its full id; links to it by an abbreviated id
+//! (`/commit/ec26c3e`) are affected alike ([`Changes::abbreviations`]).
 
 use notion_unfurl_sdk::Url;
 use serde::Deserialize;
@@ -103,6 +111,11 @@ pub struct Changes {
     pub heads: Vec<(String, Url)>,
     /// Commits whose pull requests are affected, to be looked up among known heads.
     pub commits: Vec<String>,
+    /// The canonical forms of links to the commits of `pages` by an abbreviated id
+    /// (`…/commit/ec26c3e` to one digit short of the full id): those subscribed to are
+    /// affected as the commit's page is. Exact forms rather than a prefix, so that the
+    /// frequent check events are looked up on the canonical URI's index.
+    pub abbreviations: Vec<String>,
 }
 
 /// A body that is not the JSON of a GitHub event.
@@ -338,7 +351,25 @@ fn named(event: Event, payload: &Payload, web_url: &Url) -> Option<Changes> {
             }
         }
     }
+    changes.abbreviations = changes.pages.iter().flat_map(abbreviations).collect();
     Some(changes)
+}
+
+/// [`Changes::abbreviations`] of one page, when it is a commit's by its full id.
+fn abbreviations(page: &Url) -> Vec<String> {
+    let Some(link) = Link::from_page(page) else {
+        return Vec::new();
+    };
+    let (Resource::Commit(sha), Some(host)) = (&link.resource, host_of(page)) else {
+        return Vec::new();
+    };
+    let Some(full) = commit(Some(sha)) else {
+        return Vec::new();
+    };
+    let base = link.repository_canonical(&host);
+    (7..full.len())
+        .map(|digits| format!("{base}/commit/{}", &full[..digits]))
+        .collect()
 }
 
 /// `url` if it names a previewed resource ([`Link::from_page`]).
@@ -504,6 +535,10 @@ mod tests {
             ]
         );
         assert_eq!(named.commits, [SHA]);
+        let commit = "https://github.com/codertocat/hello-world/commit/";
+        assert_eq!(named.abbreviations.len(), 40 - 7);
+        assert_eq!(named.abbreviations[0], format!("{commit}ec26c3e"));
+        assert_eq!(named.abbreviations[32], format!("{commit}{}", &SHA[..39]));
 
         let without_html = read(
             Event::CheckSuite,

@@ -15,7 +15,6 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-const TOKEN: &str = "gho_account_token";
 const COMMIT_PATH: &str =
     "/repos/Codertocat/Hello-World/commits/ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 const SHORT_PATH: &str = "/repos/Codertocat/Hello-World/commits/ec26c3e";
@@ -29,27 +28,10 @@ fn commit() -> Value {
     serde_json::from_str(include_str!("fixtures/commit.json")).unwrap()
 }
 
-async fn serve(fake: &Fake, at: &str, body: &Value) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(body)
-                .insert_header("ETag", "\"1\""),
-        )
-        .mount(&fake.server)
-        .await;
-}
-
 async fn serve_checks(fake: &Fake) {
-    serve(
-        fake,
-        CHECKS_PATH,
-        &require!(check_runs(&[("in_progress", None)])),
-    )
-    .await;
-    serve(
-        fake,
+    fake.serve(CHECKS_PATH, &require!(check_runs(&[("in_progress", None)])))
+        .await;
+    fake.serve(
         STATUS_PATH,
         &require!(combined_status(&[("success", "ci/build")])),
     )
@@ -59,7 +41,7 @@ async fn serve_checks(fake: &Fake) {
 #[tokio::test]
 async fn a_commit_shows_its_message_checks_and_changes_in_one_round() {
     let fake = start(|_| {}).await;
-    serve(&fake, COMMIT_PATH, &commit()).await;
+    fake.serve(COMMIT_PATH, &commit()).await;
     serve_checks(&fake).await;
     let preview = fake.preview(&commit_url(), &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "title"), Some("Update README.md"));
@@ -82,7 +64,7 @@ async fn a_commit_shows_its_message_checks_and_changes_in_one_round() {
 #[tokio::test]
 async fn an_abbreviated_commit_reads_its_checks_under_the_full_id() {
     let fake = start(|_| {}).await;
-    serve(&fake, SHORT_PATH, &commit()).await;
+    fake.serve(SHORT_PATH, &commit()).await;
     serve_checks(&fake).await;
     let preview = fake
         .preview(
@@ -100,7 +82,7 @@ async fn an_abbreviated_commit_reads_its_checks_under_the_full_id() {
 #[tokio::test]
 async fn a_commit_of_a_pull_requests_commits_tab_is_the_commit() {
     let fake = start(|_| {}).await;
-    serve(&fake, COMMIT_PATH, &commit()).await;
+    fake.serve(COMMIT_PATH, &commit()).await;
     let tab = format!("{PR_URL}/commits/{HEAD_SHA}");
     let preview = fake.preview(&tab, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "title"), Some("Update README.md"));
@@ -121,7 +103,7 @@ async fn a_commit_of_a_pull_requests_commits_tab_is_the_commit() {
 #[tokio::test]
 async fn a_rate_limited_checks_read_leaves_checks_out_for_now() {
     let fake = start(|_| {}).await;
-    serve(&fake, COMMIT_PATH, &commit()).await;
+    fake.serve(COMMIT_PATH, &commit()).await;
     for at in [CHECKS_PATH, STATUS_PATH] {
         Mock::given(method("GET"))
             .and(path(at))
@@ -145,8 +127,8 @@ async fn a_private_commit_is_never_read_through_the_fallback_token() {
     let mut private = repo;
     private["private"] = Value::Bool(true);
     let fake = start(|c| c.fallback_token = Some(Secret::new("ghp_fallback"))).await;
-    serve(&fake, COMMIT_PATH, &commit()).await;
-    serve(&fake, REPO_PATH, &private).await;
+    fake.serve(COMMIT_PATH, &commit()).await;
+    fake.serve(REPO_PATH, &private).await;
     serve_checks(&fake).await;
     let error = fake
         .unfurl(&commit_url(), &context(None))
@@ -164,14 +146,7 @@ async fn a_missing_commit_is_not_found_and_a_rate_limit_without_a_recent_preview
     let fake = start(|_| {}).await;
     Mock::given(method("GET"))
         .and(path(COMMIT_PATH))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .insert_header("X-RateLimit-Remaining", "0")
-                .insert_header(
-                    "X-RateLimit-Reset",
-                    (Utc::now().timestamp() + 60).to_string().as_str(),
-                ),
-        )
+        .respond_with(rate_limited(Utc::now().timestamp() + 60))
         .mount(&fake.server)
         .await;
     let error = fake

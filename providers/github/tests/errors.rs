@@ -16,16 +16,6 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-const TOKEN: &str = "gho_account_token";
-
-async fn answer(fake: &Fake, response: ResponseTemplate) {
-    Mock::given(method("GET"))
-        .and(path(PR_PATH))
-        .respond_with(response)
-        .mount(&fake.server)
-        .await;
-}
-
 /// Serves `pr` once (with an ETag), then `then` for every later read.
 async fn answer_once_then(fake: &Fake, pr: &Value, then: ResponseTemplate) {
     Mock::given(method("GET"))
@@ -38,35 +28,14 @@ async fn answer_once_then(fake: &Fake, pr: &Value, then: ResponseTemplate) {
         .up_to_n_times(1)
         .mount(&fake.server)
         .await;
-    answer(fake, then).await;
-}
-
-fn rate_limited(reset: i64) -> ResponseTemplate {
-    ResponseTemplate::new(403)
-        .insert_header("X-RateLimit-Limit", "5000")
-        .insert_header("X-RateLimit-Remaining", "0")
-        .insert_header("X-RateLimit-Reset", reset.to_string().as_str())
-        .set_body_json(serde_json::json!({
-            "message": "API rate limit exceeded for user ID 21031067.",
-            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-        }))
-}
-
-fn hint(error: &ProviderError) -> &str {
-    match error {
-        ProviderError::NotFound { hint }
-        | ProviderError::Forbidden { hint }
-        | ProviderError::Unauthorized { hint }
-        | ProviderError::RateLimited { hint, .. } => hint.as_deref().unwrap_or_default(),
-        _ => "",
-    }
+    fake.answer(PR_PATH, then).await;
 }
 
 #[tokio::test]
 async fn a_refused_token_asks_to_reconnect_github() {
     let fake = start(|_| {}).await;
-    answer(
-        &fake,
+    fake.answer(
+        PR_PATH,
         ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "Bad credentials"})),
     )
     .await;
@@ -84,11 +53,7 @@ async fn a_refused_token_asks_to_reconnect_github() {
 #[tokio::test]
 async fn a_pr_the_account_cannot_see_is_not_found_with_an_access_hint() {
     let fake = start(|_| {}).await;
-    answer(
-        &fake,
-        ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
-    )
-    .await;
+    fake.answer(PR_PATH, not_found()).await;
     let error = fake
         .unfurl(PR_URL, &context(Some(TOKEN)))
         .await
@@ -103,8 +68,8 @@ async fn a_pr_the_account_cannot_see_is_not_found_with_an_access_hint() {
 #[tokio::test]
 async fn a_403_that_is_no_rate_limit_reads_as_no_access() {
     let fake = start(|_| {}).await;
-    answer(
-        &fake,
+    fake.answer(
+        PR_PATH,
         ResponseTemplate::new(403)
             .insert_header("X-RateLimit-Remaining", "4990")
             .set_body_json(serde_json::json!({
@@ -139,7 +104,7 @@ async fn lost_access_ends_previews_even_of_a_recently_seen_private_pr() {
 async fn a_rate_limit_without_a_recent_preview_says_when_previews_resume() {
     let fake = start(|_| {}).await;
     let reset = Utc::now().timestamp() + 600;
-    answer(&fake, rate_limited(reset)).await;
+    fake.answer(PR_PATH, rate_limited(reset)).await;
 
     let error = fake
         .unfurl(PR_URL, &context(Some(TOKEN)))
@@ -201,8 +166,8 @@ async fn a_rate_limit_is_bridged_by_the_recent_preview() {
 #[tokio::test]
 async fn a_secondary_rate_limit_honours_retry_after() {
     let fake = start(|_| {}).await;
-    answer(
-        &fake,
+    fake.answer(
+        PR_PATH,
         ResponseTemplate::new(429)
             .insert_header("Retry-After", "30")
             .set_body_json(serde_json::json!({
@@ -228,8 +193,8 @@ async fn a_secondary_rate_limit_honours_retry_after() {
 async fn a_secondary_rate_limit_without_headers_is_a_rate_limit_not_lost_access() {
     let fake = start(|_| {}).await;
     // GitHub may send its secondary limit as a bare 403: only the message says so.
-    answer(
-        &fake,
+    fake.answer(
+        PR_PATH,
         ResponseTemplate::new(403)
             .insert_header("X-RateLimit-Remaining", "4990")
             .set_body_json(serde_json::json!({
@@ -255,7 +220,7 @@ async fn a_secondary_rate_limit_without_headers_is_a_rate_limit_not_lost_access(
 #[tokio::test]
 async fn a_github_outage_is_an_upstream_error() {
     let fake = start(|_| {}).await;
-    answer(&fake, ResponseTemplate::new(502)).await;
+    fake.answer(PR_PATH, ResponseTemplate::new(502)).await;
     let error = fake
         .unfurl(PR_URL, &context(Some(TOKEN)))
         .await
@@ -280,8 +245,8 @@ async fn an_outage_is_bridged_by_the_recent_preview_too() {
 async fn a_slow_github_is_a_timeout() {
     let pr = require!(pull("pull_request.opened"));
     let fake = start(|c| c.timeout = Duration::from_millis(200)).await;
-    answer(
-        &fake,
+    fake.answer(
+        PR_PATH,
         ResponseTemplate::new(200)
             .set_body_json(&pr)
             .set_delay(Duration::from_secs(3)),
@@ -298,21 +263,11 @@ async fn a_slow_github_is_a_timeout() {
 async fn failing_checks_or_reviews_calls_only_leave_their_attribute_out() {
     let pr = require!(pull("pull_request.opened"));
     let fake = start(|_| {}).await;
-    answer(&fake, ResponseTemplate::new(200).set_body_json(&pr)).await;
-    Mock::given(method("GET"))
-        .and(path(CHECKS_PATH))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&fake.server)
+    fake.answer(PR_PATH, ResponseTemplate::new(200).set_body_json(&pr))
         .await;
-    Mock::given(method("GET"))
-        .and(path(STATUS_PATH))
-        .respond_with(ResponseTemplate::new(502))
-        .mount(&fake.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(REVIEWS_PATH))
-        .respond_with(rate_limited(Utc::now().timestamp() + 60))
-        .mount(&fake.server)
+    fake.answer(CHECKS_PATH, ResponseTemplate::new(500)).await;
+    fake.answer(STATUS_PATH, ResponseTemplate::new(502)).await;
+    fake.answer(REVIEWS_PATH, rate_limited(Utc::now().timestamp() + 60))
         .await;
     let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     let ids = ids(&preview.attributes);
@@ -334,7 +289,8 @@ async fn failing_checks_or_reviews_calls_only_leave_their_attribute_out() {
 async fn a_check_read_the_token_may_not_make_leaves_checks_out_for_good() {
     let pr = require!(pull("pull_request.opened"));
     let fake = start(|_| {}).await;
-    answer(&fake, ResponseTemplate::new(200).set_body_json(&pr)).await;
+    fake.answer(PR_PATH, ResponseTemplate::new(200).set_body_json(&pr))
+        .await;
     for refused in [CHECKS_PATH, STATUS_PATH] {
         Mock::given(method("GET"))
             .and(path(refused))
@@ -354,17 +310,10 @@ async fn a_check_read_the_token_may_not_make_leaves_checks_out_for_good() {
 async fn checks_answering(runs: ResponseTemplate, statuses: ResponseTemplate) -> Option<Fake> {
     let pr = pull("pull_request.opened")?;
     let fake = start(|_| {}).await;
-    answer(&fake, ResponseTemplate::new(200).set_body_json(&pr)).await;
-    Mock::given(method("GET"))
-        .and(path(CHECKS_PATH))
-        .respond_with(runs)
-        .mount(&fake.server)
+    fake.answer(PR_PATH, ResponseTemplate::new(200).set_body_json(&pr))
         .await;
-    Mock::given(method("GET"))
-        .and(path(STATUS_PATH))
-        .respond_with(statuses)
-        .mount(&fake.server)
-        .await;
+    fake.answer(CHECKS_PATH, runs).await;
+    fake.answer(STATUS_PATH, statuses).await;
     Some(fake)
 }
 
@@ -426,8 +375,8 @@ async fn an_unreadable_status_answer_is_left_out_like_a_failed_read() {
 #[tokio::test]
 async fn an_unreadable_answer_is_invalid() {
     let fake = start(|_| {}).await;
-    answer(
-        &fake,
+    fake.answer(
+        PR_PATH,
         ResponseTemplate::new(200).set_body_json(serde_json::json!({"title": 42})),
     )
     .await;

@@ -15,8 +15,6 @@ use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-const TOKEN: &str = "gho_account_token";
-const FALLBACK: &str = "ghp_fallback_token";
 const ISSUE_URL: &str = "https://github.com/Codertocat/Hello-World/issues/1";
 const ISSUE_PATH: &str = "/repos/Codertocat/Hello-World/issues/1";
 const REPO_PATH: &str = "/repos/Codertocat/Hello-World";
@@ -33,52 +31,17 @@ fn repository(private: bool) -> Option<Value> {
     Some(with(repo, "/private", Value::Bool(private)))
 }
 
-async fn serve(fake: &Fake, at: &str, body: &Value) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(body)
-                .insert_header("ETag", "\"1\""),
-        )
-        .mount(&fake.server)
-        .await;
-}
-
 /// `value` with field `key` set (added when GitHub's example lacks it).
 fn set(mut value: Value, key: &str, to: Value) -> Value {
     value[key] = to;
     value
 }
 
-fn rate_limited() -> ResponseTemplate {
-    ResponseTemplate::new(403)
-        .insert_header("X-RateLimit-Remaining", "0")
-        .insert_header(
-            "X-RateLimit-Reset",
-            (Utc::now().timestamp() + 600).to_string().as_str(),
-        )
-        .set_body_json(serde_json::json!({"message": "API rate limit exceeded"}))
-}
-
-fn not_found() -> ResponseTemplate {
-    ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"}))
-}
-
-fn hint(error: &ProviderError) -> String {
-    match error {
-        ProviderError::NotFound { hint } | ProviderError::RateLimited { hint, .. } => {
-            hint.clone().unwrap_or_default()
-        }
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn an_open_issue_shows_state_people_milestone_and_body() {
     let body = require!(issue("issues.opened"));
     let fake = start(|_| {}).await;
-    serve(&fake, ISSUE_PATH, &body).await;
+    fake.serve(ISSUE_PATH, &body).await;
 
     let preview = fake.preview(ISSUE_URL, &context(Some(TOKEN))).await;
 
@@ -107,7 +70,7 @@ async fn closed_issues_say_why_in_githubs_colours() {
         (not_planned, "Closed as not planned", "issue_not_planned"),
     ] {
         let fake = start(|_| {}).await;
-        serve(&fake, ISSUE_PATH, &body).await;
+        fake.serve(ISSUE_PATH, &body).await;
         let preview = fake.preview(ISSUE_URL, &context(Some(TOKEN))).await;
         assert_eq!(text(&preview.attributes, "state"), Some(label));
         insta::assert_json_snapshot!(snapshot, json(&preview.attributes));
@@ -118,7 +81,7 @@ async fn closed_issues_say_why_in_githubs_colours() {
 async fn an_issue_without_a_body_has_no_description() {
     let body = require!(issue("issues.opened.empty-body"));
     let fake = start(|_| {}).await;
-    serve(&fake, ISSUE_PATH, &body).await;
+    fake.serve(ISSUE_PATH, &body).await;
     let preview = fake.preview(ISSUE_URL, &context(Some(TOKEN))).await;
     assert!(!ids(&preview.attributes).contains(&"description"));
 }
@@ -127,8 +90,8 @@ async fn an_issue_without_a_body_has_no_description() {
 async fn a_public_issue_read_with_the_fallback_token_is_shared() {
     let body = require!(issue("issues.opened"));
     let fake = start(|c| c.fallback_token = Some(notion_unfurl_sdk::Secret::new(FALLBACK))).await;
-    serve(&fake, ISSUE_PATH, &body).await;
-    serve(&fake, REPO_PATH, &require!(repository(false))).await;
+    fake.serve(ISSUE_PATH, &body).await;
+    fake.serve(REPO_PATH, &require!(repository(false))).await;
     let preview = fake.preview(ISSUE_URL, &context(None)).await;
     assert_eq!(preview.scope, CacheScope::Public);
     assert_eq!(fake.hits(REPO_PATH).await, 1);
@@ -138,7 +101,7 @@ async fn a_public_issue_read_with_the_fallback_token_is_shared() {
 async fn an_anonymous_read_is_public_in_one_request() {
     let body = require!(issue("issues.opened"));
     let fake = start(|_| {}).await;
-    serve(&fake, ISSUE_PATH, &body).await;
+    fake.serve(ISSUE_PATH, &body).await;
     let preview = fake.preview(ISSUE_URL, &context(None)).await;
     // Without a token GitHub answers for public repositories only.
     assert_eq!(preview.scope, CacheScope::Public);
@@ -149,8 +112,8 @@ async fn an_anonymous_read_is_public_in_one_request() {
 async fn a_private_issue_is_never_shown_through_the_fallback_token() {
     let body = require!(issue("issues.opened"));
     let fake = start(|c| c.fallback_token = Some(notion_unfurl_sdk::Secret::new(FALLBACK))).await;
-    serve(&fake, ISSUE_PATH, &body).await;
-    serve(&fake, REPO_PATH, &require!(repository(true))).await;
+    fake.serve(ISSUE_PATH, &body).await;
+    fake.serve(REPO_PATH, &require!(repository(true))).await;
     let error = fake.unfurl(ISSUE_URL, &context(None)).await.unwrap_err();
     let hint = hint(&error);
     assert!(matches!(error, ProviderError::NotFound { .. }));
@@ -162,11 +125,7 @@ async fn a_private_issue_is_never_shown_through_the_fallback_token() {
 #[tokio::test]
 async fn a_private_issue_the_account_cannot_see_is_not_found_with_an_access_hint() {
     let fake = start(|_| {}).await;
-    Mock::given(method("GET"))
-        .and(path(ISSUE_PATH))
-        .respond_with(not_found())
-        .mount(&fake.server)
-        .await;
+    fake.answer(ISSUE_PATH, not_found()).await;
     let error = fake
         .unfurl(ISSUE_URL, &context(Some(TOKEN)))
         .await
@@ -193,11 +152,7 @@ async fn a_private_issue_is_not_served_to_another_account() {
         .respond_with(ResponseTemplate::new(200).set_body_json(&body))
         .mount(&fake.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(ISSUE_PATH))
-        .respond_with(not_found())
-        .mount(&fake.server)
-        .await;
+    fake.answer(ISSUE_PATH, not_found()).await;
     let insider = fake.preview(ISSUE_URL, &context(Some(TOKEN))).await;
     assert_eq!(insider.scope, CacheScope::Account);
     let other = notion_unfurl_sdk::testing::context()
@@ -221,10 +176,7 @@ async fn a_rate_limit_says_when_previews_resume_or_serves_the_recent_preview() {
         .up_to_n_times(1)
         .mount(&fake.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(ISSUE_PATH))
-        .respond_with(rate_limited())
-        .mount(&fake.server)
+    fake.answer(ISSUE_PATH, rate_limited(Utc::now().timestamp() + 600))
         .await;
     let ctx = context(Some(TOKEN));
     let fresh = fake.preview(ISSUE_URL, &ctx).await;
@@ -254,8 +206,9 @@ async fn an_issue_number_that_is_a_pull_request_previews_the_pull_request() {
         serde_json::json!({"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"}),
     );
     let fake = start(|_| {}).await;
-    serve(&fake, "/repos/Codertocat/Hello-World/issues/2", &as_issue).await;
-    serve(&fake, PR_PATH, &pr).await;
+    fake.serve("/repos/Codertocat/Hello-World/issues/2", &as_issue)
+        .await;
+    fake.serve(PR_PATH, &pr).await;
     let ctx = context(Some(TOKEN));
     let via_issue = fake
         .preview("https://github.com/Codertocat/Hello-World/issues/2", &ctx)

@@ -8,14 +8,13 @@
 #[macro_use]
 mod fake_github;
 
+use chrono::Utc;
 use fake_github::*;
-use notion_unfurl_sdk::{CacheScope, Provider, ProviderError, Secret, Url};
+use notion_unfurl_sdk::{CacheScope, Provider, ProviderError, Url};
 use serde_json::Value;
+use wiremock::Mock;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
 
-const TOKEN: &str = "gho_account_token";
-const FALLBACK: &str = "ghp_fallback_token";
 const RUN_URL: &str = "https://github.com/octo-org/octo-repo/actions/runs/289782451";
 const RUN_PATH: &str = "/repos/octo-org/octo-repo/actions/runs/289782451";
 const RELEASE_URL: &str = "https://github.com/Codertocat/Hello-World/releases/tag/0.0.1";
@@ -25,34 +24,13 @@ const HELLO_PATH: &str = "/repos/Codertocat/Hello-World";
 const REPO_URL: &str = "https://github.com/Octocoders/Hello-World";
 const REPO_PATH: &str = "/repos/Octocoders/Hello-World";
 
-async fn serve(fake: &Fake, at: &str, body: &Value) {
-    Mock::given(method("GET"))
-        .and(path(at))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(body)
-                .insert_header("ETag", "\"1\""),
-        )
-        .mount(&fake.server)
-        .await;
-}
-
-fn set(mut value: Value, pointer: &str, to: Value) -> Value {
-    *value.pointer_mut(pointer).unwrap() = to;
-    value
-}
-
-fn fallback() -> impl FnOnce(&mut notion_unfurl_github::GitHubConfig) {
-    |config| config.fallback_token = Some(Secret::new(FALLBACK))
-}
-
 #[tokio::test]
 async fn a_finished_run_shows_its_conclusion_commit_trigger_and_duration() {
     let run = require!(payload("workflow_run.completed"))["workflow_run"].clone();
-    let run = set(run, "/name", Value::from("CI"));
-    let run = set(run, "/updated_at", Value::from("2020-10-05T16:36:01Z"));
+    let run = with(run, "/name", Value::from("CI"));
+    let run = with(run, "/updated_at", Value::from("2020-10-05T16:36:01Z"));
     let fake = start(|_| {}).await;
-    serve(&fake, RUN_PATH, &run).await;
+    fake.serve(RUN_PATH, &run).await;
     let preview = fake.preview(RUN_URL, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "title"), Some("CI #163"));
     assert_eq!(text(&preview.attributes, "status"), Some("Success"));
@@ -70,15 +48,15 @@ async fn a_finished_run_shows_its_conclusion_commit_trigger_and_duration() {
 #[tokio::test]
 async fn a_running_run_and_a_failed_one_are_coloured_as_github_does() {
     let run = require!(payload("workflow_run.requested"))["workflow_run"].clone();
-    let running = set(run.clone(), "/status", Value::from("in_progress"));
-    let failed = set(
-        set(run, "/status", Value::from("completed")),
+    let running = with(run.clone(), "/status", Value::from("in_progress"));
+    let failed = with(
+        with(run, "/status", Value::from("completed")),
         "/conclusion",
         Value::from("failure"),
     );
     for (body, label) in [(running, "In progress"), (failed, "Failure")] {
         let fake = start(|_| {}).await;
-        serve(&fake, RUN_PATH, &body).await;
+        fake.serve(RUN_PATH, &body).await;
         let preview = fake.preview(RUN_URL, &context(Some(TOKEN))).await;
         assert_eq!(text(&preview.attributes, "status"), Some(label));
     }
@@ -87,9 +65,9 @@ async fn a_running_run_and_a_failed_one_are_coloured_as_github_does() {
 #[tokio::test]
 async fn a_private_run_is_cached_per_account_and_never_read_through_the_fallback_token() {
     let run = require!(payload("workflow_run.completed"))["workflow_run"].clone();
-    let private = set(run, "/repository/private", Value::Bool(true));
+    let private = with(run, "/repository/private", Value::Bool(true));
     let fake = start(fallback()).await;
-    serve(&fake, RUN_PATH, &private).await;
+    fake.serve(RUN_PATH, &private).await;
     let own = fake.preview(RUN_URL, &context(Some(TOKEN))).await;
     assert_eq!(own.scope, CacheScope::Account);
     let error = fake.unfurl(RUN_URL, &context(None)).await.unwrap_err();
@@ -121,12 +99,12 @@ async fn every_form_of_a_run_link_shares_one_canonical_form() {
 #[tokio::test]
 async fn the_latest_release_says_so_and_public_ones_are_shared_with_the_fallback_token() {
     let release = require!(payload("release.published"))["release"].clone();
-    let release = set(release, "/body", Value::from("## Fixed\n- the *README*"));
+    let release = with(release, "/body", Value::from("## Fixed\n- the *README*"));
     let repo = require!(payload("release.published"))["repository"].clone();
     let fake = start(fallback()).await;
-    serve(&fake, RELEASE_PATH, &release).await;
-    serve(&fake, LATEST_PATH, &release).await;
-    serve(&fake, HELLO_PATH, &repo).await;
+    fake.serve(RELEASE_PATH, &release).await;
+    fake.serve(LATEST_PATH, &release).await;
+    fake.serve(HELLO_PATH, &repo).await;
     let preview = fake.preview(RELEASE_URL, &context(None)).await;
     assert_eq!(text(&preview.attributes, "title"), Some("0.0.1"));
     assert_eq!(text(&preview.attributes, "kind"), Some("Latest"));
@@ -141,9 +119,9 @@ async fn the_latest_release_says_so_and_public_ones_are_shared_with_the_fallback
 #[tokio::test]
 async fn a_release_read_with_the_accounts_token_costs_no_repository_read() {
     let release = require!(payload("release.published"))["release"].clone();
-    let pre = set(release, "/prerelease", Value::Bool(true));
+    let pre = with(release, "/prerelease", Value::Bool(true));
     let fake = start(|_| {}).await;
-    serve(&fake, RELEASE_PATH, &pre).await;
+    fake.serve(RELEASE_PATH, &pre).await;
     // No latest release at all: GitHub answers 404, and the word is left out.
     let preview = fake.preview(RELEASE_URL, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "kind"), Some("Pre-release"));
@@ -156,8 +134,9 @@ async fn a_private_release_is_never_read_through_the_fallback_token() {
     let release = require!(payload("release.published"))["release"].clone();
     let repo = require!(payload("release.published"))["repository"].clone();
     let fake = start(fallback()).await;
-    serve(&fake, RELEASE_PATH, &release).await;
-    serve(&fake, HELLO_PATH, &set(repo, "/private", Value::Bool(true))).await;
+    fake.serve(RELEASE_PATH, &release).await;
+    fake.serve(HELLO_PATH, &with(repo, "/private", Value::Bool(true)))
+        .await;
     let error = fake.unfurl(RELEASE_URL, &context(None)).await.unwrap_err();
     assert!(matches!(error, ProviderError::NotFound { .. }), "{error:?}");
     assert!(!format!("{error:?}").contains("0.0.1"));
@@ -166,12 +145,12 @@ async fn a_private_release_is_never_read_through_the_fallback_token() {
 #[tokio::test]
 async fn a_repository_shows_what_it_is_about() {
     let repo = require!(payload("repository.edited"))["repository"].clone();
-    let repo = set(repo, "/description", Value::from("Space flight simulator"));
-    let repo = set(repo, "/language", Value::from("Rust"));
-    let repo = set(repo, "/stargazers_count", Value::from(1234));
-    let repo = set(repo, "/topics", serde_json::json!(["space", "games"]));
+    let repo = with(repo, "/description", Value::from("Space flight simulator"));
+    let repo = with(repo, "/language", Value::from("Rust"));
+    let repo = with(repo, "/stargazers_count", Value::from(1234));
+    let repo = with(repo, "/topics", serde_json::json!(["space", "games"]));
     let fake = start(|_| {}).await;
-    serve(&fake, REPO_PATH, &repo).await;
+    fake.serve(REPO_PATH, &repo).await;
     let preview = fake.preview(REPO_URL, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "stars"), Some("1,234 stars"));
     assert_eq!(text(&preview.attributes, "visibility"), Some("Public"));
@@ -182,9 +161,9 @@ async fn a_repository_shows_what_it_is_about() {
 #[tokio::test]
 async fn a_private_repository_is_per_account_and_hidden_from_public_only_callers() {
     let repo = require!(payload("repository.edited"))["repository"].clone();
-    let private = set(repo, "/private", Value::Bool(true));
+    let private = with(repo, "/private", Value::Bool(true));
     let fake = start(fallback()).await;
-    serve(&fake, REPO_PATH, &private).await;
+    fake.serve(REPO_PATH, &private).await;
     let own = fake.preview(REPO_URL, &context(Some(TOKEN))).await;
     assert_eq!(own.scope, CacheScope::Account);
     assert_eq!(text(&own.attributes, "visibility"), Some("Private"));
@@ -197,11 +176,7 @@ async fn a_missing_repository_is_not_found_and_a_rate_limit_says_so() {
     let fake = start(|_| {}).await;
     Mock::given(method("GET"))
         .and(path(REPO_PATH))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .insert_header("X-RateLimit-Remaining", "0")
-                .set_body_json(serde_json::json!({"message": "API rate limit exceeded"})),
-        )
+        .respond_with(rate_limited(Utc::now().timestamp() + 60))
         .mount(&fake.server)
         .await;
     let error = fake

@@ -13,19 +13,13 @@ use serde_json::Value;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-const ACCOUNT_TOKEN: &str = "gho_account_token";
-const FALLBACK_TOKEN: &str = "ghp_fallback_token";
-
 fn ok(body: &Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
 
 /// Serves `pr` at the PR's path, and check runs and reviews for its head commit.
 async fn serve(fake: &Fake, pr: &Value, checks: Option<Value>, reviews: Option<Value>) {
-    Mock::given(method("GET"))
-        .and(path(PR_PATH))
-        .respond_with(ok(pr).insert_header("ETag", "W/\"pr-1\""))
-        .mount(&fake.server)
+    fake.answer(PR_PATH, ok(pr).insert_header("ETag", "W/\"pr-1\""))
         .await;
     serve_extras(fake, checks, reviews).await;
 }
@@ -33,28 +27,28 @@ async fn serve(fake: &Fake, pr: &Value, checks: Option<Value>, reviews: Option<V
 /// Serves the combined commit status of the head commit.
 async fn serve_statuses(fake: &Fake, statuses: Option<Value>) {
     if let Some(statuses) = statuses {
-        Mock::given(method("GET"))
-            .and(path(STATUS_PATH))
-            .respond_with(ok(&statuses).insert_header("ETag", "\"statuses-1\""))
-            .mount(&fake.server)
-            .await;
+        fake.answer(
+            STATUS_PATH,
+            ok(&statuses).insert_header("ETag", "\"statuses-1\""),
+        )
+        .await;
     }
 }
 
 async fn serve_extras(fake: &Fake, checks: Option<Value>, reviews: Option<Value>) {
     if let Some(checks) = checks {
-        Mock::given(method("GET"))
-            .and(path(CHECKS_PATH))
-            .respond_with(ok(&checks).insert_header("ETag", "\"checks-1\""))
-            .mount(&fake.server)
-            .await;
+        fake.answer(
+            CHECKS_PATH,
+            ok(&checks).insert_header("ETag", "\"checks-1\""),
+        )
+        .await;
     }
     if let Some(reviews) = reviews {
-        Mock::given(method("GET"))
-            .and(path(REVIEWS_PATH))
-            .respond_with(ok(&reviews).insert_header("ETag", "\"reviews-1\""))
-            .mount(&fake.server)
-            .await;
+        fake.answer(
+            REVIEWS_PATH,
+            ok(&reviews).insert_header("ETag", "\"reviews-1\""),
+        )
+        .await;
     }
 }
 
@@ -68,17 +62,14 @@ async fn an_open_pr_shows_state_checks_review_and_the_rest() {
         .and(header("accept", "application/vnd.github+json"))
         .and(header("x-github-api-version", "2022-11-28"))
         .and(header("user-agent", USER_AGENT))
-        .and(header(
-            "authorization",
-            format!("Bearer {ACCOUNT_TOKEN}").as_str(),
-        ))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .respond_with(ok(&pr).insert_header("ETag", "W/\"pr-1\""))
         .expect(1)
         .mount(&fake.server)
         .await;
     serve_extras(&fake, check_runs(&[]), reviews("COMMENTED")).await;
 
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
 
     assert_eq!(preview.scope, CacheScope::Public);
     assert_eq!(preview.ttl, CACHE_TTL);
@@ -111,7 +102,7 @@ async fn a_draft_pr_is_drafted_in_grey() {
     let pr = require!(pull("pull_request.converted_to_draft"));
     let fake = start(|_| {}).await;
     serve(&fake, &pr, check_runs(&[]), reviews("COMMENTED")).await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "state"), Some("Draft"));
     insta::assert_json_snapshot!("draft", json(&preview.attributes));
 }
@@ -122,7 +113,7 @@ async fn a_merged_pr_is_merged_in_purple_without_reading_checks_or_reviews() {
     let fake = start(|_| {}).await;
     serve(&fake, &pr, check_runs(&[]), reviews("APPROVED")).await;
     serve_statuses(&fake, combined_status(&[("success", "ci/build")])).await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "state"), Some("Merged"));
     insta::assert_json_snapshot!("merged", json(&preview.attributes));
     assert_eq!(fake.hits(CHECKS_PATH).await, 0);
@@ -135,7 +126,7 @@ async fn a_closed_pr_is_closed_in_red() {
     let pr = require!(pull("pull_request.closed"));
     let fake = start(|_| {}).await;
     serve(&fake, &pr, None, None).await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(text(&preview.attributes, "state"), Some("Closed"));
     insta::assert_json_snapshot!("closed", json(&preview.attributes));
     // Only the PR itself was asked for.
@@ -148,7 +139,7 @@ async fn a_pr_without_a_body_has_no_description() {
     assert_eq!(pr["body"], Value::Null);
     let fake = start(|_| {}).await;
     serve(&fake, &pr, None, None).await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(
         ids(&preview.attributes),
         [
@@ -181,7 +172,7 @@ async fn failing_checks_and_an_approval_are_summarised() {
         reviews("APPROVED"),
     )
     .await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(
         text(&preview.attributes, "checks"),
         Some("✗ 1 of 4 checks failing")
@@ -208,7 +199,7 @@ async fn a_pr_whose_ci_reports_only_commit_statuses_shows_them_as_checks() {
         combined_status(&[("success", "ci/build"), ("success", "ci/lint")]),
     )
     .await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(
         text(&preview.attributes, "checks"),
         Some("✓ 2 checks passed")
@@ -232,7 +223,7 @@ async fn passing_check_runs_and_a_failing_status_are_failing() {
         combined_status(&[("success", "ci/build"), ("error", "deploy/preview")]),
     )
     .await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(
         text(&preview.attributes, "checks"),
         Some("✗ 1 of 4 checks failing")
@@ -245,7 +236,7 @@ async fn a_pending_status_holds_passing_check_runs_pending() {
     let fake = start(|_| {}).await;
     serve(&fake, &pr, check_runs(&[]), reviews("COMMENTED")).await;
     serve_statuses(&fake, combined_status(&[("pending", "ci/slow")])).await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(
         text(&preview.attributes, "checks"),
         Some("● 1 of 2 checks pending")
@@ -258,7 +249,7 @@ async fn a_head_sha_that_is_not_hex_reads_no_checks() {
     let pr = with(pr, "/head/sha", Value::from("../../pulls/1"));
     let fake = start(|_| {}).await;
     serve(&fake, &pr, None, reviews("COMMENTED")).await;
-    let preview = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let preview = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert!(!ids(&preview.attributes).contains(&"checks"));
     let paths: Vec<String> = fake
         .server
@@ -277,7 +268,7 @@ async fn every_form_of_the_link_previews_the_same_pr() {
     let pr = require!(pull("pull_request.opened"));
     let fake = start(|_| {}).await;
     serve(&fake, &pr, check_runs(&[]), reviews("COMMENTED")).await;
-    let ctx = context(Some(ACCOUNT_TOKEN));
+    let ctx = context(Some(TOKEN));
     let expected = fake.preview(PR_URL, &ctx).await.attributes;
     let canonical = "https://github.com/codertocat/hello-world/pull/2";
     for url in [
@@ -312,7 +303,7 @@ async fn the_pull_request_is_read_from_the_captures_the_server_hands_over() {
     let pr = require!(pull("pull_request.opened"));
     let fake = start(|_| {}).await;
     serve(&fake, &pr, None, None).await;
-    let ctx = context(Some(ACCOUNT_TOKEN));
+    let ctx = context(Some(TOKEN));
     let mut request = request(&fake.github, PR_URL);
     // The server matched the pattern once already; the provider does not match it again.
     request.url = Url::parse("https://github.com/someone/else/pull/9").unwrap();
@@ -360,17 +351,10 @@ async fn a_private_repository_is_cached_per_account_and_a_public_one_shared() {
     let public = require!(pull("pull_request.opened"));
     let private = with(public.clone(), "/base/repo/private", Value::Bool(true));
     let fake = start(|_| {}).await;
-    Mock::given(method("GET"))
-        .and(path(PR_PATH))
-        .respond_with(ok(&private))
-        .mount(&fake.server)
+    fake.answer(PR_PATH, ok(&private)).await;
+    fake.answer("/repos/Codertocat/Public/pulls/2", ok(&public))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/Codertocat/Public/pulls/2"))
-        .respond_with(ok(&public))
-        .mount(&fake.server)
-        .await;
-    let ctx = context(Some(ACCOUNT_TOKEN));
+    let ctx = context(Some(TOKEN));
     let preview = fake.preview(PR_URL, &ctx).await;
     assert_eq!(preview.scope, CacheScope::Account);
     assert_eq!(text(&preview.attributes, "title"), Some(TITLE));
@@ -421,7 +405,7 @@ async fn a_second_unfurl_revalidates_with_the_etag_and_reuses_a_304() {
     serve(&fake, &pr, check_runs(&[]), reviews("COMMENTED")).await;
     serve_statuses(&fake, combined_status(&[("success", "ci/build")])).await;
 
-    let ctx = context(Some(ACCOUNT_TOKEN));
+    let ctx = context(Some(TOKEN));
     let first = fake.preview(PR_URL, &ctx).await;
     let second = fake.preview(PR_URL, &ctx).await;
     assert_eq!(first.attributes, second.attributes);
@@ -442,12 +426,12 @@ async fn a_second_unfurl_revalidates_with_the_etag_and_reuses_a_304() {
 #[tokio::test]
 async fn an_account_without_a_token_reads_public_prs_with_the_fallback_token() {
     let pr = require!(pull("pull_request.opened"));
-    let fake = start(|c| c.fallback_token = Some(Secret::new(FALLBACK_TOKEN))).await;
+    let fake = start(|c| c.fallback_token = Some(Secret::new(FALLBACK))).await;
     Mock::given(method("GET"))
         .and(path(PR_PATH))
         .and(header(
             "authorization",
-            format!("Bearer {FALLBACK_TOKEN}").as_str(),
+            format!("Bearer {FALLBACK}").as_str(),
         ))
         .respond_with(ok(&pr))
         .expect(1)
@@ -456,10 +440,7 @@ async fn an_account_without_a_token_reads_public_prs_with_the_fallback_token() {
         .await;
     Mock::given(method("GET"))
         .and(path(PR_PATH))
-        .and(header(
-            "authorization",
-            format!("Bearer {ACCOUNT_TOKEN}").as_str(),
-        ))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .respond_with(ok(&pr))
         .expect(1)
         .named("read with the account's own token")
@@ -469,7 +450,7 @@ async fn an_account_without_a_token_reads_public_prs_with_the_fallback_token() {
     let preview = fake.preview(PR_URL, &context(None)).await;
     assert_eq!(preview.scope, CacheScope::Public);
     // An account with its own token never borrows the fallback.
-    fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    fake.preview(PR_URL, &context(Some(TOKEN))).await;
     fake.server.verify().await;
 }
 
@@ -477,12 +458,8 @@ async fn an_account_without_a_token_reads_public_prs_with_the_fallback_token() {
 async fn the_fallback_token_never_yields_a_private_pr() {
     let pr = require!(pull("pull_request.opened"));
     let private = with(pr, "/base/repo/private", Value::Bool(true));
-    let fake = start(|c| c.fallback_token = Some(Secret::new(FALLBACK_TOKEN))).await;
-    Mock::given(method("GET"))
-        .and(path(PR_PATH))
-        .respond_with(ok(&private))
-        .mount(&fake.server)
-        .await;
+    let fake = start(|c| c.fallback_token = Some(Secret::new(FALLBACK))).await;
+    fake.answer(PR_PATH, ok(&private)).await;
     for _ in 0..2 {
         let error = fake.unfurl(PR_URL, &context(None)).await.unwrap_err();
         let ProviderError::NotFound { hint: Some(hint) } = &error else {
@@ -528,10 +505,7 @@ async fn another_account_never_gets_a_private_preview_it_cannot_see() {
     let fake = start(|_| {}).await;
     Mock::given(method("GET"))
         .and(path(PR_PATH))
-        .and(header(
-            "authorization",
-            format!("Bearer {ACCOUNT_TOKEN}").as_str(),
-        ))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .respond_with(ok(&private))
         .mount(&fake.server)
         .await;
@@ -553,7 +527,7 @@ async fn another_account_never_gets_a_private_preview_it_cannot_see() {
         .mount(&fake.server)
         .await;
 
-    let insider = fake.preview(PR_URL, &context(Some(ACCOUNT_TOKEN))).await;
+    let insider = fake.preview(PR_URL, &context(Some(TOKEN))).await;
     assert_eq!(insider.scope, CacheScope::Account);
 
     let outsider = context(Some("gho_outsider"));
@@ -572,20 +546,17 @@ async fn a_renamed_repository_is_followed_to_its_new_home() {
     let pr = require!(pull("pull_request.opened"));
     let fake = start(|_| {}).await;
     let moved = format!("{}/repositories/186853002/pulls/2", fake.server.uri());
-    Mock::given(method("GET"))
-        .and(path("/repos/Codertocat/Old-Name/pulls/2"))
-        .respond_with(ResponseTemplate::new(301).insert_header("Location", moved.as_str()))
-        .mount(&fake.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repositories/186853002/pulls/2"))
-        .respond_with(ok(&pr))
-        .mount(&fake.server)
+    fake.answer(
+        "/repos/Codertocat/Old-Name/pulls/2",
+        ResponseTemplate::new(301).insert_header("Location", moved.as_str()),
+    )
+    .await;
+    fake.answer("/repositories/186853002/pulls/2", ok(&pr))
         .await;
     let preview = fake
         .preview(
             "https://github.com/Codertocat/Old-Name/pull/2",
-            &context(Some(ACCOUNT_TOKEN)),
+            &context(Some(TOKEN)),
         )
         .await;
     // The identifier names the repository as it is called now.
@@ -611,7 +582,7 @@ async fn a_github_enterprise_api_base_with_a_path_works() {
         .await;
     let url = "https://ghe.example/Codertocat/Hello-World/pull/2/files";
     let preview = github
-        .unfurl(&request(&github, url), &context(Some(ACCOUNT_TOKEN)))
+        .unfurl(&request(&github, url), &context(Some(TOKEN)))
         .await
         .unwrap();
     assert_eq!(text(&preview.attributes, "title"), Some(TITLE));

@@ -40,6 +40,7 @@ impl OpenGraph {
             .map(|regex| Pattern {
                 domain: None,
                 regex,
+                dashboard: None,
                 samples: vec![
                     "https://www.rust-lang.org/".to_owned(),
                     "https://en.wikipedia.org/wiki/Notion_(productivity_software)".to_owned(),

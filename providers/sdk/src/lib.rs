@@ -28,6 +28,7 @@
 //!         Ok(Self(vec![Pattern {
 //!             domain: Some("tickets.example.com".into()),
 //!             regex: Regex::new(r"^https://tickets\.example\.com/t/(?<id>[0-9]+)$")?,
+//!             dashboard: None,
 //!             samples: vec!["https://tickets.example.com/t/42".into()],
 //!             placeholder: vec![Attribute::title("title", "Title", "Ticket $<id>")?],
 //!         }]))

@@ -18,8 +18,15 @@ pub struct Pattern {
     /// The domain to verify in Notion's dashboard; `None` for a provider that accepts any
     /// domain (the operator chooses which domains to register).
     pub domain: Option<String>,
-    /// Anchored regex with named groups, matched against the whole URL.
+    /// Anchored regex with named groups, matched against the whole URL: what the server
+    /// routes by.
     pub regex: Regex,
+    /// What Notion's dashboard is given instead of `regex`, when `regex` is too long to
+    /// enter there: a shorter regex that accepts every URL `regex` accepts and defines
+    /// the groups the placeholder uses. Notion then also sends URLs only this one
+    /// accepts; the server routes by `regex`, so those go on to the next pattern (and
+    /// provider) that accepts them. `None`: the dashboard is given `regex`.
+    pub dashboard: Option<Regex>,
     /// Example URLs that match, shown in the dashboard.
     pub samples: Vec<String>,
     /// Attributes shown while the preview loads; values may use `$<group>` substitutions.
@@ -27,6 +34,12 @@ pub struct Pattern {
 }
 
 impl Pattern {
+    /// The regex Notion's dashboard is given: [`Pattern::dashboard`], else
+    /// [`Pattern::regex`].
+    pub fn dashboard_regex(&self) -> &Regex {
+        self.dashboard.as_ref().unwrap_or(&self.regex)
+    }
+
     /// Named captures of `url` if this pattern matches it.
     pub fn captures(&self, url: &str) -> Option<HashMap<String, String>> {
         let caps = self.regex.captures(url)?;

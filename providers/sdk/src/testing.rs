@@ -93,7 +93,9 @@ pub fn request(provider: &dyn Provider, url: &str) -> Option<UnfurlRequest> {
 /// groups use `(?<name>…)`, the syntax Notion's dashboard (JavaScript) and Rust's `regex`
 /// both read, not Rust's `(?P<name>…)` or inline flags; it has sample URLs, each an
 /// http(s) URL on the pattern's domain that this pattern is the first to match; its
-/// placeholder has a `title` and uses only `$<group>` names the regex defines.
+/// placeholder has a `title` and uses only `$<group>` names the regex defines. A
+/// [`Pattern::dashboard`] regex is held to the same rules (Notion matches and fills the
+/// placeholder with it) and must accept every sample too.
 pub fn pattern_problems(provider: &dyn Provider) -> Vec<String> {
     let id = provider.id();
     let patterns = provider.patterns();
@@ -103,7 +105,10 @@ pub fn pattern_problems(provider: &dyn Provider) -> Vec<String> {
     let mut problems = Vec::new();
     for (index, pattern) in patterns.iter().enumerate() {
         let label = format!("{id} pattern {}", index + 1);
-        regex_problems(&label, pattern, &mut problems);
+        regex_problems(&label, &pattern.regex, &mut problems);
+        if let Some(dashboard) = &pattern.dashboard {
+            regex_problems(&format!("{label} (dashboard)"), dashboard, &mut problems);
+        }
         sample_problems(&label, patterns, index, &mut problems);
         placeholder_problems(&label, pattern, &mut problems);
     }
@@ -161,8 +166,8 @@ pub fn assert_preview_conforms(preview: &Preview) {
     );
 }
 
-fn regex_problems(label: &str, pattern: &Pattern, problems: &mut Vec<String>) {
-    let source = pattern.regex.as_str();
+fn regex_problems(label: &str, regex: &regex::Regex, problems: &mut Vec<String>) {
+    let source = regex.as_str();
     if !source.starts_with('^') || !source.ends_with('$') {
         problems.push(format!(
             "{label}: the regex must be anchored with ^ and $ (Notion matches whole URLs)"
@@ -236,6 +241,12 @@ fn sample_problems(label: &str, patterns: &[Pattern], index: usize, problems: &m
                 "{label}: the sample {sample:?} does not match its own pattern"
             )),
         }
+        if pattern.dashboard.is_some() && !pattern.dashboard_regex().is_match(url.as_str()) {
+            problems.push(format!(
+                "{label}: the sample {sample:?} does not match the dashboard regex, so \
+                 Notion would never send it"
+            ));
+        }
     }
 }
 
@@ -245,12 +256,15 @@ fn placeholder_problems(label: &str, pattern: &Pattern, problems: &mut Vec<Strin
             "{label}: the placeholder needs a `title` attribute (shown while loading)"
         ));
     }
-    let groups: HashSet<&str> = pattern.regex.capture_names().flatten().collect();
-    for name in pattern.placeholder.iter().flat_map(substitutions) {
-        if !groups.contains(name.as_str()) {
-            problems.push(format!(
-                "{label}: the placeholder uses $<{name}>, which the regex does not define"
-            ));
+    let dashboard = pattern.dashboard.as_ref().map(|d| (d, "dashboard regex"));
+    for (regex, which) in std::iter::once((&pattern.regex, "regex")).chain(dashboard) {
+        let groups: HashSet<&str> = regex.capture_names().flatten().collect();
+        for name in pattern.placeholder.iter().flat_map(substitutions) {
+            if !groups.contains(name.as_str()) {
+                problems.push(format!(
+                    "{label}: the placeholder uses $<{name}>, which the {which} does not define"
+                ));
+            }
         }
     }
 }
@@ -294,6 +308,7 @@ mod tests {
         Pattern {
             domain: Some("acme.test".to_owned()),
             regex: Regex::new(regex).unwrap_or_else(|e| panic!("{e}")),
+            dashboard: None,
             samples: samples.iter().map(|s| (*s).to_owned()).collect(),
             placeholder: Attribute::title("title", "Title", placeholder)
                 .into_iter()
@@ -346,6 +361,39 @@ mod tests {
             pattern_problems(&Fixed(Vec::new())),
             ["fixed: has no URL pattern"]
         );
+    }
+
+    #[test]
+    fn a_dashboard_regex_must_accept_the_samples_and_define_the_groups() {
+        let mut short = pattern(
+            r"^https://acme\.test/items/(?<item>[1-9][0-9]*)$",
+            &["https://acme.test/items/1"],
+            "Item $<item>",
+        );
+        short.dashboard = Some(
+            Regex::new(r"^https://acme\.test/items/(?<item>[^/]+)$")
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(
+            pattern_problems(&Fixed(vec![short.clone()])),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            short.dashboard_regex().as_str(),
+            r"^https://acme\.test/items/(?<item>[^/]+)$"
+        );
+        short.dashboard = Some(
+            Regex::new(r"^https://acme\.test/things/(?<thing>.+)")
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let problems = pattern_problems(&Fixed(vec![short])).join("\n");
+        for expected in [
+            "(dashboard): the regex must be anchored",
+            "does not match the dashboard regex",
+            "uses $<item>, which the dashboard regex does not define",
+        ] {
+            assert!(problems.contains(expected), "{expected} in:\n{problems}");
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! A fake GitHub REST API (wiremock) serving the real payloads in
 //! `../shared/fixtures/github/webhooks/`, read in place: the `pull_request` object of a
 //! `pull_request*` payload is the shape `GET /repos/{owner}/{repo}/pulls/{number}` returns.
+//! With it, what every test file sets up the same way: the tokens, the provider's
+//! configuration, answers at a path ([`Fake::answer`], [`Fake::serve`]), rate limits and
+//! refusals, and the hint of an error.
 
 #![allow(dead_code)]
 
@@ -9,9 +12,17 @@ use std::time::Duration;
 
 use notion_unfurl_github::{GitHub, GitHubConfig};
 use notion_unfurl_sdk::testing;
-use notion_unfurl_sdk::{Attribute, Context, Preview, Provider, ProviderError, UnfurlRequest, Url};
+use notion_unfurl_sdk::{
+    Attribute, Context, Preview, Provider, ProviderError, Secret, UnfurlRequest, Url,
+};
 use serde_json::Value;
-use wiremock::MockServer;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The linked account's own GitHub token.
+pub const TOKEN: &str = "gho_account_token";
+/// The operator's `UNFURL_GITHUB_TOKEN`, for accounts without one.
+pub const FALLBACK: &str = "ghp_fallback_token";
 
 /// The PR every payload describes, as a link and as an API path.
 pub const PR_URL: &str = "https://github.com/Codertocat/Hello-World/pull/2";
@@ -163,6 +174,40 @@ pub async fn start(configure: impl FnOnce(&mut GitHubConfig)) -> Fake {
     Fake { server, github }
 }
 
+/// A configuration step for [`start`]: reads with [`FALLBACK`] for accounts without a
+/// token.
+pub fn fallback() -> impl FnOnce(&mut GitHubConfig) {
+    |config| config.fallback_token = Some(Secret::new(FALLBACK))
+}
+
+/// GitHub's primary rate limit, spent until `reset` (unix seconds).
+pub fn rate_limited(reset: i64) -> ResponseTemplate {
+    ResponseTemplate::new(403)
+        .insert_header("X-RateLimit-Limit", "5000")
+        .insert_header("X-RateLimit-Remaining", "0")
+        .insert_header("X-RateLimit-Reset", reset.to_string().as_str())
+        .set_body_json(serde_json::json!({
+            "message": "API rate limit exceeded for user ID 21031067.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+        }))
+}
+
+/// GitHub's answer for what does not exist or may not be seen.
+pub fn not_found() -> ResponseTemplate {
+    ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"}))
+}
+
+/// The hint an error carries for the Notion user; empty when it has none.
+pub fn hint(error: &ProviderError) -> &str {
+    match error {
+        ProviderError::NotFound { hint }
+        | ProviderError::Forbidden { hint }
+        | ProviderError::Unauthorized { hint }
+        | ProviderError::RateLimited { hint, .. } => hint.as_deref().unwrap_or_default(),
+        _ => "",
+    }
+}
+
 pub fn context(account_token: Option<&str>) -> Context {
     testing::context()
         .account("github:21031067", account_token)
@@ -186,6 +231,26 @@ impl Fake {
             .unwrap_or_else(|e| panic!("{url}: {e:?}"));
         testing::assert_preview_conforms(&preview);
         preview
+    }
+
+    /// Answers every read of `at` with `response`.
+    pub async fn answer(&self, at: impl Into<String>, response: ResponseTemplate) {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(response)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Serves `body` at `at` (with an ETag) for every read.
+    pub async fn serve(&self, at: &str, body: &Value) {
+        self.answer(
+            at,
+            ResponseTemplate::new(200)
+                .set_body_json(body)
+                .insert_header("ETag", "\"1\""),
+        )
+        .await;
     }
 
     /// How many requests GitHub received for `path`.
