@@ -121,6 +121,7 @@ pub(super) fn patterns(
         let pattern = Pattern {
             domain: Some(domain.to_owned()),
             regex,
+            dashboard: None,
             samples: m
                 .samples
                 .get_ref()
