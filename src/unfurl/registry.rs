@@ -30,7 +30,7 @@ pub fn declarative(
     let Some(dir) = &settings.providers_dir else {
         return Ok(Vec::new());
     };
-    notion_unfurl_declarative::load_providers(
+    let files = notion_unfurl_declarative::load_providers(
         dir,
         &notion_unfurl_declarative::ProcessEnv,
         notion_unfurl_declarative::Mode::Serve,
@@ -38,7 +38,12 @@ pub fn declarative(
     )
     .map_err(|problems| {
         RegistryError::Providers(problems.iter().map(ToString::to_string).collect())
-    })
+    })?;
+    if files.is_empty() {
+        // The start-up line lists the providers; an empty directory deserves a word.
+        tracing::warn!(dir = %dir.display(), "UNFURL_PROVIDERS_DIR holds no provider file (*.toml)");
+    }
+    Ok(files)
 }
 
 #[cfg(feature = "github")]
