@@ -10,6 +10,9 @@
 //! The checks return every problem at once as sentences, so a failing test says what to
 //! fix; the `assert_*` forms panic with that list.
 
+#[cfg(feature = "playback")]
+pub mod playback;
+
 use std::collections::HashSet;
 
 use ipnet::IpNet;
@@ -153,6 +156,35 @@ pub fn preview_problems(preview: &Preview) -> Vec<String> {
         problems.push("the time-to-live is zero, so the preview is never cached".to_owned());
     }
     problems
+}
+
+/// The preview as insta snapshots it (`insta::assert_json_snapshot!(testing::snapshot(&p))`):
+/// the attributes exactly as sent to Notion, with the cache scope and the TTL beside them.
+pub fn snapshot(preview: &Preview) -> serde_json::Value {
+    serde_json::json!({
+        "attributes": preview.attributes,
+        "scope": match preview.scope {
+            crate::provider::CacheScope::Public => "public",
+            crate::provider::CacheScope::Account => "account",
+        },
+        "ttl_secs": preview.ttl.as_secs(),
+        "stale": preview.stale,
+    })
+}
+
+/// What Notion needs of a preview and of the patterns that route to it, at once: the
+/// provider's patterns ([`pattern_problems`]) and this preview ([`preview_problems`]).
+///
+/// # Panics
+/// When either finds a problem, listing them all.
+pub fn assert_notion_valid(provider: &dyn Provider, preview: &Preview) {
+    let mut problems = pattern_problems(provider);
+    problems.extend(preview_problems(preview));
+    assert!(
+        problems.is_empty(),
+        "what Notion would refuse or misread:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// # Panics
