@@ -16,7 +16,7 @@ use crate::platform::crypto::keys::{KeyError, SecretFile};
 use crate::startup::Application;
 use crate::state::{AppState, StartError};
 use crate::unfurl::body::validate_uri;
-use crate::unfurl::registry::Registry;
+use crate::unfurl::registry::{Registry, RegistryError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -137,9 +137,53 @@ pub enum TokenCommand {
     },
 }
 
-/// Run the parsed command with `settings` (made from `gathered`); the process exits with
-/// the returned code.
+/// Where the commands get their providers: [`Registry::from_settings`] for this binary; a
+/// program that embeds the server passes its own (the default set plus its providers), so
+/// `serve`, `unfurl`, `notion-config` and `check-config` all see the same ones.
+pub type ProviderSource = fn(&Settings) -> Result<Registry, RegistryError>;
+
+/// The whole program: parse the command line, read the settings, start logging, run the
+/// command with the providers `providers` makes. `notion-unfurl` is
+/// `main_with(Registry::from_settings)`; a program that embeds the server with providers
+/// of its own calls it with its [`ProviderSource`] (see `examples/embed.rs`).
+pub async fn main_with(providers: ProviderSource) -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    let gathered = match crate::platform::config::gather(cli.config.as_deref(), std::env::vars()) {
+        Ok(gathered) => gathered,
+        Err(e) => {
+            eprintln!("notion-unfurl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_gathered(&gathered) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("notion-unfurl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Serve => crate::platform::telemetry::init(settings.log_format),
+        // Commands print their result on stdout; logs go to stderr so they can be piped.
+        _ => crate::platform::telemetry::init_with_writer(settings.log_format, std::io::stderr),
+    }
+    run_with(command, settings, &gathered, providers).await
+}
+
+/// Run the parsed command with `settings` (made from `gathered`) and the default
+/// providers; the process exits with the returned code.
 pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> ExitCode {
+    run_with(command, settings, gathered, Registry::from_settings).await
+}
+
+/// [`run`] with the providers `providers` makes (an embedding program's).
+pub async fn run_with(
+    command: Command,
+    settings: Settings,
+    gathered: &Gathered,
+    providers: ProviderSource,
+) -> ExitCode {
     // `check-config` prints the warnings in its report; `serve` logs the settings' own
     // beside its start-up line (`Application::build`).
     if !matches!(command, Command::CheckConfig { .. }) {
@@ -153,16 +197,18 @@ pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> E
         }
     }
     match command {
-        Command::Serve => serve(settings).await,
-        Command::Unfurl { url, account } => unfurl(settings, &url, account).await,
+        Command::Serve => serve(settings, providers).await,
+        Command::Unfurl { url, account } => unfurl(settings, &url, account, providers).await,
         #[cfg(feature = "opengraph")]
         Command::Extract {
             base_url,
             file,
             explain,
         } => extract(&base_url, &file, explain),
-        Command::NotionConfig { json } => notion_config(&settings, json),
-        Command::CheckConfig { strict } => check_config(&settings, gathered, strict).await,
+        Command::NotionConfig { json } => notion_config(&settings, json, providers),
+        Command::CheckConfig { strict } => {
+            check_config(&settings, gathered, strict, providers).await
+        }
         Command::Token {
             action:
                 TokenCommand::Issue {
@@ -179,15 +225,15 @@ pub async fn run(command: Command, settings: Settings, gathered: &Gathered) -> E
         }
         Command::Cache {
             action: CacheCommand::Purge { url },
-        } => purge_cache(settings, &url).await,
+        } => purge_cache(settings, &url, providers).await,
         #[cfg(feature = "declarative")]
-        Command::Providers { action } => providers(&settings, action).await,
+        Command::Providers { action } => provider_files(&settings, action).await,
     }
 }
 
 /// `providers check` and `providers test`.
 #[cfg(feature = "declarative")]
-async fn providers(settings: &Settings, action: ProvidersCommand) -> ExitCode {
+async fn provider_files(settings: &Settings, action: ProvidersCommand) -> ExitCode {
     use notion_unfurl_declarative::{Mode, ProcessEnv, load_providers, run_tests};
     let (dir, mode) = match &action {
         ProvidersCommand::Check { dir } => (dir, Mode::Serve),
@@ -286,8 +332,12 @@ fn lines(lines: &[String]) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
-async fn serve(settings: Settings) -> ExitCode {
-    let app = match Application::build(settings).await {
+async fn serve(settings: Settings, providers: ProviderSource) -> ExitCode {
+    let registry = match providers(&settings) {
+        Ok(registry) => registry,
+        Err(e) => return fail(e),
+    };
+    let app = match Application::build_with(settings, registry).await {
         Ok(app) => app,
         Err(e) => return fail(e),
     };
@@ -300,12 +350,17 @@ async fn serve(settings: Settings) -> ExitCode {
     }
 }
 
-async fn unfurl(settings: Settings, raw: &str, account: Option<String>) -> ExitCode {
+async fn unfurl(
+    settings: Settings,
+    raw: &str,
+    account: Option<String>,
+    providers: ProviderSource,
+) -> ExitCode {
     let url = match validate_uri(raw) {
         Ok(url) => url,
         Err(e) => return fail(format!("{raw:?}: {e}")),
     };
-    let registry = match Registry::from_settings(&settings) {
+    let registry = match providers(&settings) {
         Ok(registry) => registry,
         Err(e) => return fail(e),
     };
@@ -433,8 +488,8 @@ async fn issue_token(settings: Settings, account: &str, secret: SecretFile) -> E
 /// [`crate::live::purge`]), so it reaches every instance and needs none running. The
 /// server's secret must be found, as for `token issue`: without it this is not the server's
 /// data directory, and a purge recorded in a new database would reach nobody.
-async fn purge_cache(settings: Settings, raw: &str) -> ExitCode {
-    let registry = match Registry::from_settings(&settings) {
+async fn purge_cache(settings: Settings, raw: &str, providers: ProviderSource) -> ExitCode {
+    let registry = match providers(&settings) {
         Ok(registry) => registry,
         Err(e) => return fail(e),
     };
@@ -472,8 +527,16 @@ async fn purge_cache(settings: Settings, raw: &str) -> ExitCode {
 pub fn notion_config_json(
     settings: &Settings,
 ) -> Result<serde_json::Value, crate::unfurl::registry::RegistryError> {
+    notion_config_json_with(settings, Registry::from_settings)
+}
+
+/// [`notion_config_json`] for the providers `providers` makes.
+pub fn notion_config_json_with(
+    settings: &Settings,
+    providers: ProviderSource,
+) -> Result<serde_json::Value, crate::unfurl::registry::RegistryError> {
     let base = settings.public_url.as_str().trim_end_matches('/');
-    let registry = Registry::from_settings(settings)?;
+    let registry = providers(settings)?;
     let providers: Vec<_> = registry
         .providers()
         .iter()
@@ -498,8 +561,8 @@ pub fn notion_config_json(
     }))
 }
 
-fn notion_config(settings: &Settings, as_json: bool) -> ExitCode {
-    let config = match notion_config_json(settings) {
+fn notion_config(settings: &Settings, as_json: bool, providers: ProviderSource) -> ExitCode {
+    let config = match notion_config_json_with(settings, providers) {
         Ok(config) => config,
         Err(e) => return fail(e),
     };
@@ -553,7 +616,12 @@ fn notion_config(settings: &Settings, as_json: bool) -> ExitCode {
 /// `check-config`: what `serve` would use, checked without serving and without changing
 /// the database's schema (see [`crate::store::inspect`]). A problem exits 1; warnings exit
 /// 0 unless `strict`. Bad settings never get here: loading them exits 2 first.
-async fn check_config(settings: &Settings, gathered: &Gathered, strict: bool) -> ExitCode {
+async fn check_config(
+    settings: &Settings,
+    gathered: &Gathered,
+    strict: bool,
+    providers: ProviderSource,
+) -> ExitCode {
     use crate::platform::config::{FALLBACK_DATABASE_VARIABLE, VARIABLES, shown_value};
 
     let mut out = vec![match &gathered.file {
@@ -585,7 +653,7 @@ async fn check_config(settings: &Settings, gathered: &Gathered, strict: bool) ->
     let mut warnings = gathered.warnings.clone();
     warnings.extend(settings.warnings());
     let overview = settings.overview();
-    let providers = match Registry::from_settings(settings) {
+    let providers = match providers(settings) {
         Ok(registry) => registry
             .providers()
             .iter()

@@ -17,6 +17,9 @@ use crate::platform::config::Settings;
 pub enum RegistryError {
     #[error("UNFURL_GITHUB_API_URL / UNFURL_GITHUB_WEB_URL: {0}")]
     GitHub(String),
+    /// A provider an embedding program adds could not be made.
+    #[error("provider {id}: {reason}")]
+    Provider { id: &'static str, reason: String },
     /// Problems in the provider files of `UNFURL_PROVIDERS_DIR`, one line each.
     #[error("UNFURL_PROVIDERS_DIR: the provider files have problems:\n  {}", .0.join("\n  "))]
     Providers(Vec<String>),
@@ -107,6 +110,12 @@ impl Registry {
         #[cfg(feature = "opengraph")]
         registry.push(Arc::new(notion_unfurl_opengraph::OpenGraph::new()));
         Ok(registry)
+    }
+
+    /// Add a provider before the existing ones (it is tried first): how a program that
+    /// embeds the server puts its own providers ahead of the default set.
+    pub fn push_front(&mut self, provider: Arc<dyn Provider>) {
+        self.providers.insert(0, provider);
     }
 
     /// Add a provider after the existing ones (lower precedence).

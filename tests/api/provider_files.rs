@@ -367,3 +367,43 @@ async fn a_refresh_interval_pushes_a_changed_preview_once_and_nothing_when_uncha
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(notion.patches().len(), 1);
 }
+
+/// An embedding program's providers (`cli::ProviderSource`) are what `notion-config` lists,
+/// ahead of the default ones when pushed to the front.
+#[tokio::test]
+async fn notion_config_lists_an_embedding_programs_own_providers_first() {
+    use notion_unfurl::unfurl::registry::{Registry, RegistryError};
+
+    fn with_ours(settings: &Settings) -> Result<Registry, RegistryError> {
+        let mut registry = Registry::from_settings(settings)?;
+        let text = tracker("https://tracker-api.example.com");
+        let compiled = notion_unfurl_declarative::load::load_str(
+            std::path::Path::new("tracker.toml"),
+            &text,
+            &std::collections::BTreeMap::new(),
+            notion_unfurl_declarative::Mode::Serve,
+        )
+        .map_err(|p| RegistryError::Provider {
+            id: "tracker",
+            reason: format!("{p:?}"),
+        })?;
+        let ours = notion_unfurl_declarative::Declarative::live(compiled, "test").map_err(|e| {
+            RegistryError::Provider {
+                id: "tracker",
+                reason: e,
+            }
+        })?;
+        registry.push_front(std::sync::Arc::new(ours));
+        Ok(registry)
+    }
+
+    let data = TempDir::unique();
+    let settings = test_settings(&data.0, &[]);
+    let config = notion_unfurl::cli::notion_config_json_with(&settings, with_ours).unwrap();
+    let patterns = config["patterns"].as_array().cloned().unwrap_or_default();
+    assert_eq!(patterns[0]["provider"], "tracker", "{config}");
+    assert!(patterns.iter().any(|p| p["provider"] == "opengraph"));
+    // The default source knows nothing of it.
+    let plain = notion_unfurl::cli::notion_config_json(&settings).unwrap();
+    assert!(!plain.to_string().contains("tracker.example.com"));
+}
