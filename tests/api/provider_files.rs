@@ -407,3 +407,53 @@ async fn notion_config_lists_an_embedding_programs_own_providers_first() {
     let plain = notion_unfurl::cli::notion_config_json(&settings).unwrap();
     assert!(!plain.to_string().contains("tracker.example.com"));
 }
+
+/// The preview lab plays a provider file's recorded test: the preview as sent, with the
+/// file's own `dev`, and the upstream request it made; nothing is fetched.
+#[tokio::test]
+async fn the_lab_plays_a_recorded_test_of_a_provider_file() {
+    let dir = providers_dir(&[(
+        "tracker.toml",
+        tracker("https://tracker-api.example.com")
+            + "\n[[test]]\nurl = \"https://tracker.example.com/browse/OPS-7\"\n\
+               responses = { issue = \"ops-7.json\" }\n",
+    )]);
+    std::fs::write(
+        dir.0.join("ops-7.json"),
+        r#"{"summary": "VPN <b>drops</b> at 5pm", "state": "Open"}"#,
+    )
+    .unwrap();
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_PROVIDERS_DIR", &dir.0.display().to_string())])
+        .spawn()
+        .await;
+    let get = |query: &'static str| {
+        let client = app.client.clone();
+        let url = format!("{}/lab{query}", app.address);
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, page) = get("").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<option value=\"tracker:1\""), "{page}");
+
+    let (status, page) = get("?test=tracker:1").await;
+    assert_eq!(status, 200, "{page}");
+    // The title as text (escaped), the file's dev, and the request it made.
+    assert!(
+        page.contains("VPN &lt;b&gt;drops&lt;/b&gt; at 5pm"),
+        "{page}"
+    );
+    assert!(page.contains("Acme IT"), "{page}");
+    assert!(
+        page.contains("<code>tracker-api.example.com/rest/issue/OPS-7</code>"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/lab?test=tracker%3A1\""), "{page}");
+
+    let (status, page) = get("?test=tracker:9").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("There is no recorded test"), "{page}");
+}

@@ -91,6 +91,64 @@ pub async fn run_tests(providers: &[Declarative], write: bool) -> Vec<Outcome> {
     outcomes
 }
 
+/// One upstream request a played test made: what the lab's trace shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traced {
+    /// The request's name in the file.
+    pub name: String,
+    /// Host and path, the query left out (it may hold a secret).
+    pub target: String,
+    pub status: u16,
+    pub bytes: usize,
+}
+
+/// Plays recorded test `test` of `provider`: the preview or error it makes, and the
+/// upstream requests it sent (headers left out: they hold credentials).
+pub async fn play(
+    provider: &Declarative,
+    test: &crate::model::Test,
+) -> Result<
+    (
+        Result<notion_unfurl_sdk::Preview, ProviderError>,
+        Vec<Traced>,
+    ),
+    String,
+> {
+    let dir = provider
+        .compiled()
+        .file
+        .parent()
+        .map_or_else(PathBuf::new, Path::to_path_buf);
+    let playback = Arc::new(Playback::from_recorded(&dir, &test.responses)?);
+    let played = provider.with_upstream(playback.clone());
+    let request = notion_unfurl_sdk::testing::request(&played, &test.url)
+        .ok_or_else(|| format!("{} matches none of the file's patterns", test.url))?;
+    let guarded = GuardedClient::new(Default::default()).map_err(|e| e.to_string())?;
+    let ctx = Context {
+        guarded,
+        account: Some(test_account(provider)),
+    };
+    let result = played.unfurl(&request, &ctx).await;
+    let trace = playback
+        .seen()
+        .iter()
+        .map(|call| {
+            let answer = playback.recorded(&call.name);
+            Traced {
+                name: call.name.clone(),
+                target: format!(
+                    "{}{}",
+                    call.url.host_str().unwrap_or_default(),
+                    call.url.path()
+                ),
+                status: answer.map_or(0, |a| a.status),
+                bytes: answer.map_or(0, |a| a.body.len()),
+            }
+        })
+        .collect();
+    Ok((result, trace))
+}
+
 async fn run_one(
     provider: &Declarative,
     dir: &Path,

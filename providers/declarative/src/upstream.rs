@@ -204,6 +204,11 @@ impl Playback {
         Ok(Self::new(answers))
     }
 
+    /// The recorded answer for request `name`, if any.
+    pub fn recorded(&self, name: &str) -> Option<&Answer> {
+        self.answers.get(name)
+    }
+
     /// How many requests were answered.
     pub fn sent(&self) -> usize {
         self.sent.load(Ordering::Relaxed)

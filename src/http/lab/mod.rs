@@ -7,6 +7,8 @@
 //!   the route (every provider's patterns, which matched, the captures), the cache key and
 //!   whether the answer came from the cache, the pattern's placeholder, the preview and the
 //!   mention in light and dark, the checks ([`checks`]) and the raw answer.
+//! - `GET /lab?test=ID:N` plays a provider file's recorded test N against its recorded
+//!   answers ([`recorded`]): the preview as sent, and the upstream requests it made.
 //! - `POST /lab` renders pasted JSON (a callback body or an attribute array), which is
 //!   thereby never in a URL or a log; its permalink keeps it in the fragment.
 //!
@@ -23,6 +25,8 @@
 
 pub mod checks;
 pub mod preview;
+#[cfg(feature = "declarative")]
+pub mod recorded;
 pub mod render;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -196,12 +200,32 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     gate(&req, &state.settings, state.consent.secure())?;
     let mut url = None;
     let mut refresh = false;
+    let mut test = None;
     for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         match &*name {
             "url" if url.is_none() => url = Some(value.trim().to_owned()),
             "refresh" => refresh = matches!(&*value, "1" | "on" | "true"),
+            "test" if test.is_none() => test = Some(value.trim().to_owned()),
             _ => {}
         }
+    }
+    let tests = recorded_choices(&state);
+    if let Some(choice) = test.filter(|t| !t.is_empty()) {
+        let (status, notice, result) = match from_test(&state, &choice).await {
+            Ok(result) => (StatusCode::OK, None, Some(result)),
+            Err(notice) => (StatusCode::BAD_REQUEST, Some(notice), None),
+        };
+        return Ok(respond(status, |nonce| {
+            render::page(&Page {
+                nonce,
+                url: "",
+                refresh: false,
+                notice: notice.as_deref(),
+                result,
+                tests: &tests,
+                test: &choice,
+            })
+        }));
     }
     let Some(url) = url.filter(|u| !u.is_empty()) else {
         return Ok(respond(StatusCode::OK, |nonce| {
@@ -211,6 +235,8 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 refresh: false,
                 notice: None,
                 result: None,
+                tests: &tests,
+                test: "",
             })
         }));
     };
@@ -225,8 +251,53 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             refresh,
             notice: notice.as_deref(),
             result,
+            tests: &tests,
+            test: "",
         })
     }))
+}
+
+/// The provider files' recorded tests the lab can play (none without the feature).
+fn recorded_choices(state: &AppState) -> Vec<(String, String)> {
+    #[cfg(feature = "declarative")]
+    return recorded::choices(state);
+    #[cfg(not(feature = "declarative"))]
+    {
+        let _ = state;
+        Vec::new()
+    }
+}
+
+/// A provider file's recorded test, played and rendered ([`recorded`]).
+async fn from_test(state: &AppState, choice: &str) -> Result<String, String> {
+    #[cfg(feature = "declarative")]
+    {
+        let played = recorded::play(state, choice).await?;
+        let payload = Payload::from_json(&played.body).unwrap_or_default();
+        let sharing = match played.public {
+            Some(true) => Sharing::Public,
+            Some(false) => Sharing::Account,
+            None => Sharing::Unknown,
+        };
+        let mut permalink =
+            url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
+        permalink.append_pair("test", choice);
+        Ok(result(
+            &payload,
+            &played.body,
+            sharing,
+            None,
+            Some(&played.trace),
+            &permalink.finish(),
+        ))
+    }
+    #[cfg(not(feature = "declarative"))]
+    {
+        let _ = state;
+        Err(format!(
+            "There is no recorded test {choice:?} in this build."
+        ))
+    }
 }
 
 /// `POST /lab`: pasted JSON, rendered.
@@ -243,6 +314,7 @@ pub async fn render_json(
         Ok(result) => (StatusCode::OK, None, Some(result)),
         Err(notice) => (StatusCode::BAD_REQUEST, Some(notice), None),
     };
+    let tests = recorded_choices(&state);
     Ok(respond(status, |nonce| {
         render::page(&Page {
             nonce,
@@ -250,6 +322,8 @@ pub async fn render_json(
             refresh: false,
             notice: notice.as_deref(),
             result,
+            tests: &tests,
+            test: "",
         })
     }))
 }
@@ -369,7 +443,8 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         key,
         cache,
     });
-    let mut permalink = url::form_urlencoded::Serializer::new(String::from("/lab?"));
+    let mut permalink =
+        url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
     permalink.append_pair("url", raw);
     Ok(result(
         &payload,

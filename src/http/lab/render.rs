@@ -400,6 +400,9 @@ pub struct Page<'a> {
     pub notice: Option<&'a str>,
     /// The rendered result sections, when there is a result.
     pub result: Option<String>,
+    /// Provider files' recorded tests: `(value, label)`; and the one chosen.
+    pub tests: &'a [(String, String)],
+    pub test: &'a str,
 }
 
 /// The permalink of pasted JSON: in the fragment, which browsers never send.
@@ -423,6 +426,29 @@ pub fn page(p: &Page<'_>) -> String {
             )
         })
         .unwrap_or_default();
+    let tests = if p.tests.is_empty() {
+        String::new()
+    } else {
+        let options: String = p
+            .tests
+            .iter()
+            .map(|(value, label)| {
+                format!(
+                    "<option value=\"{}\"{}>{}</option>",
+                    attr(value),
+                    if value == p.test { " selected" } else { "" },
+                    text(label)
+                )
+            })
+            .collect();
+        format!(
+            "<form method=\"get\" action=\"/lab\" id=\"by-test\"><div class=\"row\">\
+             <select name=\"test\" id=\"test\">{options}</select>\
+             <button type=\"submit\">Play recorded test</button>\
+             <span class=\"muted\">A provider file's test, against its recorded answers.</span>\
+             </div></form>"
+        )
+    };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -438,7 +464,7 @@ pub fn page(p: &Page<'_>) -> String {
          <textarea name=\"json\" id=\"json\" placeholder=\"Paste a callback body or an attribute array\"></textarea>\
          <div class=\"row\"><button type=\"submit\">Render this JSON</button>\
          <span class=\"muted\">Pasted JSON is sent in the body and kept only in the link's fragment.</span></div></form>\
-         {notice}{result}<script nonce=\"{nonce}\">{SCRIPT}</script></body></html>",
+         {tests}{notice}{result}<script nonce=\"{nonce}\">{SCRIPT}</script></body></html>",
         url = attr(p.url),
         checked = if p.refresh { " checked" } else { "" },
         result = p.result.as_deref().unwrap_or_default(),
