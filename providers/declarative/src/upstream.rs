@@ -53,10 +53,30 @@ pub trait Upstream: Send + Sync + std::fmt::Debug {
     ) -> Result<Answer, ProviderError>;
 }
 
-/// The real upstream: one trusted client per base.
+/// The real upstream: one trusted client per base, and the last answer with an `ETag` per
+/// request (URL and headers, so one account's answer never serves another's request),
+/// asked for again with `If-None-Match`: an unchanged answer costs the upstream a `304`.
 #[derive(Debug)]
 pub struct Live {
     clients: BTreeMap<String, TrustedClient>,
+    tagged: Mutex<BTreeMap<[u8; 32], (String, Answer)>>,
+}
+
+/// Answers kept for conditional requests; past this many the memory starts over.
+const MAX_TAGGED: usize = 1024;
+
+/// What identifies a request for its `ETag`: the URL and every header (credentials too).
+fn request_key(call: &Call) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(call.url.as_str());
+    for (k, v) in &call.headers {
+        hash.update([0]);
+        hash.update(k.to_ascii_lowercase());
+        hash.update([0]);
+        hash.update(v);
+    }
+    hash.finalize().into()
 }
 
 impl Live {
@@ -72,7 +92,10 @@ impl Live {
                 .map_err(|e| e.to_string())?;
             clients.insert(name.to_owned(), client);
         }
-        Ok(Self { clients })
+        Ok(Self {
+            clients,
+            tagged: Mutex::new(BTreeMap::new()),
+        })
     }
 }
 
@@ -105,6 +128,15 @@ impl Upstream for Live {
         for (k, v) in &call.headers {
             request = request.header(k, v);
         }
+        let key = request_key(call);
+        let known = self
+            .tagged
+            .lock()
+            .ok()
+            .and_then(|tagged| tagged.get(&key).cloned());
+        if let Some((etag, _)) = &known {
+            request = request.header("if-none-match", etag);
+        }
         let response = request
             .send()
             .await
@@ -124,11 +156,27 @@ impl Upstream for Live {
             }
             Err(ReadError::Transport(e)) => return Err(transport(&e)),
         };
-        Ok(Answer {
+        if status == 304
+            && let Some((_, answer)) = known
+        {
+            // Unchanged: the answer kept with its tag, read again for nothing.
+            return Ok(answer);
+        }
+        let answer = Answer {
             status,
             headers,
             body,
-        })
+        };
+        if status == 200
+            && let Some(etag) = answer.header("etag")
+            && let Ok(mut tagged) = self.tagged.lock()
+        {
+            if tagged.len() >= MAX_TAGGED {
+                tagged.clear();
+            }
+            tagged.insert(key, (etag.to_owned(), answer.clone()));
+        }
+        Ok(answer)
     }
 
     async fn page(

@@ -368,3 +368,36 @@ when = "page.missing"
     assert_eq!(json[2]["inline"]["date"]["value"], "2026-10-01");
     assert_eq!(json.as_array().map(Vec::len), Some(3));
 }
+
+/// An answer with an `ETag` is asked for again with `If-None-Match`; a `304` serves the
+/// kept answer, so an unchanged ticket (a refresh round, say) costs the upstream nothing.
+#[tokio::test]
+async fn an_unchanged_answer_is_read_again_with_a_conditional_request() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/tickets/42"))
+        .and(header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_json(serde_json::json!({"title": "Printer jams"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = tickets_provider(&server);
+    let ctx = context().build();
+    for _ in 0..2 {
+        let preview = unfurl(&p, "https://tickets.example.com/t/42", &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_value(&preview.attributes).unwrap_or_default();
+        assert_eq!(json[0]["inline"]["title"]["value"], "Printer jams");
+    }
+    // `expect` on each mock is checked when the server drops: one full read, one 304.
+}
