@@ -31,6 +31,7 @@ fn bench(c: &mut Criterion) {
             status: 200,
             headers: Vec::new(),
             body,
+            reused: false,
         },
     )]);
     let provider = gitlab.with_upstream(Arc::new(Playback::new(answers)));

@@ -250,7 +250,9 @@ impl Provider for Declarative {
         for r in &self.compiled.requests {
             let call = self.call(r, &captures, &values, secret.as_ref())?;
             let answer = self.upstream.call(&call).await?;
-            bytes += answer.body.len() as u64;
+            if !answer.reused {
+                bytes += answer.body.len() as u64;
+            }
             if !(200..300).contains(&answer.status) {
                 if r.optional && matches!(answer.status, 404 | 410) {
                     continue;

@@ -29,6 +29,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Served from the kept answer after a `304`: no body bytes were read.
+    pub reused: bool,
 }
 
 impl Answer {
@@ -160,12 +162,16 @@ impl Upstream for Live {
             && let Some((_, answer)) = known
         {
             // Unchanged: the answer kept with its tag, read again for nothing.
-            return Ok(answer);
+            return Ok(Answer {
+                reused: true,
+                ..answer
+            });
         }
         let answer = Answer {
             status,
             headers,
             body,
+            reused: false,
         };
         if status == 200
             && let Some(etag) = answer.header("etag")
@@ -194,6 +200,7 @@ impl Upstream for Live {
             status: fetched.status,
             headers,
             body: fetched.body.to_vec(),
+            reused: false,
         })
     }
 }
@@ -246,6 +253,7 @@ impl Playback {
                     status,
                     headers: headers.into_iter().collect(),
                     body,
+                    reused: false,
                 },
             );
         }

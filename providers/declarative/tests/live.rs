@@ -392,12 +392,16 @@ async fn an_unchanged_answer_is_read_again_with_a_conditional_request() {
         .await;
     let p = tickets_provider(&server);
     let ctx = context().build();
+    let mut read = Vec::new();
     for _ in 0..2 {
         let preview = unfurl(&p, "https://tickets.example.com/t/42", &ctx)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let json = serde_json::to_value(&preview.attributes).unwrap_or_default();
         assert_eq!(json[0]["inline"]["title"]["value"], "Printer jams");
+        read.push(preview.bytes_read);
     }
+    // The 304 read no body: nothing counted in `notion_unfurl_upstream_read_bytes`.
+    assert!(read[0] > 0 && read[1] == 0, "{read:?}");
     // `expect` on each mock is checked when the server drops: one full read, one 304.
 }
