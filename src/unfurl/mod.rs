@@ -208,6 +208,11 @@ impl Unfurler {
         &self.cache
     }
 
+    /// The guarded client providers are given (the lab's image check uses it too).
+    pub fn guarded(&self) -> &GuardedClient {
+        &self.guarded
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -392,3 +392,37 @@ async fn the_lab_renders_in_chromium_with_both_themes_and_enum_colours() {
     }
     session.close(&driver).await;
 }
+
+/// Each image of an answer is fetched through the guarded fetcher and said to load or not;
+/// a private address is never fetched.
+#[tokio::test]
+async fn images_that_do_not_load_are_named_in_the_checks() {
+    let app = TestApp::builder().spawn().await;
+    let image = |id: &str, src: &str| {
+        serde_json::json!({"id": id, "name": id, "type": "embed",
+            "embed": {"src_url": src, "image": {"section": "embed"}}})
+    };
+    let pasted = serde_json::json!([
+        {"id": "title", "name": "Title", "type": "inline",
+         "inline": {"title": {"value": "Pictures", "section": "title"}}},
+        // Private and not allowed by UNFURL_FETCH_ALLOW (the tests allow 127.0.0.1 only).
+        image("private", "https://10.1.2.3/a.png"),
+        // Allowed, but nothing listens there.
+        image("closed", "https://127.0.0.1:1/b.png"),
+    ])
+    .to_string();
+    let response = app
+        .client
+        .post(lab(&app))
+        .form(&[("json", pasted.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("`private`: the image was not fetched ("),
+        "{body}"
+    );
+    assert!(body.contains("`closed`: the image does not load"), "{body}");
+}

@@ -24,6 +24,7 @@
 //! anything), `nosniff`, `no-store`, never framed, no referrer.
 
 pub mod checks;
+pub mod images;
 pub mod preview;
 #[cfg(feature = "declarative")]
 pub mod recorded;
@@ -35,7 +36,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use notion_unfurl_sdk::Account;
+use notion_unfurl_sdk::{Account, GuardedClient};
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -282,6 +283,7 @@ async fn from_test(state: &AppState, choice: &str) -> Result<String, String> {
         let mut permalink =
             url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
         permalink.append_pair("test", choice);
+        // Played tests fetch nothing, images included.
         Ok(result(
             &payload,
             &played.body,
@@ -289,6 +291,7 @@ async fn from_test(state: &AppState, choice: &str) -> Result<String, String> {
             None,
             Some(&played.trace),
             &permalink.finish(),
+            Vec::new(),
         ))
     }
     #[cfg(not(feature = "declarative"))]
@@ -310,7 +313,7 @@ pub async fn render_json(
     gate(&req, &state.settings, state.consent.secure())?;
     let form = read_form(&req, payload, &state.settings).await?;
     let pasted = field(&form, "json").unwrap_or_default();
-    let (status, notice, result) = match from_json(&pasted) {
+    let (status, notice, result) = match from_json(state.unfurler.guarded(), &pasted).await {
         Ok(result) => (StatusCode::OK, None, Some(result)),
         Err(notice) => (StatusCode::BAD_REQUEST, Some(notice), None),
     };
@@ -446,6 +449,7 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
     let mut permalink =
         url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
     permalink.append_pair("url", raw);
+    let images = images::checks(unfurler.guarded(), &payload.effective()).await;
     Ok(result(
         &payload,
         &json,
@@ -453,16 +457,18 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         placeholder.as_ref(),
         Some(&trace),
         &permalink.finish(),
+        images,
     ))
 }
 
 /// The result sections for pasted JSON, or the sentence saying why it cannot be read.
-fn from_json(pasted: &str) -> Result<String, String> {
+async fn from_json(guarded: &GuardedClient, pasted: &str) -> Result<String, String> {
     if pasted.trim().is_empty() {
         return Err("Paste a callback body or an attribute array first.".to_owned());
     }
     let (payload, json) =
         Payload::parse(pasted).map_err(|e| format!("The pasted JSON cannot be rendered: {e}."))?;
+    let images = images::checks(guarded, &payload.effective()).await;
     Ok(result(
         &payload,
         &json,
@@ -470,9 +476,11 @@ fn from_json(pasted: &str) -> Result<String, String> {
         None,
         None,
         &render::json_permalink(pasted),
+        images,
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn result(
     payload: &Payload,
     json: &Value,
@@ -480,10 +488,12 @@ fn result(
     placeholder: Option<&Value>,
     trace: Option<&str>,
     permalink: &str,
+    images: Vec<checks::Check>,
 ) -> String {
     use html_escape::encode_double_quoted_attribute as attr;
     let kept = payload.effective();
-    let checks = checks::run(payload, sharing);
+    let mut checks = checks::run(payload, sharing);
+    checks.extend(images);
     let placeholder = placeholder
         .and_then(Payload::from_json)
         .map(|p| {
@@ -583,11 +593,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn bad_json_is_a_sentence_not_a_failure() {
-        let notice = from_json("{\"operations\": [").err().unwrap_or_default();
+    #[tokio::test]
+    async fn bad_json_is_a_sentence_not_a_failure() {
+        let guarded = GuardedClient::new(Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let notice = from_json(&guarded, "{\"operations\": [")
+            .await
+            .err()
+            .unwrap_or_default();
         assert!(notice.starts_with("The pasted JSON cannot be rendered: this is not JSON"));
-        let notice = from_json("  ").err().unwrap_or_default();
+        let notice = from_json(&guarded, "  ").await.err().unwrap_or_default();
         assert_eq!(notice, "Paste a callback body or an attribute array first.");
     }
 
