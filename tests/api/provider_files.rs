@@ -183,14 +183,69 @@ fn signed(body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The tickets file reading from `upstream`, with `cache` (a `[cache]` table, or nothing)
+/// before its `[webhook]`, loaded with its webhook secret set.
+fn tickets_compiled(
+    upstream: &MockServer,
+    cache: &str,
+) -> notion_unfurl_declarative::model::Compiled {
+    let env = std::collections::BTreeMap::from([(
+        "TICKETS_WEBHOOK_SECRET".to_owned(),
+        HOOK_SECRET.to_owned(),
+    )]);
+    let text =
+        tickets_with_webhook(&upstream.uri()).replace("[webhook]", &format!("{cache}[webhook]"));
+    notion_unfurl_declarative::load::load_str(
+        std::path::Path::new("tickets.toml"),
+        &text,
+        &env,
+        notion_unfurl_declarative::Mode::Serve,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"))
+}
+
+/// A live server whose only provider is `compiled`, talking to its own fake Notion, with
+/// alice connected and shown the ticket link (whose title must be `title`).
+struct Showing {
+    app: crate::webhook_setup::LiveApp,
+    notion: crate::fakes::FakeNotion,
+    _dir: TempDir,
+}
+
+const TICKET: &str = "https://tickets.example.com/t/42";
+
+async fn alice_showing_ticket(
+    compiled: notion_unfurl_declarative::model::Compiled,
+    title: &str,
+) -> Showing {
+    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
+    let mut registry = notion_unfurl::unfurl::registry::Registry::default();
+    registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
+    let notion = crate::fakes::FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = TestApp::builder()
+        .sharing_notion(&notion)
+        .with_env(&LIVE_ENV)
+        .with_registry(registry)
+        .data_dir(&dir.0)
+        .spawn()
+        .await;
+    let app = LiveApp {
+        app,
+        pulls: FakePulls::new(),
+    };
+    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
+    assert_eq!(app.subscribe(&alice, TICKET).await, title);
+    Showing {
+        app,
+        notion,
+        _dir: dir,
+    }
+}
+
 #[tokio::test]
 async fn a_signed_webhook_of_a_provider_file_pushes_the_new_preview_to_notion() {
-    use notion_unfurl::unfurl::registry::Registry;
-    use notion_unfurl_declarative::load::load_str;
-    use notion_unfurl_declarative::{Declarative, Mode};
-
-    use crate::fakes::FakeNotion;
-    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp, delivery_id};
+    use crate::webhook_setup::delivery_id;
 
     let upstream = MockServer::start().await;
     Mock::given(path("/v1/tickets/42"))
@@ -206,37 +261,9 @@ async fn a_signed_webhook_of_a_provider_file_pushes_the_new_preview_to_notion() 
         )
         .mount(&upstream)
         .await;
-    let env = std::collections::BTreeMap::from([(
-        "TICKETS_WEBHOOK_SECRET".to_owned(),
-        HOOK_SECRET.to_owned(),
-    )]);
-    let text = tickets_with_webhook(&upstream.uri());
-    let compiled = load_str(
-        std::path::Path::new("tickets.toml"),
-        &text,
-        &env,
-        Mode::Serve,
-    )
-    .unwrap_or_else(|p| panic!("{p:?}"));
-    let mut registry = Registry::default();
-    registry.push_file(Declarative::live(compiled, "test").unwrap());
-
-    let notion = FakeNotion::spawn();
-    let dir = TempDir::unique();
-    let app = TestApp::builder()
-        .sharing_notion(&notion)
-        .with_env(&LIVE_ENV)
-        .with_registry(registry)
-        .data_dir(&dir.0)
-        .spawn()
-        .await;
-    let app = LiveApp {
-        app,
-        pulls: FakePulls::new(),
-    };
-    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
-    let link = "https://tickets.example.com/t/42";
-    assert_eq!(app.subscribe(&alice, link).await, "Printer jams");
+    let Showing { app, notion, _dir } =
+        alice_showing_ticket(tickets_compiled(&upstream, ""), "Printer jams").await;
+    let link = TICKET;
 
     let post = |body: Vec<u8>, signature: String, delivery: String| {
         let client = app.client.clone();
@@ -302,13 +329,6 @@ async fn a_refresh_interval_pushes_a_changed_preview_once_and_nothing_when_uncha
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use notion_unfurl::unfurl::registry::Registry;
-    use notion_unfurl_declarative::load::load_str;
-    use notion_unfurl_declarative::{Declarative, Mode};
-
-    use crate::fakes::FakeNotion;
-    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
-
     let title = Arc::new(Mutex::new("Printer jams".to_owned()));
     let upstream = MockServer::start().await;
     let shown = title.clone();
@@ -319,41 +339,16 @@ async fn a_refresh_interval_pushes_a_changed_preview_once_and_nothing_when_uncha
         })
         .mount(&upstream)
         .await;
-    let env = std::collections::BTreeMap::from([(
-        "TICKETS_WEBHOOK_SECRET".to_owned(),
-        HOOK_SECRET.to_owned(),
-    )]);
-    let text = tickets_with_webhook(&upstream.uri())
-        .replace("[webhook]", "[cache]\nrefresh = \"30s\"\n\n[webhook]");
-    let mut compiled = load_str(
-        std::path::Path::new("tickets.toml"),
-        &text,
-        &env,
-        Mode::Serve,
-    )
-    .unwrap_or_else(|p| panic!("{p:?}"));
+    let mut compiled = tickets_compiled(&upstream, "[cache]\nrefresh = \"30s\"\n\n");
     assert_eq!(compiled.refresh, Some(Duration::from_secs(30)));
     // The file says 30 s (the least it may); the test does not wait that long.
     compiled.refresh = Some(Duration::from_millis(200));
-    let mut registry = Registry::default();
-    registry.push_file(Declarative::live(compiled, "test").unwrap());
-
-    let notion = FakeNotion::spawn();
-    let dir = TempDir::unique();
-    let app = TestApp::builder()
-        .sharing_notion(&notion)
-        .with_env(&LIVE_ENV)
-        .with_registry(registry)
-        .data_dir(&dir.0)
-        .spawn()
-        .await;
-    let app = LiveApp {
-        app,
-        pulls: FakePulls::new(),
-    };
-    let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
-    let link = "https://tickets.example.com/t/42";
-    assert_eq!(app.subscribe(&alice, link).await, "Printer jams");
+    let Showing {
+        app: _app,
+        notion,
+        _dir,
+    } = alice_showing_ticket(compiled, "Printer jams").await;
+    let link = TICKET;
 
     // Several rounds with nothing changed: nothing is pushed.
     tokio::time::sleep(Duration::from_millis(2500)).await;

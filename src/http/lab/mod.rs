@@ -212,21 +212,8 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     }
     let tests = recorded_choices(&state);
     if let Some(choice) = test.filter(|t| !t.is_empty()) {
-        let (status, notice, result) = match from_test(&state, &choice).await {
-            Ok(result) => (StatusCode::OK, None, Some(result)),
-            Err(notice) => (StatusCode::BAD_REQUEST, Some(notice), None),
-        };
-        return Ok(respond(status, |nonce| {
-            render::page(&Page {
-                nonce,
-                url: "",
-                refresh: false,
-                notice: notice.as_deref(),
-                result,
-                tests: &tests,
-                test: &choice,
-            })
-        }));
+        let outcome = from_test(&state, &choice).await;
+        return Ok(answer(outcome, "", false, &tests, &choice));
     }
     let Some(url) = url.filter(|u| !u.is_empty()) else {
         return Ok(respond(StatusCode::OK, |nonce| {
@@ -241,21 +228,8 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             })
         }));
     };
-    let (status, notice, result) = match from_url(&state, &url, refresh).await {
-        Ok(result) => (StatusCode::OK, None, Some(result)),
-        Err(notice) => (StatusCode::BAD_REQUEST, Some(notice), None),
-    };
-    Ok(respond(status, |nonce| {
-        render::page(&Page {
-            nonce,
-            url: &url,
-            refresh,
-            notice: notice.as_deref(),
-            result,
-            tests: &tests,
-            test: "",
-        })
-    }))
+    let outcome = from_url(&state, &url, refresh).await;
+    Ok(answer(outcome, &url, refresh, &tests, ""))
 }
 
 /// The provider files' recorded tests the lab can play (none without the feature).
@@ -313,22 +287,34 @@ pub async fn render_json(
     gate(&req, &state.settings, state.consent.secure())?;
     let form = read_form(&req, payload, &state.settings).await?;
     let pasted = field(&form, "json").unwrap_or_default();
-    let (status, notice, result) = match from_json(state.unfurler.guarded(), &pasted).await {
+    let outcome = from_json(state.unfurler.guarded(), &pasted).await;
+    Ok(answer(outcome, "", false, &recorded_choices(&state), ""))
+}
+
+/// The lab page for `outcome` (the result sections, or the sentence why there are none:
+/// then `400`), its forms filled in with `url`, `refresh` and `test`.
+fn answer(
+    outcome: Result<String, String>,
+    url: &str,
+    refresh: bool,
+    tests: &[(String, String)],
+    test: &str,
+) -> HttpResponse {
+    let (status, notice, result) = match outcome {
         Ok(result) => (StatusCode::OK, None, Some(result)),
         Err(notice) => (StatusCode::BAD_REQUEST, Some(notice), None),
     };
-    let tests = recorded_choices(&state);
-    Ok(respond(status, |nonce| {
+    respond(status, |nonce| {
         render::page(&Page {
             nonce,
-            url: "",
-            refresh: false,
+            url,
+            refresh,
             notice: notice.as_deref(),
             result,
-            tests: &tests,
-            test: "",
+            tests,
+            test,
         })
-    }))
+    })
 }
 
 /// `POST /lab/login`: the token form; a right token sets the lab cookie.
