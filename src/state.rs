@@ -10,6 +10,7 @@ use notion_unfurl_sdk::GuardedClient;
 
 use crate::clients::github::GitHubLogin;
 use crate::clients::notion::NotionClient;
+use crate::clients::services::{ServiceApp, ServiceLogins};
 use crate::live::outbox::{self, Wakeup};
 use crate::live::watch;
 use crate::oauth::connections::Connections;
@@ -48,6 +49,8 @@ pub enum StartError {
     Notion(#[from] crate::clients::notion::NotionError),
     #[error("could not set up GitHub sign-in: {0}")]
     GitHub(#[from] crate::clients::github::LoginError),
+    #[error("could not set up the services provider files declare: {0}")]
+    Services(#[from] crate::clients::services::ServiceError),
     #[error(transparent)]
     Providers(#[from] crate::unfurl::registry::RegistryError),
     #[error("could not listen on {address}: {source}")]
@@ -69,6 +72,8 @@ pub struct AppState {
     pub consent: Consent,
     /// GitHub sign-in, when a GitHub OAuth app is configured.
     pub github: Option<GitHubLogin>,
+    /// The services provider files declare, which accounts link on the consent page.
+    pub services: ServiceLogins,
     /// Recognises our access tokens, expired ones included (for revocation).
     pub signature: SignatureCheck,
     pub metrics: Arc<Metrics>,
@@ -137,6 +142,11 @@ impl AppState {
         );
         let guarded = GuardedClient::new(settings.fetch_policy())?;
         let metrics = Arc::new(Metrics::new());
+        let services = ServiceLogins::new(
+            service_apps(&registry),
+            &settings.public_url,
+            &settings.fetch_policy().user_agent,
+        )?;
         let unfurler = Unfurler::new(
             registry,
             PreviewCache::new(settings.cache_max_bytes),
@@ -169,7 +179,8 @@ impl AppState {
             settings: Arc::new(settings),
             tokens,
             unfurler,
-            connections: Connections::new(store.clone()),
+            connections: Connections::new(store.clone(), services.clone()),
+            services,
             store,
             notion,
             consent,
@@ -203,5 +214,28 @@ impl AppState {
             connections: self.connections.clone(),
             cache: self.unfurler.cache().clone(),
         }
+    }
+}
+
+/// The OAuth applications of the services the provider files declare.
+fn service_apps(registry: &Registry) -> Vec<ServiceApp> {
+    #[cfg(feature = "declarative")]
+    return registry
+        .services()
+        .into_iter()
+        .map(|s| ServiceApp {
+            id: s.id,
+            name: s.name,
+            authorize_url: s.authorize_url,
+            token_url: s.token_url,
+            scopes: s.scopes,
+            client_id: s.client_id,
+            client_secret: s.client_secret,
+        })
+        .collect();
+    #[cfg(not(feature = "declarative"))]
+    {
+        let _ = registry;
+        Vec::new()
     }
 }

@@ -834,7 +834,8 @@ fn providers_test_runs_the_shipped_files_and_check_names_each_problem() {
         .args(["providers", "check"])
         .arg(&shipped)
         .env("TICKETS_TOKEN", "t")
-        .env("GITLAB_TOKEN", "g"));
+        .env("GITLAB_CLIENT_ID", "g")
+        .env("GITLAB_CLIENT_SECRET", "gs"));
     let out = String::from_utf8_lossy(&checked.stdout);
     assert!(
         checked.status.success(),

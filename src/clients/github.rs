@@ -16,6 +16,7 @@ use oauth2::{
 use serde::Deserialize;
 use url::Url;
 
+use crate::clients::oauth_http::{OAuthHttp, describe};
 use crate::platform::config::Settings;
 
 /// Scopes we ask for: `repo` lets previews read the private pull requests the user can see.
@@ -65,12 +66,8 @@ pub struct GitHubLogin {
     web_url: Url,
     redirect_url: Url,
     api: TrustedClient,
-    token_http: reqwest::Client,
+    token_http: OAuthHttp,
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct HttpError(String);
 
 fn join(base: &Url, path: &str) -> Option<Url> {
     let mut base = base.clone();
@@ -95,14 +92,7 @@ impl GitHubLogin {
         };
         let redirect_url = join(&settings.public_url, "oauth/github/callback")
             .ok_or_else(|| LoginError::Exchange("bad public URL".into()))?;
-        let token_http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(user_agent)
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(TrustedError::from)?;
+        let token_http = OAuthHttp::new(user_agent)?;
         Ok(Some(Self {
             client_id,
             client_secret,
@@ -139,24 +129,6 @@ impl GitHubLogin {
         })
     }
 
-    async fn send(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
-        let request = reqwest::Request::try_from(request)
-            .map_err(|e| HttpError(e.without_url().to_string()))?;
-        let response = self
-            .token_http
-            .execute(request)
-            .await
-            .map_err(|e| HttpError(e.without_url().to_string()))?;
-        let mut builder = http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            builder = builder.header(name, value);
-        }
-        let body = read_limited(response, MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| HttpError(e.to_string()))?;
-        builder.body(body).map_err(|e| HttpError(e.to_string()))
-    }
-
     /// Trade the callback's code (with the PKCE verifier) for a token, then read who it is.
     pub async fn finish(&self, code: &str, pkce_verifier: &str) -> Result<GitHubUser, LoginError> {
         let client = BasicClient::new(ClientId::new(self.client_id.clone()))
@@ -165,13 +137,12 @@ impl GitHubLogin {
                 self.endpoint("login/oauth/access_token")?,
             ))
             .set_redirect_uri(RedirectUrl::from_url(self.redirect_url.clone()));
-        let http = |request| self.send(request);
         // GitHub reports a bad code as a 200 carrying `{"error": ...}`: that fails to parse
         // as a token response and lands here as an error too.
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-            .request_async(&http)
+            .request_async(&self.token_http)
             .await
             .map_err(|e| LoginError::Exchange(describe(&e)))?;
         let token = Secret::new(token.access_token().secret().clone());
@@ -207,16 +178,4 @@ impl GitHubLogin {
 struct User {
     id: u64,
     login: String,
-}
-
-/// The kind of an oauth2 failure, without the response body (it may echo the code).
-fn describe<RE: std::error::Error + 'static, T: oauth2::ErrorResponse>(
-    error: &oauth2::RequestTokenError<RE, T>,
-) -> String {
-    match error {
-        oauth2::RequestTokenError::ServerResponse(response) => format!("error response {response}"),
-        oauth2::RequestTokenError::Request(e) => format!("request failed: {e}"),
-        oauth2::RequestTokenError::Parse(_, _) => "unreadable token response".to_owned(),
-        oauth2::RequestTokenError::Other(e) => e.clone(),
-    }
 }

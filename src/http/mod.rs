@@ -29,7 +29,8 @@
 //!   `UNFURL_LAB_TOKEN` is set and not presented; plain text otherwise: 404 (off: no token
 //!   and not on loopback), 405 (with `Allow`), 408, 413. Bad input (a link that cannot be
 //!   previewed, JSON that cannot be read) is a lab page with a sentence and status 400.
-//! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`): an HTML page in
+//! - [`pages::PageError`] (`/oauth/authorize`, `/oauth/github/callback`, `/oauth/services`,
+//!   `/oauth/services/{id}/callback`): an HTML page in
 //!   the [`pages`] shell (no-store, never framed, no referrer) with one sentence the user
 //!   can act on; 400, 403, 404, 408, 413, 415, 429 (with `Retry-After`), 500, 502, 503.
 //!   Redirects back to Notion (`error=invalid_request` / `access_denied`, with `state`)
@@ -63,6 +64,7 @@ pub mod lab;
 pub mod limits;
 pub mod metrics;
 pub mod oauth_authorize;
+pub mod oauth_services;
 pub mod oauth_token;
 pub mod pages;
 pub mod request;
@@ -98,6 +100,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/oauth/github/callback",
         web::get().to(oauth_authorize::github_callback),
+    )
+    .route("/oauth/services", web::post().to(oauth_services::decide))
+    .route(
+        "/oauth/services/{service}/callback",
+        web::get().to(oauth_services::callback),
     )
     // Probes answer HEAD like GET (actix sends the headers and drops the body): load
     // balancers and `curl -I` probe that way. Any other method gets actix's 405 with `Allow`.

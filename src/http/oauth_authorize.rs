@@ -7,7 +7,6 @@
 //! Notion receives our code only when that trade succeeded.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use url::Url;
@@ -15,7 +14,7 @@ use url::Url;
 use crate::http::limits::Limits;
 use crate::http::pages::{self, PageError};
 use crate::http::request::{BodyError, BodyLimit, read_limited};
-use crate::oauth::consent::{self, Pending};
+use crate::oauth::consent::{self, Linked, Pending};
 use crate::oauth::linking::{self, SignedIn};
 use crate::platform::crypto::{random_token, same_secret};
 use crate::state::AppState;
@@ -23,7 +22,7 @@ use crate::state::AppState;
 /// Query or form pairs, refusing a repeated name (security.md: reject repeated parameters)
 /// and a name or value that is not UTF-8 once decoded: decoding would replace its bytes,
 /// and Notion's `state` must come back byte for byte or not at all.
-fn unique_pairs(encoded: &[u8]) -> Option<Vec<(String, String)>> {
+pub(crate) fn unique_pairs(encoded: &[u8]) -> Option<Vec<(String, String)>> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (name, value) in url::form_urlencoded::parse(encoded) {
         let replaced = |text: &str| text.contains(char::REPLACEMENT_CHARACTER);
@@ -35,7 +34,7 @@ fn unique_pairs(encoded: &[u8]) -> Option<Vec<(String, String)>> {
     Some(pairs)
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(n, _)| n == name)
@@ -43,7 +42,7 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn see_other(location: &str) -> HttpResponse {
+pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((LOCATION, location))
         .insert_header(("Cache-Control", "no-store"))
@@ -52,7 +51,10 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// `redirect_uri` (already checked against the allow-list) with our parameters added.
-fn back_to_notion(redirect_uri: &str, params: &[(&str, &str)]) -> Result<HttpResponse, PageError> {
+pub(crate) fn back_to_notion(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+) -> Result<HttpResponse, PageError> {
     let mut url = Url::parse(redirect_uri).map_err(|_| PageError::InvalidReturnAddress)?;
     {
         let mut query = url.query_pairs_mut();
@@ -74,7 +76,7 @@ fn with_state<'a>(
     params
 }
 
-fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
+pub(crate) fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
     Cookie::build(state.consent.cookie_name(), value)
         .path("/")
         .http_only(true)
@@ -86,7 +88,7 @@ fn pending_cookie(state: &AppState, value: String) -> Cookie<'static> {
         .finish()
 }
 
-fn clear_cookie(state: &AppState, response: &mut HttpResponse) {
+pub(crate) fn clear_cookie(state: &AppState, response: &mut HttpResponse) {
     let mut cookie = pending_cookie(state, String::new());
     cookie.make_removal();
     let _ = response.add_cookie(&cookie);
@@ -94,14 +96,18 @@ fn clear_cookie(state: &AppState, response: &mut HttpResponse) {
 
 /// Take a single-use step of `pending`: `Ok(false)` if it was taken before (on any
 /// instance), `Err` if the database could not say.
-async fn spend(state: &AppState, step: &str, pending: &Pending) -> Result<bool, PageError> {
+pub(crate) async fn spend(
+    state: &AppState,
+    step: &str,
+    pending: &Pending,
+) -> Result<bool, PageError> {
     consent::spend(&state.store, step, pending)
         .await
         .map_err(PageError::SignInStep)
 }
 
 /// Refused when `req`'s address ran out of sign-in steps.
-fn sign_in_allowed(req: &HttpRequest, limits: &Limits) -> Result<(), PageError> {
+pub(crate) fn sign_in_allowed(req: &HttpRequest, limits: &Limits) -> Result<(), PageError> {
     limits
         .sign_in
         .check(req)
@@ -162,17 +168,15 @@ pub async fn authorize(
 /// The largest consent form read: a CSRF token and a decision take well under 1 KiB.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// `POST /oauth/authorize`: the consent decision.
-#[tracing::instrument(name = "oauth_consent", skip_all)]
-pub async fn decide(
-    req: HttpRequest,
+/// A form our own pages post (a CSRF token and a decision), checked against the pending
+/// authorisation in the browser's cookie; both, or why not.
+pub(crate) async fn read_form(
+    req: &HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
-    limits: web::Data<Limits>,
-) -> Result<HttpResponse, PageError> {
-    sign_in_allowed(&req, &limits)?;
-    // The form is a CSRF token and a decision. A compressed body is refused unread: the
-    // only sender is our own page, and inflating a stranger's body costs memory first.
+    state: &AppState,
+) -> Result<(Vec<(String, String)>, Pending), PageError> {
+    // A compressed body is refused unread: the only sender is our own page, and inflating
+    // a stranger's body costs memory first.
     if req
         .headers()
         .contains_key(actix_web::http::header::CONTENT_ENCODING)
@@ -183,7 +187,7 @@ pub async fn decide(
         max_bytes: MAX_FORM_BYTES,
         within: state.settings.body_read_timeout,
     };
-    let body = read_limited(&req, payload, limit)
+    let body = read_limited(req, payload, limit)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => PageError::FormTooLarge,
@@ -196,15 +200,28 @@ pub async fn decide(
         .consent
         .open(cookie.as_ref().map(|c| c.value()))
         .map_err(|e| {
-            tracing::info!(error = %e, "consent without a usable pending authorisation");
+            tracing::info!(error = %e, "form without a usable pending authorisation");
             PageError::Expired
         })?;
     let csrf_ok =
         param(&form, "csrf").is_some_and(|csrf| bool::from(same_secret(csrf, &pending.csrf)));
     if !csrf_ok {
-        tracing::info!("consent refused: CSRF token mismatch");
+        tracing::info!("form refused: CSRF token mismatch");
         return Err(PageError::CsrfMismatch);
     }
+    Ok((form, pending))
+}
+
+/// `POST /oauth/authorize`: the consent decision.
+#[tracing::instrument(name = "oauth_consent", skip_all)]
+pub async fn decide(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    limits: web::Data<Limits>,
+) -> Result<HttpResponse, PageError> {
+    sign_in_allowed(&req, &limits)?;
+    let (form, pending) = read_form(&req, payload, &state).await?;
     if !spend(&state, &format!("consent:{}", pending.id), &pending).await? {
         return Err(PageError::Expired);
     }
@@ -218,13 +235,9 @@ pub async fn decide(
     };
     // Rendered here rather than by actix: the cookie below goes on error pages too.
     let mut response = decided.unwrap_or_else(HttpResponse::from_error);
-    if response.status() != StatusCode::SEE_OTHER
-        || !response
-            .headers()
-            .get(LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .is_some_and(|l| state.github.is_some() && l.contains("/login/oauth/authorize"))
-    {
+    // Kept only when the answer carries the pending authorisation on (to GitHub, or to
+    // the page that links the services provider files declare).
+    if !sets_pending(&state, &response) {
         clear_cookie(&state, &mut response);
     }
     Ok(response)
@@ -268,7 +281,7 @@ pub async fn github_callback(
     );
     // Rendered here rather than by actix, so that the cookie goes on error pages too.
     let mut response = answer.unwrap_or_else(HttpResponse::from_error);
-    if finished {
+    if finished && !sets_pending(&state, &response) {
         clear_cookie(&state, &mut response);
     }
     Ok(response)
@@ -324,15 +337,69 @@ async fn github_callback_inner(
     link(state, &pending, account).await
 }
 
-/// Link the signed-in account and send our code back to Notion.
+/// Link the signed-in account and send our code back to Notion; or, when provider files
+/// declare services the account may link, show the page that links them first
+/// ([`crate::http::oauth_services`]), carrying the pending authorisation on.
 async fn link(
     state: &AppState,
     pending: &Pending,
     account: SignedIn<'_>,
 ) -> Result<HttpResponse, PageError> {
-    let code = linking::link(&state.store, &state.notion, pending, account).await?;
-    back_to_notion(
-        &pending.redirect_uri,
-        &[("code", &code), ("state", &pending.state)],
-    )
+    if state.services.is_empty() {
+        let code = linking::link(&state.store, &state.notion, pending, account).await?;
+        return back_to_notion(
+            &pending.redirect_uri,
+            &[("code", &code), ("state", &pending.state)],
+        );
+    }
+    let connection_id = linking::connect(&state.store, &state.notion, pending, account).await?;
+    let mut pending = pending.clone();
+    pending.linked = Some(Linked {
+        connection_id,
+        account_key: account.key.to_owned(),
+        account_name: account.name.to_owned(),
+    });
+    pages_with_pending(state, &pending, None).await
+}
+
+/// The services page for `pending`, with the pending authorisation sealed into its cookie.
+pub(crate) async fn pages_with_pending(
+    state: &AppState,
+    pending: &Pending,
+    notice: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let Some(linked) = &pending.linked else {
+        return Err(PageError::Expired);
+    };
+    let linked_now: Vec<String> = state
+        .store
+        .service_tokens(&linked.account_key)
+        .await
+        .map_err(|source| PageError::NotSaved {
+            what: "service links",
+            source,
+        })?
+        .into_iter()
+        .map(|t| t.service)
+        .collect();
+    let services: Vec<pages::ServiceRow<'_>> = state
+        .services
+        .all()
+        .map(|s| pages::ServiceRow {
+            id: &s.app.id,
+            name: &s.app.name,
+            linked: linked_now.contains(&s.app.id),
+        })
+        .collect();
+    let cookie = state.consent.seal(pending).ok_or(PageError::NotSealed)?;
+    let mut response = pages::services(&linked.account_name, &services, &pending.csrf, notice);
+    let _ = response.add_cookie(&pending_cookie(state, cookie));
+    Ok(response)
+}
+
+/// Whether `response` sets the pending authorisation's cookie to a value (carries it on).
+pub(crate) fn sets_pending(state: &AppState, response: &HttpResponse) -> bool {
+    response
+        .cookies()
+        .any(|c| c.name() == state.consent.cookie_name() && !c.value().is_empty())
 }

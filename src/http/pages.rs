@@ -25,6 +25,7 @@ main{background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);pa
 max-width:440px;margin:16px}h1{font-size:22px;margin:0 0 12px}p{margin:0 0 16px}\
 .actions{display:flex;gap:12px;margin-top:24px}button{font:inherit;padding:8px 20px;\
 border-radius:6px;border:1px solid #d3d1cb;background:#fff;cursor:pointer}\
+ul{list-style:none;padding:0;margin:0}li{display:flex;gap:12px;align-items:center;margin:8px 0}\
 button.primary{background:#2383e2;border-color:#2383e2;color:#fff}.muted{color:#787774;font-size:14px}";
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
@@ -65,6 +66,59 @@ pub fn consent(service: &str, account: &str, csrf: &str) -> HttpResponse {
         csrf = encode_double_quoted_attribute(csrf),
     );
     page(StatusCode::OK, "Connect to Notion", &body)
+}
+
+/// One service on the services page.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRow<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// The account linked it already.
+    pub linked: bool,
+}
+
+/// The services page, between the consent page and Notion: the account links the services
+/// provider files declare (each through its own sign-in), then continues to Notion. Every
+/// button is a POST carrying the CSRF token.
+pub fn services(
+    account: &str,
+    services: &[ServiceRow<'_>],
+    csrf: &str,
+    notice: Option<&str>,
+) -> HttpResponse {
+    let rows: String = services
+        .iter()
+        .map(|s| {
+            let (state, label) = if s.linked {
+                ("linked", format!("Link {} again", s.name))
+            } else {
+                ("not linked", format!("Link {}", s.name))
+            };
+            format!(
+                "<li data-service=\"{id}\" data-state=\"{state}\"><strong>{name}</strong> \
+                 <span class=\"muted\">{state}</span> \
+                 <button type=\"submit\" name=\"decision\" value=\"link:{id}\" id=\"link-{id}\">{label}</button></li>",
+                id = encode_double_quoted_attribute(s.id),
+                name = encode_text(s.name),
+                label = encode_text(&label),
+            )
+        })
+        .collect();
+    let notice = notice
+        .map(|n| format!("<p id=\"notice\">{}</p>", encode_text(n)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Link your other accounts</h1>{notice}\
+         <p>Signed in as {account}. Previews of these services' links read them with your own \
+         account: link the ones you use now, or later by connecting again from Notion.</p>\
+         <form method=\"post\" action=\"/oauth/services\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><ul id=\"services\">{rows}</ul>\
+         <div class=\"actions\"><button class=\"primary\" type=\"submit\" name=\"decision\" \
+         value=\"finish\" id=\"finish\">Continue to Notion</button></div></form>",
+        account = encode_text(account),
+        csrf = encode_double_quoted_attribute(csrf),
+    );
+    page(StatusCode::OK, "Link your accounts", &body)
 }
 
 /// An error the user can act on; nothing internal. Only [`PageError`] renders it.
@@ -110,6 +164,8 @@ pub enum PageError {
     StateMismatch,
     #[error("GitHub sign-in is not configured")]
     GitHubNotConfigured,
+    #[error("no provider file declares this service")]
+    UnknownService,
     #[error("the consent form is too large")]
     FormTooLarge,
     #[error("the consent form was not sent in time")]
@@ -186,6 +242,7 @@ impl PageError {
             Self::CsrfMismatch | Self::Compressed => NOT_FROM_CONSENT_PAGE,
             Self::StateMismatch => "This sign-in did not start in this browser.",
             Self::GitHubNotConfigured => "GitHub sign-in is not configured.",
+            Self::UnknownService => "This service cannot be linked on this server.",
             Self::FormTooLarge => "The form is too large.",
             Self::FormTooSlow => "The form took too long to arrive. Please try again.",
             Self::RateLimited { .. } => {
@@ -238,7 +295,7 @@ impl ResponseError for PageError {
             | Self::RepeatedCallbackParameter
             | Self::NoGitHubCode => StatusCode::BAD_REQUEST,
             Self::CsrfMismatch | Self::StateMismatch => StatusCode::FORBIDDEN,
-            Self::GitHubNotConfigured => StatusCode::NOT_FOUND,
+            Self::GitHubNotConfigured | Self::UnknownService => StatusCode::NOT_FOUND,
             Self::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::FormTooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::Compressed => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -364,6 +421,11 @@ mod tests {
                 PageError::GitHubNotConfigured,
                 StatusCode::NOT_FOUND,
                 "GitHub sign-in is not configured.",
+            ),
+            (
+                PageError::UnknownService,
+                StatusCode::NOT_FOUND,
+                "This service cannot be linked on this server.",
             ),
             (
                 PageError::FormTooLarge,

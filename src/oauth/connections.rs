@@ -19,6 +19,8 @@ use std::sync::Mutex;
 
 use notion_unfurl_sdk::Account;
 
+use crate::clients::services::ServiceLogins;
+use crate::oauth::services::account_with_services;
 use crate::unfurl::Requester;
 
 use crate::platform::memo::Epoch;
@@ -68,6 +70,8 @@ impl ActiveConnection {
 #[derive(Clone)]
 pub struct Connections {
     store: Store,
+    /// The services provider files declare, to refresh their tokens.
+    services: ServiceLogins,
     active: moka::future::Cache<String, Option<Arc<ActiveConnection>>>,
     /// Ids forgotten within the last [`CONNECTION_TTL`]: a lookup that raced a revocation
     /// (read before it committed, cached after it was forgotten) must not be cached.
@@ -88,9 +92,10 @@ impl std::fmt::Debug for Connections {
 }
 
 impl Connections {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, services: ServiceLogins) -> Self {
         Self {
             store,
+            services,
             active: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(CONNECTION_TTL)
@@ -133,14 +138,11 @@ impl Connections {
         if connection.is_revoked() {
             return Ok(None);
         }
-        let upstream_token = self
-            .store
-            .account(&connection.account_key)
-            .await?
-            .and_then(|account| account.upstream_token);
+        let account =
+            account_with_services(&self.store, &self.services, &connection.account_key).await?;
         Ok(Some(Arc::new(ActiveConnection {
             id: connection.id,
-            requester: Requester::new(Account::new(connection.account_key, upstream_token)),
+            requester: Requester::new(account),
             subscribed: Mutex::new(HashSet::new()),
         })))
     }

@@ -43,6 +43,38 @@ pub struct Pending {
     /// Set once the browser was sent to GitHub.
     pub github_state: Option<String>,
     pub pkce_verifier: Option<String>,
+    /// Set once Notion's code was traded and the connection made, while the browser links
+    /// the services provider files declare; our code for Notion is minted when it is done.
+    #[serde(default)]
+    pub linked: Option<Linked>,
+    /// Set while the browser is at a service's consent page: which service, its `state`
+    /// and the PKCE verifier.
+    #[serde(default)]
+    pub service: Option<ServiceStep>,
+}
+
+/// The account and connection a pending authorisation made.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Linked {
+    pub connection_id: String,
+    pub account_key: String,
+    pub account_name: String,
+}
+
+/// A service sign-in under way. Its `Debug` shows the service only.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ServiceStep {
+    pub id: String,
+    pub state: String,
+    pub pkce_verifier: String,
+}
+
+impl std::fmt::Debug for ServiceStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceStep")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Pending {
@@ -52,6 +84,8 @@ impl std::fmt::Debug for Pending {
             .field("client_id", &self.client_id)
             .field("expires_at", &self.expires_at)
             .field("via_github", &self.github_state.is_some())
+            .field("linked", &self.linked.is_some())
+            .field("service", &self.service)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +150,8 @@ impl Consent {
             expires_at: unix_secs() + PENDING_TTL.as_secs() as i64,
             github_state: None,
             pkce_verifier: None,
+            linked: None,
+            service: None,
         }
     }
 

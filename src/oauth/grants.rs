@@ -370,12 +370,14 @@ impl<'a> Grants<'a> {
         {
             return Ok(());
         }
-        if let Some(account) = store.account(&connection.account_key).await?
-            && account.upstream_token.is_some()
-        {
-            store
-                .upsert_account(&account.key, &account.name, None)
-                .await?;
+        // Its last connection gone, the account keeps no upstream token: GitHub's and
+        // every other service's go together.
+        let dropped = store.delete_service_tokens(&connection.account_key).await?;
+        if dropped > 0 {
+            tracing::info!(
+                services = dropped,
+                "dropped the service tokens of an account with no connection left"
+            );
         }
         Ok(())
     }
@@ -415,7 +417,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
             let keys = Keys::derive(ROOT);
             Self {
-                connections: Connections::new(store),
+                connections: Connections::new(store, Default::default()),
                 tokens: Tokens::new(
                     &keys,
                     ISSUER.into(),

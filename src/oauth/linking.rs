@@ -40,6 +40,18 @@ pub async fn link(
     pending: &Pending,
     account: SignedIn<'_>,
 ) -> Result<String, LinkError> {
+    let connection_id = connect(store, notion, pending, account).await?;
+    finish(store, pending, &connection_id).await
+}
+
+/// Trade Notion's code and store the account and its new connection; the connection's
+/// id. Notion receives our code later, from [`finish`].
+pub async fn connect(
+    store: &Store,
+    notion: &NotionClient,
+    pending: &Pending,
+    account: SignedIn<'_>,
+) -> Result<String, LinkError> {
     // Notion first: a made-up or spent code must leave nothing behind (no account row, no
     // upstream token) for a stranger to pile up.
     let grant = notion
@@ -61,14 +73,25 @@ pub async fn link(
         })
         .await
         .map_err(not_saved("connection"))?;
-    let code = mint_code(
+    tracing::info!(account = account.key, "account linked");
+    Ok(connection.id)
+}
+
+/// Our authorisation code for Notion, for the connection [`connect`] made.
+pub async fn finish(
+    store: &Store,
+    pending: &Pending,
+    connection_id: &str,
+) -> Result<String, LinkError> {
+    mint_code(
         store,
-        &connection.id,
+        connection_id,
         &pending.client_id,
         &pending.redirect_uri,
     )
     .await
-    .map_err(not_saved("authorisation code"))?;
-    tracing::info!(account = account.key, "account linked");
-    Ok(code)
+    .map_err(|source| LinkError::NotSaved {
+        what: "authorisation code",
+        source,
+    })
 }

@@ -9,4 +9,5 @@ pub mod connections;
 pub mod consent;
 pub mod grants;
 pub mod linking;
+pub mod services;
 pub mod tokens;

@@ -60,6 +60,8 @@ pub enum OpenError {
     Unreachable { place: String, reason: String },
     #[error("cannot open the SQLite database {path}: {reason}")]
     SqliteFile { path: String, reason: String },
+    #[error("could not move GitHub tokens to service_tokens: {0}")]
+    MoveTokens(String),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]

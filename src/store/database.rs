@@ -50,14 +50,20 @@ fn row_aad(column: &str, row_key: &str) -> Vec<u8> {
 
 impl Store {
     /// Open the database at `url` (`sqlite://PATH`, created when missing, or
-    /// `postgres://…`) and apply any migration not yet applied.
+    /// `postgres://…`), apply any migration not yet applied, and move GitHub tokens an older
+    /// version kept on account rows to `service_tokens`.
     pub async fn connect(url: &str, cipher: Cipher) -> Result<Self, OpenError> {
         let (pool, backend) = connect::open(url).await?;
-        Ok(Self {
+        let store = Self {
             pool,
             cipher: Arc::new(cipher),
             backend,
-        })
+        };
+        store
+            .move_account_tokens()
+            .await
+            .map_err(|e| OpenError::MoveTokens(e.to_string()))?;
+        Ok(store)
     }
 
     #[cfg(any(test, feature = "testing"))]

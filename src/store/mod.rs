@@ -26,6 +26,7 @@ mod grants;
 mod inspection;
 mod link_changes;
 mod outbox;
+mod services;
 mod subscriptions;
 
 pub use accounts::Account;
@@ -35,6 +36,7 @@ pub use database::{Result, Store, StoreError};
 pub use grants::{CodeOutcome, RotateOutcome};
 pub use inspection::{Inspection, inspect};
 pub use outbox::{Accepted, OutboxRow, OutboxStats, WebhookDelivery};
+pub use services::{GITHUB, IssuedTokens, ServiceToken};
 
 /// How far back a look at other instances' changes (revocations, changed links) reaches,
 /// in seconds. Change times come from other instances' clocks and may commit a little after

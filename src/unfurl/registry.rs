@@ -142,6 +142,13 @@ impl Registry {
         self.files.iter().find(|p| p.compiled().id == id)
     }
 
+    /// The upstream services the provider files declare (`[service]`), each once: the
+    /// ones an account may link besides GitHub.
+    #[cfg(feature = "declarative")]
+    pub fn services(&self) -> Vec<notion_unfurl_declarative::model::Service> {
+        notion_unfurl_declarative::load::service::services(self.files.iter().map(|f| f.compiled()))
+    }
+
     pub fn providers(&self) -> &[Arc<dyn Provider>] {
         &self.providers
     }

@@ -23,6 +23,8 @@ mod process;
 #[cfg(feature = "declarative")]
 mod provider_files;
 mod restart;
+#[cfg(feature = "declarative")]
+mod service_links;
 mod slow_clients;
 mod unfurl_auth;
 mod unfurl_pages;

@@ -175,6 +175,48 @@ async fn the_storage_story_holds_on_sqlite() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// An older version kept the GitHub token on the account row; opening the store moves it
+/// to `service_tokens` (opened and sealed again for its new row) and clears the old column.
+#[tokio::test]
+async fn github_tokens_on_account_rows_move_to_service_tokens_at_open() {
+    let dir = std::env::temp_dir().join(format!("nu-store-{}", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}/legacy.db", dir.display());
+    let store = Store::connect(&url, cipher()).await.unwrap();
+    store
+        .upsert_account("github:9", "GitHub - nine", None)
+        .await
+        .unwrap();
+    store.close().await;
+    let sealed = cipher()
+        .seal_secret(
+            &Secret::new("gho_legacy"),
+            b"accounts.upstream_token:github:9",
+        )
+        .unwrap();
+    let raw = raw_pool(&url).await;
+    sqlx::query("UPDATE accounts SET upstream_token = $1, upstream_token_key_id = $2 WHERE key = 'github:9'")
+        .bind(sealed.bytes.as_slice())
+        .bind(i16::from(sealed.key_id))
+        .execute(&raw)
+        .await
+        .unwrap();
+
+    let store = Store::connect(&url, cipher()).await.unwrap();
+    let account = store.account("github:9").await.unwrap().unwrap();
+    assert_eq!(account.upstream_token.unwrap().expose(), "gho_legacy");
+    let left: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT upstream_token FROM accounts WHERE key = 'github:9'")
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+    assert!(left.is_none());
+    // Opening again finds nothing left to move and changes nothing.
+    assert_eq!(store.move_account_tokens().await.unwrap(), 0);
+    store.close().await;
+    raw.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn a_store_opened_with_a_rotated_key_still_reads_old_rows() {
     let dir = std::env::temp_dir().join(format!("nu-store-{}", uuid::Uuid::new_v4()));

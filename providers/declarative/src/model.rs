@@ -96,6 +96,8 @@ pub struct Compiled {
     pub patterns: Vec<Pattern>,
     pub templates: Templates,
     pub credentials: Credentials,
+    /// The line of `credentials`, for problems about the service it names.
+    pub credentials_line: usize,
     pub requests: Vec<Request>,
     pub page: Option<Page>,
     pub scope: CacheScope,
@@ -107,6 +109,26 @@ pub struct Compiled {
     /// The line of the first `[[match]]`, for problems about patterns.
     pub match_line: usize,
     pub tests: Vec<Test>,
+    /// How accounts link the service of its `account` credentials, when this file says.
+    pub service: Option<Service>,
+}
+
+/// An upstream OAuth 2.0 service accounts link (`[service]`): authorization code with
+/// PKCE S256, refresh tokens used and rotated when the service issues them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// What `credentials.service` names, like `gitlab`.
+    pub id: String,
+    /// What users call it, like `GitLab`.
+    pub name: String,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub scopes: Vec<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Where it is declared, for problems about it.
+    pub file: std::path::PathBuf,
+    pub line: usize,
 }
 
 /// A signed webhook (`POST /webhooks/{id}`).

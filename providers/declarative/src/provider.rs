@@ -59,7 +59,8 @@ impl Declarative {
                     .and_then(|a| a.token_for(service).cloned());
                 token.map(Some).ok_or_else(|| ProviderError::Unauthorized {
                     hint: Some(format!(
-                        "Connect your {display} account to preview this link."
+                        "Connect your {display} account to preview this link \
+                         (connect this integration again in Notion to link it)."
                     )),
                 })
             }

@@ -40,6 +40,33 @@ pub struct Spec {
     pub tests: Vec<TestSpec>,
     #[serde(default)]
     pub webhook: Option<Spanned<WebhookSpec>>,
+    /// How an account links the service its `account` credentials name (OAuth 2.0).
+    #[serde(default)]
+    pub service: Option<Spanned<ServiceSpec>>,
+}
+
+/// How accounts link an upstream service through OAuth 2.0 (authorization code with PKCE
+/// S256): declared once, in any file whose `credentials` name the service; other files
+/// naming it share that declaration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// What users call it ("GitLab"): on the consent page and in "Connect your …".
+    pub name: Spanned<String>,
+    /// The service's web root, like `https://gitlab.example.com`.
+    pub base: Spanned<String>,
+    /// An environment variable that, when set, replaces `base`.
+    #[serde(default)]
+    pub base_env: Option<Spanned<String>>,
+    /// Under `base`: where the browser is sent to authorise.
+    pub authorize_path: Spanned<String>,
+    /// Under `base`: where codes and refresh tokens are traded for tokens.
+    pub token_path: Spanned<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The environment variables holding the OAuth application's id and secret.
+    pub client_id_env: Spanned<String>,
+    pub client_secret_env: Spanned<String>,
 }
 
 /// A signed webhook the upstream sends to `POST /webhooks/{id}` when something changed:

@@ -6,6 +6,7 @@
 
 pub mod problem;
 pub mod sections;
+pub mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ pub use problem::{Environment, Loader, Mode, Problem, ProcessEnv};
 pub use sections::{MAX_MAX_BYTES, MAX_REGEX_BYTES};
 use sections::{add_template, cache, credentials, is_identifier, list, page, patterns, rule};
 
-use crate::model::{self, Compiled, Request, Rule};
+use crate::model::{self, Compiled, Credentials, Request, Rule};
 use crate::spec::{Spec, line_of};
 use crate::template::Templates;
 
@@ -71,6 +72,10 @@ pub fn load_dir(
             }
             Err(mut found) => problems.append(&mut found),
         }
+    }
+    if problems.is_empty() {
+        // Only across files that loaded: a broken file's service would be reported twice.
+        problems.extend(service::resolve(&mut loaded));
     }
     if problems.is_empty() {
         Ok(loaded)
@@ -173,6 +178,23 @@ fn compile(
     known.insert("url".into());
 
     let credentials = credentials(loader, spec.credentials.as_ref(), &spec.name, env, mode);
+    let credentials_line = spec
+        .credentials
+        .as_ref()
+        .map_or(1, |c| line_of(loader.text, c.span().start));
+    let service = spec
+        .service
+        .as_ref()
+        .and_then(|s| service::service(loader, s, credentials.as_ref(), env, mode));
+    let credentials = match (credentials, &service) {
+        (Some(Credentials::Account { service: id, .. }), Some(declared)) => {
+            Some(Credentials::Account {
+                service: id,
+                display: declared.name.clone(),
+            })
+        }
+        (credentials, _) => credentials,
+    };
     let mut requests = Vec::new();
     for (i, r) in spec.requests.iter().enumerate() {
         let name = r.name.get_ref().clone();
@@ -409,6 +431,7 @@ fn compile(
         patterns,
         templates,
         credentials: credentials?,
+        credentials_line,
         requests,
         page: page.flatten(),
         scope,
@@ -418,5 +441,6 @@ fn compile(
         webhook,
         match_line,
         tests,
+        service,
     })
 }

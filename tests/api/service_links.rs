@@ -1,0 +1,370 @@
+//! Per-service accounts (issue 8, item 2): after Notion's consent and GitHub sign-in, the
+//! user links GitLab (a service the shipped GitLab provider file declares) through its own
+//! OAuth with PKCE; previews of GitLab links then read GitLab with that user's GitLab token,
+//! and never with the GitHub one; a token about to run out is refreshed (the refresh token
+//! rotated); revoking the connection drops every service token of the account.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use reqwest::StatusCode;
+use sha2::Digest;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::fakes::GITHUB_USER_ID;
+use crate::helpers::{TestApp, title};
+use crate::linking::{LINKING_ENV, Linking, NOTION_CALLBACK, csrf_of, location};
+
+const MR: &str = "https://gitlab.example.com/platform/api/-/merge_requests/42";
+
+/// A form as sent: its pairs in order.
+type Form = Vec<(String, String)>;
+
+/// A fake GitLab: its token endpoint (codes and refresh tokens) and the merge request API,
+/// recording every token request's form and every API request's `Authorization`.
+#[derive(Clone, Default)]
+struct FakeGitLab {
+    token_forms: Arc<Mutex<Vec<Form>>>,
+    api_authorizations: Arc<Mutex<Vec<String>>>,
+    /// `expires_in` of the tokens it issues.
+    expires_in: u64,
+}
+
+impl Respond for FakeGitLab {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if request.url.path() == "/oauth/token" {
+            let form: Form = url::form_urlencoded::parse(&request.body)
+                .into_owned()
+                .collect();
+            let field = |n: &str| {
+                form.iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let answer = match (field("grant_type").as_str(), field("code").as_str()) {
+                ("authorization_code", "gl-code") => Some(("gl-access-1", "gl-refresh-1")),
+                ("refresh_token", _) if field("refresh_token") == "gl-refresh-1" => {
+                    Some(("gl-access-2", "gl-refresh-2"))
+                }
+                _ => None,
+            };
+            self.token_forms.lock().unwrap().push(form);
+            return match answer {
+                Some((access, refresh)) => {
+                    ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                        "access_token": access,
+                        "refresh_token": refresh,
+                        "token_type": "bearer",
+                        "expires_in": self.expires_in,
+                    }))
+                }
+                None => ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "invalid_grant"})),
+            };
+        }
+        let authorization = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        self.api_authorizations
+            .lock()
+            .unwrap()
+            .push(authorization.clone());
+        if !authorization.starts_with("Bearer gl-access-") {
+            return ResponseTemplate::new(401);
+        }
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "iid": 42, "title": "Cache the token endpoint", "state": "opened", "draft": false,
+            "source_branch": "cache", "target_branch": "main",
+            "updated_at": "2026-11-20T10:00:00Z",
+            "author": {"name": "Ada", "avatar_url": "https://gitlab.example.com/ada.png"},
+            "references": {"full": "platform/api!42"}, "description": "Faster."
+        }))
+    }
+}
+
+/// A linking server with fake Notion and GitHub, and the shipped GitLab merge request file
+/// pointed at `gitlab`.
+async fn spawn(gitlab: &MockServer) -> Linking {
+    let env = std::collections::BTreeMap::from([
+        ("GITLAB_URL".to_owned(), gitlab.uri()),
+        (
+            "GITLAB_API_URL".to_owned(),
+            format!("{}/api/v4", gitlab.uri()),
+        ),
+        ("GITLAB_CLIENT_ID".to_owned(), "gl-app".to_owned()),
+        (
+            "GITLAB_CLIENT_SECRET".to_owned(),
+            "gl-app-secret".to_owned(),
+        ),
+    ]);
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("providers.d/gitlab-merge-requests.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let compiled = notion_unfurl_declarative::load::load_str(
+        &file,
+        &text,
+        &env,
+        notion_unfurl_declarative::Mode::Serve,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let mut registry = notion_unfurl::unfurl::registry::Registry::default();
+    registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
+    let app = TestApp::builder()
+        .with_notion()
+        .with_github()
+        .with_env(&LINKING_ENV)
+        .with_registry(registry)
+        .spawn()
+        .await;
+    Linking::around(app)
+}
+
+fn query(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Consent, then GitHub sign-in: the answer is the services page.
+async fn to_services_page(linking: &Linking) -> String {
+    let csrf = linking.consent_page("notion-code-gl", "st-gl").await;
+    let to_github = linking.decide(&csrf, "allow").await;
+    assert_eq!(to_github.status(), StatusCode::SEE_OTHER);
+    let at_github = linking.follow(&to_github).await;
+    let page = linking.follow(&at_github).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    page.text().await.unwrap()
+}
+
+async fn post_services(linking: &Linking, csrf: &str, decision: &str) -> reqwest::Response {
+    linking
+        .browser
+        .post(format!("{}/oauth/services", linking.app.address))
+        .form(&[("csrf", csrf), ("decision", decision)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_user_links_gitlab_on_the_way_and_its_previews_use_that_token_only() {
+    let gitlab = MockServer::start().await;
+    let fake = FakeGitLab {
+        // Shorter than the refresh margin: the first use refreshes it.
+        expires_in: 60,
+        ..FakeGitLab::default()
+    };
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(fake.clone())
+        .mount(&gitlab)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v4/projects/platform%2Fapi/merge_requests/42"))
+        .respond_with(fake.clone())
+        .mount(&gitlab)
+        .await;
+    let linking = spawn(&gitlab).await;
+
+    // After GitHub sign-in: the services page, GitLab not linked yet. Notion has traded
+    // its code, but has not been sent ours.
+    let html = to_services_page(&linking).await;
+    assert!(
+        html.contains("data-service=\"gitlab\" data-state=\"not linked\""),
+        "{html}"
+    );
+    assert!(html.contains("Link GitLab"), "{html}");
+    let csrf = csrf_of(&html);
+    assert_eq!(linking.notion().exchanges().len(), 1);
+
+    // Link GitLab: off to its authorize URL with state and PKCE S256.
+    let to_gitlab = post_services(&linking, &csrf, "link:gitlab").await;
+    assert_eq!(to_gitlab.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&to_gitlab);
+    assert!(
+        authorize.starts_with(&format!("{}/oauth/authorize?", gitlab.uri())),
+        "{authorize}"
+    );
+    assert_eq!(query(&authorize, "client_id").as_deref(), Some("gl-app"));
+    assert_eq!(query(&authorize, "scope").as_deref(), Some("read_api"));
+    assert_eq!(
+        query(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    let redirect = format!("{}/oauth/services/gitlab/callback", linking.app.address);
+    assert_eq!(
+        query(&authorize, "redirect_uri").as_deref(),
+        Some(redirect.as_str())
+    );
+    let challenge = query(&authorize, "code_challenge").unwrap();
+    let state = query(&authorize, "state").unwrap();
+
+    // A callback with another state is refused and leaves the sign-in alone.
+    let forged = linking
+        .browser
+        .get(format!("{redirect}?code=gl-code&state=forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // GitLab sends the browser back with a code: traded with the verifier, GitLab linked.
+    let back = linking
+        .browser
+        .get(format!("{redirect}?code=gl-code&state={state}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::OK);
+    let html = back.text().await.unwrap();
+    assert!(html.contains("GitLab is linked."), "{html}");
+    assert!(
+        html.contains("data-service=\"gitlab\" data-state=\"linked\""),
+        "{html}"
+    );
+    let forms = fake.token_forms.lock().unwrap().clone();
+    assert_eq!(forms.len(), 1);
+    let field = |n: &str| {
+        forms[0]
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+    };
+    let verifier = field("code_verifier").unwrap();
+    let derived = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    assert_eq!(
+        derived, challenge,
+        "the verifier matches the S256 challenge"
+    );
+    assert_eq!(field("redirect_uri").as_deref(), Some(redirect.as_str()));
+    // The same callback again (a reload) trades nothing and keeps the way to Notion open.
+    let replay = linking
+        .browser
+        .get(format!("{redirect}?code=gl-code&state={state}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::OK);
+    assert!(replay.text().await.unwrap().contains("used already"));
+    assert_eq!(fake.token_forms.lock().unwrap().len(), 1);
+
+    // Continue to Notion: our code, once.
+    let csrf = csrf_of(&html);
+    let to_notion = post_services(&linking, &csrf, "finish").await;
+    assert_eq!(to_notion.status(), StatusCode::SEE_OTHER);
+    let back = location(&to_notion);
+    assert!(back.starts_with(NOTION_CALLBACK), "{back}");
+    assert_eq!(query(&back, "state").as_deref(), Some("st-gl"));
+    let code = query(&back, "code").unwrap();
+    let again = post_services(&linking, &csrf, "finish").await;
+    assert_ne!(again.status(), StatusCode::SEE_OTHER);
+
+    // Notion trades our code and unfurls a merge request: read with GitLab's token (the
+    // one refreshed on first use), never the GitHub one.
+    let issued: serde_json::Value = linking.exchange(&code).await.json().await.unwrap();
+    let access = issued["access_token"].as_str().unwrap().to_owned();
+    let body: serde_json::Value = linking
+        .app
+        .client
+        .post(format!("{}/unfurl", linking.app.address))
+        .bearer_auth(&access)
+        .json(&serde_json::json!({ "uri": MR }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        title(&body).as_deref(),
+        Some("Cache the token endpoint"),
+        "{body}"
+    );
+    let seen = fake.api_authorizations.lock().unwrap().clone();
+    assert_eq!(seen, ["Bearer gl-access-2"]);
+    let forms = fake.token_forms.lock().unwrap().clone();
+    assert_eq!(forms.len(), 2, "one refresh");
+    assert!(forms[1].contains(&("grant_type".into(), "refresh_token".into())));
+    assert!(forms[1].contains(&("refresh_token".into(), "gl-refresh-1".into())));
+    let account = format!("github:{GITHUB_USER_ID}");
+    let store = linking.app.app_state.connections.store();
+    let kept = store
+        .service_token(&account, "gitlab")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.access_token.expose(), "gl-access-2");
+    assert_eq!(
+        kept.refresh_token.unwrap().expose(),
+        "gl-refresh-2",
+        "rotated"
+    );
+    assert!(
+        store
+            .service_token(&account, "github")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Revoking the connection (its account's last) drops GitHub's and GitLab's tokens.
+    let revoked = linking
+        .app
+        .client
+        .delete(format!("{}/oauth/revoke", linking.app.address))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(store.service_tokens(&account).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_user_who_skips_gitlab_is_asked_to_connect_it_and_github_never_reaches_gitlab() {
+    let gitlab = MockServer::start().await;
+    let fake = FakeGitLab::default();
+    Mock::given(method("GET"))
+        .respond_with(fake.clone())
+        .mount(&gitlab)
+        .await;
+    let linking = spawn(&gitlab).await;
+    let html = to_services_page(&linking).await;
+    // A decision that names no declared service is refused.
+    let unknown = post_services(&linking, &csrf_of(&html), "link:jira").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    let linking = spawn(&gitlab).await;
+    let html = to_services_page(&linking).await;
+    let to_notion = post_services(&linking, &csrf_of(&html), "finish").await;
+    let code = query(&location(&to_notion), "code").unwrap();
+    let issued: serde_json::Value = linking.exchange(&code).await.json().await.unwrap();
+    let body: serde_json::Value = linking
+        .app
+        .client
+        .post(format!("{}/unfurl", linking.app.address))
+        .bearer_auth(issued["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({ "uri": MR }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let error = crate::helpers::error_op(&body).unwrap_or_else(|| panic!("{body}"));
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Connect your GitLab account to preview this link"),
+        "{message}"
+    );
+    // Nothing was sent to GitLab at all: the GitHub token stayed home.
+    assert!(fake.api_authorizations.lock().unwrap().is_empty());
+}
