@@ -9,7 +9,6 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use serde_json::json;
 
 use crate::platform::config::{Gathered, Settings};
 use crate::platform::crypto::keys::{KeyError, SecretFile};
@@ -519,11 +518,7 @@ async fn purge_cache(settings: Settings, raw: &str, providers: ProviderSource) -
     }
 }
 
-/// The dashboard settings as JSON: endpoints, then one entry per provider pattern, in
-/// the form the dashboard takes ([`Pattern::dashboard_regex`]: shorter than the routing
-/// rule where that is too long to enter).
-///
-/// [`Pattern::dashboard_regex`]: notion_unfurl_sdk::Pattern::dashboard_regex
+/// The dashboard settings as JSON ([`crate::unfurl::dashboard`]) for the default providers.
 pub fn notion_config_json(
     settings: &Settings,
 ) -> Result<serde_json::Value, crate::unfurl::registry::RegistryError> {
@@ -535,30 +530,10 @@ pub fn notion_config_json_with(
     settings: &Settings,
     providers: ProviderSource,
 ) -> Result<serde_json::Value, crate::unfurl::registry::RegistryError> {
-    let base = settings.public_url.as_str().trim_end_matches('/');
-    let registry = providers(settings)?;
-    let providers: Vec<_> = registry
-        .providers()
-        .iter()
-        .flat_map(|provider| {
-            provider.patterns().iter().map(move |pattern| {
-                json!({
-                    "provider": provider.id(),
-                    "domain": pattern.domain,
-                    "pattern": pattern.dashboard_regex().as_str(),
-                    "samples": pattern.samples,
-                    "placeholder": pattern.placeholder,
-                })
-            })
-        })
-        .collect();
-    Ok(json!({
-        "oauth_authorize_url": format!("{base}/oauth/authorize"),
-        "oauth_token_url": format!("{base}/oauth/token"),
-        "deleted_token_callback_url": format!("{base}/oauth/revoke"),
-        "unfurl_callback_url": format!("{base}/unfurl"),
-        "patterns": providers,
-    }))
+    Ok(crate::unfurl::dashboard::settings(
+        settings,
+        &providers(settings)?,
+    ))
 }
 
 fn notion_config(settings: &Settings, as_json: bool, providers: ProviderSource) -> ExitCode {
@@ -585,6 +560,18 @@ fn notion_config(settings: &Settings, as_json: bool, providers: ProviderSource) 
             field("unfurl_callback_url")
         ),
     ];
+    for service in config["services"].as_array().into_iter().flatten() {
+        out.push(String::new());
+        out.push(format!(
+            "Service: {} ({}), linked by users after consent",
+            service["name"].as_str().unwrap_or_default(),
+            service["service"].as_str().unwrap_or_default()
+        ));
+        out.push(format!(
+            "  Redirect URI to register with it: {}",
+            service["redirect_uri"].as_str().unwrap_or_default()
+        ));
+    }
     for pattern in config["patterns"].as_array().into_iter().flatten() {
         out.push(String::new());
         out.push(format!(

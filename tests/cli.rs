@@ -844,6 +844,21 @@ fn providers_test_runs_the_shipped_files_and_check_names_each_problem() {
     );
     assert!(out.contains("ok gitlab-merge-requests"), "{out}");
 
+    // The dashboard settings say which redirect URI to register with each declared service.
+    let config = run(binary(&dir)
+        .arg("notion-config")
+        .env("UNFURL_PROVIDERS_DIR", &shipped)
+        .env("UNFURL_PUBLIC_URL", "https://unfurl.example.com")
+        .env("TICKETS_TOKEN", "t")
+        .env("GITLAB_CLIENT_ID", "g")
+        .env("GITLAB_CLIENT_SECRET", "gs"));
+    let out = String::from_utf8_lossy(&config.stdout);
+    assert!(config.status.success(), "{out}");
+    assert!(
+        out.contains("Service: GitLab (gitlab), linked by users after consent\n  Redirect URI to register with it: https://unfurl.example.com/oauth/services/gitlab/callback"),
+        "{out}"
+    );
+
     // No directory and no UNFURL_PROVIDERS_DIR: say what to give.
     let none = run(binary(&dir).args(["providers", "check"]));
     assert_eq!(none.status.code(), Some(1));

@@ -499,6 +499,41 @@ mod tests {
     }
 
     #[test]
+    fn the_services_page_escapes_what_it_shows_and_posts_with_the_csrf_token() {
+        let rows = [
+            ServiceRow {
+                id: "gitlab",
+                name: "Git<b>Lab</b>",
+                linked: true,
+            },
+            ServiceRow {
+                id: "jira",
+                name: "Jira",
+                linked: false,
+            },
+        ];
+        let response = services("<script>x</script>", &rows, "csrf\"tok", Some("A & B"));
+        assert_eq!(header(&response, "x-frame-options"), Some("DENY"));
+        let body = body_of(response);
+        assert!(
+            !body.contains("<script>") && !body.contains("<b>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("Link Git&lt;b&gt;Lab&lt;/b&gt; again"),
+            "{body}"
+        );
+        assert!(body.contains("value=\"link:jira\""), "{body}");
+        assert!(
+            body.contains("data-service=\"jira\" data-state=\"not linked\""),
+            "{body}"
+        );
+        assert!(body.contains("value=\"csrf&quot;tok\""), "{body}");
+        assert!(body.contains("<p id=\"notice\">A &amp; B</p>"), "{body}");
+        assert!(body.contains("action=\"/oauth/services\""), "{body}");
+    }
+
+    #[test]
     fn each_variant_has_its_status_and_sentence() {
         for (error, status, sentence) in every_variant() {
             assert_eq!(error.status_code(), status, "{error:?}");

@@ -228,12 +228,20 @@ mod tests {
         );
         pending.github_state = Some("github-state-secret".into());
         pending.pkce_verifier = Some("pkce-secret".into());
+        pending.service = Some(ServiceStep {
+            id: "gitlab".into(),
+            state: "service-state-secret".into(),
+            pkce_verifier: "service-pkce-secret".into(),
+        });
         let shown = format!("{pending:?}");
+        assert!(shown.contains("gitlab"), "{shown}");
         for secret in [
             "notion-code-secret",
             "state-secret",
             "github-state-secret",
             "pkce-secret",
+            "service-state-secret",
+            "service-pkce-secret",
             pending.csrf.as_str(),
             pending.id.as_str(),
         ] {

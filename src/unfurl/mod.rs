@@ -10,6 +10,7 @@
 
 pub mod body;
 pub mod cache;
+pub mod dashboard;
 pub mod entry;
 pub mod refreshes;
 pub mod registry;

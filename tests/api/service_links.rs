@@ -368,3 +368,95 @@ async fn a_user_who_skips_gitlab_is_asked_to_connect_it_and_github_never_reaches
     // Nothing was sent to GitLab at all: the GitHub token stayed home.
     assert!(fake.api_authorizations.lock().unwrap().is_empty());
 }
+
+/// Puts a GitLab link for the test app's own account (`local:test-account`) whose access
+/// token runs out in ten seconds, with `refresh` as its refresh token.
+async fn linked_about_to_expire(linking: &Linking, refresh: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let store = linking.app.app_state.connections.store();
+    store
+        .put_service_token(
+            "local:test-account",
+            "gitlab",
+            notion_unfurl::store::IssuedTokens {
+                access_token: &notion_unfurl_sdk::Secret::new("gl-access-old"),
+                refresh_token: Some(&notion_unfurl_sdk::Secret::new(refresh)),
+                expires_at: Some(i64::try_from(now).unwrap() + 10),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_forgets_the_link_and_an_unreachable_service_keeps_it() {
+    // GitLab refuses the refresh token (invalid_grant): the link is gone, the preview asks
+    // the user to connect GitLab, and GitLab's API is not called with the old token.
+    let gitlab = MockServer::start().await;
+    let fake = FakeGitLab::default();
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(fake.clone())
+        .mount(&gitlab)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(fake.clone())
+        .mount(&gitlab)
+        .await;
+    let linking = spawn(&gitlab).await;
+    linked_about_to_expire(&linking, "gl-refresh-unknown").await;
+    let body = linking.app.unfurl(MR).await;
+    let error = crate::helpers::error_op(&body).unwrap_or_else(|| panic!("{body}"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Connect your GitLab account"),
+        "{body}"
+    );
+    let store = linking.app.app_state.connections.store();
+    assert!(
+        store
+            .service_token("local:test-account", "gitlab")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(fake.api_authorizations.lock().unwrap().is_empty());
+
+    // GitLab's token endpoint is down: the old token is still tried, and the link kept.
+    let down = MockServer::start().await;
+    let fake = FakeGitLab::default();
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&down)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(fake.clone())
+        .mount(&down)
+        .await;
+    let linking = spawn(&down).await;
+    linked_about_to_expire(&linking, "gl-refresh-1").await;
+    let body = linking.app.unfurl(MR).await;
+    assert_eq!(
+        title(&body).as_deref(),
+        Some("Cache the token endpoint"),
+        "{body}"
+    );
+    assert_eq!(
+        *fake.api_authorizations.lock().unwrap(),
+        ["Bearer gl-access-old"]
+    );
+    let store = linking.app.app_state.connections.store();
+    assert!(
+        store
+            .service_token("local:test-account", "gitlab")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
