@@ -263,6 +263,7 @@ impl Application {
             store: self.state.store.clone(),
             unfurler: self.state.unfurler.clone(),
             wakeup: self.state.outbox.clone(),
+            connections: self.state.connections.clone(),
         })
     }
 

@@ -5,6 +5,7 @@
 use url::Url;
 
 use crate::live::outbox::Wakeup;
+use crate::oauth::connections::Connections;
 use crate::platform::clock::unix_ms;
 use crate::store::{Accepted, Store, StoreError, WebhookDelivery};
 use crate::unfurl::Unfurler;
@@ -50,6 +51,8 @@ pub struct RefreshDeps {
     pub store: Store,
     pub unfurler: Unfurler,
     pub wakeup: Wakeup,
+    /// The subscribers' accounts, for files whose previews are per account.
+    pub connections: Connections,
 }
 
 /// Links of one file read again at most this many per round; the rest wait a round.
@@ -143,11 +146,25 @@ async fn round(
         );
         links.truncate(MAX_LINKS_PER_ROUND);
     }
+    let per_account = file.compiled().scope == notion_unfurl_sdk::CacheScope::Account;
+    let mut reads = 0;
     for uri in links {
         let Ok(url) = Url::parse(&uri) else { continue };
         // Only links this file serves (a provider before it may take some of the host's).
         let routed = deps.unfurler.registry().route(&url).map(|(p, _)| p.id());
         if routed != Some(id) {
+            continue;
+        }
+        if per_account {
+            reads +=
+                per_account_round(deps, id, &uri, &url, seen, MAX_LINKS_PER_ROUND - reads).await;
+            if reads >= MAX_LINKS_PER_ROUND {
+                tracing::warn!(
+                    provider = id,
+                    "refresh: more subscriptions than one round reads; the rest wait"
+                );
+                break;
+            }
             continue;
         }
         let key = crate::unfurl::cache::Key {
@@ -192,4 +209,102 @@ async fn round(
             Err(e) => tracing::warn!(provider = id, error = %e, "refresh: could not queue"),
         }
     }
+}
+
+/// A per-account file's link: read again as each subscriber's account (previews differ
+/// between accounts) and compared with what that account was shown, queuing an update for
+/// that connection alone when it changed. At most `budget` reads; how many were made.
+async fn per_account_round(
+    deps: &RefreshDeps,
+    id: &'static str,
+    uri: &str,
+    url: &Url,
+    seen: &mut std::collections::HashMap<String, [u8; 32]>,
+    budget: usize,
+) -> usize {
+    use sha2::{Digest, Sha256};
+
+    let subscribers = match deps.store.subscriptions_for(uri).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(provider = id, error = %e, "refresh: could not list subscribers");
+            return 0;
+        }
+    };
+    let mut connections: Vec<String> = subscribers.into_iter().map(|(c, _)| c).collect();
+    connections.dedup();
+    let mut reads = 0;
+    for connection_id in connections.into_iter().take(budget) {
+        let active = match deps.connections.active(&connection_id).await {
+            Ok(Some(active)) => active,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(provider = id, error = %e, "refresh: could not load a connection");
+                continue;
+            }
+        };
+        let account = active.account().key.clone();
+        let remembered = format!("{account}\n{uri}");
+        let key = crate::unfurl::cache::Key {
+            provider: id,
+            scope: crate::unfurl::cache::Scope::Account(std::sync::Arc::from(account.as_str())),
+            uri: std::sync::Arc::from(uri),
+        };
+        let shown = match seen.get(&remembered) {
+            Some(digest) => Some(*digest),
+            None => deps
+                .unfurler
+                .cache()
+                .peek(&key)
+                .await
+                .filter(|e| e.outcome.is_refreshable())
+                .map(|e| Sha256::digest(&e.body).into()),
+        };
+        reads += 1;
+        let entry = deps
+            .unfurler
+            .refresh(uri, url, Some(&active.requester))
+            .await;
+        if !entry.outcome.is_refreshable() {
+            continue;
+        }
+        let digest: [u8; 32] = Sha256::digest(&entry.body).into();
+        seen.insert(remembered, digest);
+        if shown.is_none_or(|shown| shown == digest) {
+            continue;
+        }
+        // Per connection: servers sharing the database queue each account's change once.
+        let delivery = format!(
+            "refresh:{}",
+            hex::encode(
+                &Sha256::digest(
+                    [connection_id.as_bytes(), b"\n", uri.as_bytes(), &digest].concat()
+                )[..16]
+            )
+        );
+        match deps
+            .store
+            .accept_change_for(
+                &format!("{id}:{delivery}"),
+                id,
+                &connection_id,
+                uri,
+                unix_ms(),
+            )
+            .await
+        {
+            Ok(accepted) => {
+                if matches!(accepted, Accepted::Queued { updates } if updates > 0) {
+                    deps.wakeup.wake();
+                }
+                tracing::info!(
+                    provider = id,
+                    ?accepted,
+                    "refresh: an account's preview changed"
+                );
+            }
+            Err(e) => tracing::warn!(provider = id, error = %e, "refresh: could not queue"),
+        }
+    }
+    reads
 }

@@ -155,35 +155,42 @@ impl Store {
         .to_string();
         let mut updates = 0;
         for canonical_uri in &canonical_uris {
-            updates += sqlx::query(
-                "INSERT INTO outbox \
-                     (connection_id, uri, payload, attempts, next_attempt_at_ms, created_at) \
-                 SELECT s.connection_id, s.uri, $2, 0, $3, $4 \
-                 FROM subscriptions s JOIN connections c ON c.id = s.connection_id \
-                 WHERE s.canonical_uri = $1 AND c.revoked_at IS NULL \
-                   AND NOT EXISTS ( \
-                       SELECT 1 FROM outbox o \
-                       WHERE o.connection_id = s.connection_id AND o.uri = s.uri \
-                         AND o.locked_until_ms IS NULL)",
-            )
-            .bind(canonical_uri)
-            .bind(&payload)
-            .bind(delivery.now_ms)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            // Every instance drops its cached previews of these links (see
-            // `Store::link_changes_since`), whichever instance delivers the updates.
-            sqlx::query(
-                "INSERT INTO link_changes (uri, changed_at) \
-                 SELECT DISTINCT uri, $2 FROM subscriptions WHERE canonical_uri = $1",
-            )
-            .bind(canonical_uri)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            updates +=
+                queue_subscribers(&mut tx, canonical_uri, &payload, delivery.now_ms, None).await?;
         }
+        tx.commit().await?;
+        Ok(Accepted::Queued { updates })
+    }
+
+    /// Record delivery `id` (a change one account's view of `canonical_uri` went through,
+    /// found by re-reading it as that account) and queue an update for `connection`'s
+    /// subscriptions to it only, atomically; a delivery seen before queues nothing.
+    pub async fn accept_change_for(
+        &self,
+        id: &str,
+        event: &str,
+        connection: &str,
+        canonical_uri: &str,
+        now_ms: i64,
+    ) -> Result<Accepted> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, event, received_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(event)
+        .bind(unix_secs())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fresh == 0 {
+            tx.rollback().await?;
+            return Ok(Accepted::Duplicate);
+        }
+        let payload = serde_json::json!({ "source": event, "delivery": id }).to_string();
+        let updates =
+            queue_subscribers(&mut tx, canonical_uri, &payload, now_ms, Some(connection)).await?;
         tx.commit().await?;
         Ok(Accepted::Queued { updates })
     }
@@ -322,4 +329,50 @@ impl Store {
         }
         Ok(purged)
     }
+}
+
+/// Queue one update per subscription to `canonical_uri` (of `connection` only, when given)
+/// that has none waiting unclaimed, and record the links as changed so every instance
+/// drops its cached previews of them (`Store::link_changes_since`), whichever instance
+/// delivers the updates. How many were queued.
+async fn queue_subscribers(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    canonical_uri: &str,
+    payload: &str,
+    now_ms: i64,
+    connection: Option<&str>,
+) -> Result<u64> {
+    let now = unix_secs();
+    // `$5 IS NULL` lets one statement serve both: every subscriber, or one connection's.
+    let queued = sqlx::query(
+        "INSERT INTO outbox \
+             (connection_id, uri, payload, attempts, next_attempt_at_ms, created_at) \
+         SELECT s.connection_id, s.uri, $2, 0, $3, $4 \
+         FROM subscriptions s JOIN connections c ON c.id = s.connection_id \
+         WHERE s.canonical_uri = $1 AND c.revoked_at IS NULL \
+           AND (CAST($5 AS TEXT) IS NULL OR s.connection_id = $5) \
+           AND NOT EXISTS ( \
+               SELECT 1 FROM outbox o \
+               WHERE o.connection_id = s.connection_id AND o.uri = s.uri \
+                 AND o.locked_until_ms IS NULL)",
+    )
+    .bind(canonical_uri)
+    .bind(payload)
+    .bind(now_ms)
+    .bind(now)
+    .bind(connection)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO link_changes (uri, changed_at) \
+         SELECT DISTINCT uri, $2 FROM subscriptions \
+         WHERE canonical_uri = $1 AND (CAST($3 AS TEXT) IS NULL OR connection_id = $3)",
+    )
+    .bind(canonical_uri)
+    .bind(now)
+    .bind(connection)
+    .execute(&mut **tx)
+    .await?;
+    Ok(queued)
 }

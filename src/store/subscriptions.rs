@@ -87,7 +87,6 @@ impl Store {
 
     /// Every `(connection_id, uri)` showing a form of `canonical_uri`, on connections that
     /// are not revoked, in a stable order.
-    #[cfg(any(test, feature = "testing"))]
     pub async fn subscriptions_for(&self, canonical_uri: &str) -> Result<Vec<(String, String)>> {
         use sqlx::Row;
         let rows = sqlx::query(

@@ -452,3 +452,142 @@ async fn the_lab_plays_a_recorded_test_of_a_provider_file() {
     assert_eq!(status, 400);
     assert!(page.contains("There is no recorded test"), "{page}");
 }
+
+/// A ticket tracker whose previews read each user's own account (`tickets` service, with
+/// its `[service]`), refreshed every `30s` (set shorter below).
+fn tickets_per_account(base: &str) -> notion_unfurl_declarative::model::Compiled {
+    let text = format!(
+        r#"id = "tickets"
+name = "Acme Tickets"
+domain = "tickets.example.com"
+credentials = {{ kind = "account", service = "tickets" }}
+
+[[match]]
+pattern = '^https://tickets\.example\.com/t/(?<id>[0-9]+)$'
+samples = [{{ url = "https://tickets.example.com/t/42", captures = {{ id = "42" }} }}]
+
+[[request]]
+name = "ticket"
+base = "{base}/v1"
+path = "/tickets/{{{{ id }}}}"
+headers = {{ Authorization = "Bearer {{{{ secret }}}}" }}
+
+[service]
+name = "Acme Tickets"
+base = "{base}"
+authorize_path = "/oauth/authorize"
+token_path = "/oauth/token"
+client_id_env = "T_ID"
+client_secret_env = "T_SECRET"
+
+[cache]
+refresh = "30s"
+
+[[attribute]]
+id = "title"
+section = "title"
+value = "{{{{ ticket.title }}}}"
+"#
+    );
+    let env = std::collections::BTreeMap::from([
+        ("T_ID".to_owned(), "id".to_owned()),
+        ("T_SECRET".to_owned(), "secret".to_owned()),
+    ]);
+    notion_unfurl_declarative::load::load_str(
+        std::path::Path::new("tickets.toml"),
+        &text,
+        &env,
+        notion_unfurl_declarative::Mode::Serve,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"))
+}
+
+#[tokio::test]
+async fn a_per_account_refresh_reads_as_each_subscriber_and_pushes_only_the_changed_view() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
+
+    // Each account sees its own title: the upstream answers by bearer token.
+    let titles = Arc::new(Mutex::new(std::collections::BTreeMap::from([
+        ("Bearer alice-token".to_owned(), "Alice's view".to_owned()),
+        ("Bearer bob-token".to_owned(), "Bob's view".to_owned()),
+    ])));
+    let upstream = MockServer::start().await;
+    let shown = titles.clone();
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(move |request: &wiremock::Request| {
+            let auth = request
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            match shown.lock().unwrap().get(&auth) {
+                Some(title) => {
+                    ResponseTemplate::new(200).set_body_json(serde_json::json!({ "title": title }))
+                }
+                None => ResponseTemplate::new(401),
+            }
+        })
+        .mount(&upstream)
+        .await;
+    let mut compiled = tickets_per_account(&upstream.uri());
+    assert_eq!(compiled.refresh, Some(Duration::from_secs(30)));
+    compiled.refresh = Some(Duration::from_millis(200));
+    let mut registry = notion_unfurl::unfurl::registry::Registry::default();
+    registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
+    let notion = crate::fakes::FakeNotion::spawn();
+    let dir = TempDir::unique();
+    let app = TestApp::builder()
+        .sharing_notion(&notion)
+        .with_env(&LIVE_ENV)
+        .with_registry(registry)
+        .data_dir(&dir.0)
+        .spawn()
+        .await;
+    let app = LiveApp {
+        app,
+        pulls: FakePulls::new(),
+    };
+    let store = app.app_state.connections.store().clone();
+    let mut tokens = Vec::new();
+    for (account, notion_token, token) in [
+        ("local:alice", "secret_notion_alice", "alice-token"),
+        ("local:bob", "secret_notion_bob", "bob-token"),
+    ] {
+        let (_, access) = app.connect(account, notion_token).await;
+        store
+            .put_service_token(
+                account,
+                "tickets",
+                notion_unfurl::store::IssuedTokens {
+                    access_token: &notion_unfurl_sdk::Secret::new(token),
+                    refresh_token: None,
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap();
+        tokens.push(access);
+    }
+    assert_eq!(app.subscribe(&tokens[0], TICKET).await, "Alice's view");
+    assert_eq!(app.subscribe(&tokens[1], TICKET).await, "Bob's view");
+
+    // Rounds with nothing changed push nothing.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(notion.patches().is_empty(), "{:?}", notion.patches().len());
+
+    // Only Bob's view changes: only Bob's connection gets an update, read as Bob.
+    titles
+        .lock()
+        .unwrap()
+        .insert("Bearer bob-token".into(), "Bob's new view".into());
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), TICKET);
+    assert_eq!(delivered[0].title(), "Bob's new view");
+    assert_eq!(delivered[0].authorization, "Bearer secret_notion_bob");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(notion.patches().len(), 1, "{:?}", notion.patches());
+}

@@ -171,7 +171,7 @@ pub struct CacheSpec {
     #[serde(default)]
     pub ttl: Option<Spanned<String>>,
     /// While a link has subscribers, it is read again this often and a changed preview is
-    /// pushed to Notion (public previews only).
+    /// pushed to Notion: once for everyone (public), or as each subscriber's account.
     #[serde(default)]
     pub refresh: Option<Spanned<String>>,
 }

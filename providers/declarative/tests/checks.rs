@@ -209,7 +209,7 @@ fn a_regex_too_large_is_refused_at_load() {
 }
 
 #[test]
-fn a_refresh_interval_is_bounded_and_public_only() {
+fn a_refresh_interval_is_bounded_and_works_per_account_too() {
     let with = |refresh: &str| format!("{GOOD}\n[cache]\nrefresh = \"{refresh}\"\n");
     let ok = load_str(Path::new("t.toml"), &with("5m"), &env(), Mode::Serve)
         .unwrap_or_else(|p| panic!("{p:?}"));
@@ -225,6 +225,12 @@ fn a_refresh_interval_is_bounded_and_public_only() {
             "credentials = { kind = \"account\", service = \"tickets\" }",
         )
         .replace("headers = { Authorization = \"Bearer {{ secret }}\" }", "");
-    let p = one(&account);
-    assert!(p.contains("refresh works on public previews only"), "{p}");
+    // Per account: each subscriber's account reads it again (see src/live/files.rs).
+    let per_account = load_str(Path::new("t.toml"), &account, &env(), Mode::Serve)
+        .unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(
+        per_account.refresh,
+        Some(std::time::Duration::from_secs(300))
+    );
+    assert_eq!(per_account.scope, notion_unfurl_sdk::CacheScope::Account);
 }

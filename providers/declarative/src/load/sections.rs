@@ -313,9 +313,6 @@ pub(super) fn cache(
         if let Some(r) = &c.refresh {
             match model::parse_duration(r.get_ref()) {
                 Some(d) if d >= Duration::from_secs(30) && d <= Duration::from_secs(86_400) => {
-                    if per_account || scope == CacheScope::Account {
-                        loader.at(r, "refresh works on public previews only (one read for every subscriber); per-account refresh is not built yet: remove it, or declare a [webhook]");
-                    }
                     refresh = Some(d);
                 }
                 _ => loader.at(
