@@ -426,3 +426,83 @@ async fn images_that_do_not_load_are_named_in_the_checks() {
     );
     assert!(body.contains("`closed`: the image does not load"), "{body}");
 }
+
+/// A pull request as `GET /repos/{owner}/{repo}/pulls/{number}` answers it: the fields the
+/// provider reads, nothing else.
+fn small_pull_request(private: bool) -> serde_json::Value {
+    let repo = serde_json::json!({"full_name": "octo/lab", "private": private});
+    serde_json::json!({
+        "number": 1, "state": "open", "title": "Trace the lab", "body": "A test pull request.",
+        "user": {"login": "octo"}, "updated_at": "2024-01-02T03:04:05Z",
+        "head": {"label": "octo:feature", "ref": "feature", "sha": "abc123", "repo": repo},
+        "base": {"label": "octo:main", "ref": "main", "sha": "def456", "repo": repo}
+    })
+}
+
+const LAB_PR: &str = "https://github.com/octo/lab/pull/1";
+
+/// The `<table id="upstream">` of a lab page, or an empty string.
+fn upstream_table(body: &str) -> &str {
+    body.split_once("<table id=\"upstream\">")
+        .and_then(|(_, rest)| rest.split_once("</table>"))
+        .map_or("", |(table, _)| table)
+}
+
+#[tokio::test]
+async fn the_upstream_requests_of_a_link_are_listed_without_queries_or_credentials() {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(small_pull_request(false)))
+        .mount(&github)
+        .await;
+    let app = TestApp::builder()
+        .with_env(&[
+            ("UNFURL_GITHUB_API_URL", &github.uri()),
+            ("UNFURL_GITHUB_TOKEN", "ghp_fallback_never_shown"),
+        ])
+        .spawn()
+        .await;
+
+    let (status, _, body) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<p class=\"title\">Trace the lab</p>"),
+        "{body}"
+    );
+    let table = upstream_table(&body);
+    let host = github.uri().trim_start_matches("http://").to_owned();
+    let row = format!(
+        "<td>GET</td><td>{host}</td><td><code>/repos/octo/lab/pulls/1</code></td><td>200</td><td>"
+    );
+    assert!(table.contains(&row), "{table}");
+    let after = table.split_once(&row).map_or("", |(_, rest)| rest);
+    let millis = after.split_once(" ms</td>").map_or("", |(ms, _)| ms);
+    assert!(millis.parse::<u64>().is_ok(), "no time in {after}");
+    assert!(!table.contains('?'), "a query reached the page: {table}");
+    for secret in ["ghp_fallback_never_shown", "Bearer", "uthorization"] {
+        assert!(!body.contains(secret), "{secret} reached the page");
+    }
+
+    // From the cache: nothing was asked upstream, and the page says so.
+    let (_, _, again) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert!(
+        again.contains("No upstream request: the answer came from the cache"),
+        "{again}"
+    );
+    assert!(upstream_table(&again).is_empty());
+
+    // A local page is read by the guarded fetcher, and traced the same way.
+    app.origin.log.set_title("lab", "A page for the lab");
+    let (_, _, page) = get(
+        &app,
+        &lab_url(&app, &app.origin_url("/titled/lab?token=hidden"), false),
+    )
+    .await;
+    let table = upstream_table(&page);
+    assert!(
+        table.contains("<code>/titled/lab</code></td><td>200</td>"),
+        "{table}"
+    );
+    assert!(!table.contains("hidden"), "{table}");
+}

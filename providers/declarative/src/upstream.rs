@@ -139,8 +139,8 @@ impl Upstream for Live {
         if let Some((etag, _)) = &known {
             request = request.header("if-none-match", etag);
         }
-        let response = request
-            .send()
+        let response = client
+            .send(request)
             .await
             .map_err(|e| transport(&e.without_url()))?;
         let status = response.status().as_u16();

@@ -252,7 +252,7 @@ impl Api {
             if let Some(stored) = &stored {
                 request = request.header(header::IF_NONE_MATCH, stored.etag.as_str());
             }
-            let response = request.send().await.map_err(transport)?;
+            let response = self.client.send(request).await.map_err(transport)?;
             let status = response.status().as_u16();
             tracing::debug!(status, path = %target, "GitHub answered");
             match status {

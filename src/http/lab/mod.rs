@@ -6,7 +6,8 @@
 //!   is ever read or served from the cache; `refresh` reads past the cache. The page shows
 //!   the route (every provider's patterns, which matched, the captures), the cache key and
 //!   whether the answer came from the cache, the pattern's placeholder, the preview and the
-//!   mention in light and dark, the checks ([`checks`]) and the raw answer.
+//!   mention in light and dark, the checks ([`checks`]), the raw answer, and each upstream
+//!   request the provider made ([`upstream`]; none on a cache hit).
 //! - `GET /lab?test=ID:N` plays a provider file's recorded test N against its recorded
 //!   answers ([`recorded`]): the preview as sent, and the upstream requests it made.
 //! - `POST /lab` renders pasted JSON (a callback body or an attribute array), which is
@@ -29,6 +30,7 @@ pub mod preview;
 #[cfg(feature = "declarative")]
 pub mod recorded;
 pub mod render;
+pub mod upstream;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -389,9 +391,11 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         .map_err(|e| format!("This link cannot be previewed: {e}."))?;
     let patterns = unfurler.registry().explain(&link.url);
     let requester = Requester::new(Account::new(LAB_ACCOUNT, None));
-    let traced = unfurler
-        .unfurl_traced(&link, Some(&requester), refresh)
-        .await;
+    // The provider runs in this task (a miss is read by its first asker), so the recorder
+    // sees its requests; a hit, or a read another request started, shows none.
+    let (traced, calls) =
+        notion_unfurl_sdk::trace::record(unfurler.unfurl_traced(&link, Some(&requester), refresh))
+            .await;
     let json: Value = serde_json::from_slice(&traced.entry.body).unwrap_or(Value::Null);
     let payload = Payload::from_json(&json).unwrap_or_default();
     let sharing = match traced.entry.outcome {
@@ -427,11 +431,15 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         let attrs = serde_json::to_value(&pattern.placeholder).unwrap_or(Value::Null);
         substitute_json(&attrs, &captures)
     });
-    let trace = render::trace(&Trace {
-        patterns: &patterns,
-        key,
-        cache,
-    });
+    let trace = format!(
+        "{}<h3>Upstream requests</h3>{}",
+        render::trace(&Trace {
+            patterns: &patterns,
+            key,
+            cache,
+        }),
+        upstream::table(&calls, traced.cache)
+    );
     let mut permalink =
         url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
     permalink.append_pair("url", raw);
