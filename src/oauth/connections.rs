@@ -133,16 +133,27 @@ impl Connections {
         if connection.is_revoked() {
             return Ok(None);
         }
-        let upstream_token = self
-            .store
-            .account(&connection.account_key)
-            .await?
-            .and_then(|account| account.upstream_token);
+        let requester = match self.requester(&connection.account_key).await? {
+            Some(requester) => requester,
+            // A connection outliving its account reads as one without a token, as before.
+            None => Requester::new(Account::new(connection.account_key, None)),
+        };
         Ok(Some(Arc::new(ActiveConnection {
             id: connection.id,
-            requester: Requester::new(Account::new(connection.account_key, upstream_token)),
+            requester,
             subscribed: Mutex::new(HashSet::new()),
         })))
+    }
+
+    /// Who unfurls as the stored account `key`, with the upstream credentials it linked;
+    /// `None` when there is no such account. The one way an account becomes a requester:
+    /// connections, the `unfurl --account` command and the preview lab all come here.
+    pub async fn requester(&self, key: &str) -> Result<Option<Requester>, StoreError> {
+        Ok(self
+            .store
+            .account(key)
+            .await?
+            .map(|account| Requester::new(Account::new(account.key, account.upstream_token))))
     }
 
     /// Forget what is cached about `id` (after a revocation or a token change).

@@ -506,3 +506,87 @@ async fn the_upstream_requests_of_a_link_are_listed_without_queries_or_credentia
     );
     assert!(!table.contains("hidden"), "{table}");
 }
+
+fn lab_url_as(app: &TestApp, link: &str, account: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("url", link).append_pair("as", account);
+    format!("{}?{}", lab(app), query.finish())
+}
+
+#[tokio::test]
+async fn a_named_account_sees_its_private_preview_and_the_lab_account_does_not() {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer gho_lab_insider",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(small_pull_request(true)))
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
+        )
+        .mount(&github)
+        .await;
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_GITHUB_API_URL", &github.uri())])
+        .spawn()
+        .await;
+    app.app_state
+        .connections
+        .store()
+        .upsert_account(
+            "github:12345",
+            "insider",
+            Some(&notion_unfurl_sdk::Secret::new("gho_lab_insider")),
+        )
+        .await
+        .unwrap();
+
+    let (status, _, body) = get(&app, &lab_url_as(&app, LAB_PR, "github:12345")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<p class=\"title\">Trace the lab</p>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Previewed as account <code>github:12345</code>"),
+        "{body}"
+    );
+    assert!(body.contains("this is that account's private view"));
+    assert!(
+        body.contains("account github:12345"),
+        "the cache scope is the account's"
+    );
+    assert!(
+        body.contains("href=\"/lab?url=https%3A%2F%2Fgithub.com%2Focto%2Flab%2Fpull%2F1&amp;as=github%3A12345\""),
+        "the permalink carries the account: {body}"
+    );
+    assert!(body.contains("id=\"as\" placeholder=\"lab:preview\" value=\"github:12345\""));
+    assert!(
+        !body.contains("gho_lab_insider"),
+        "the token never reaches the page"
+    );
+
+    // The lab account is not given the insider's cached preview, and is told to connect.
+    let (status, _, lab_view) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert_eq!(status, 200, "{lab_view}");
+    assert!(!lab_view.contains("Trace the lab"), "{lab_view}");
+    assert!(
+        lab_view.contains("Connect a GitHub account that can see this repository"),
+        "{lab_view}"
+    );
+    assert!(lab_view.contains("Previewed as the lab account <code>lab:preview</code>"));
+
+    // An account the store does not hold is a sentence, not a failure.
+    let (status, _, unknown) = get(&app, &lab_url_as(&app, LAB_PR, "github:999")).await;
+    assert_eq!(status, 400, "{unknown}");
+    assert!(
+        unknown.contains("There is no account \"github:999\" on this server"),
+        "{unknown}"
+    );
+}

@@ -1,9 +1,11 @@
 //! `GET /lab`, `POST /lab`, `POST /lab/login`: the preview lab, where provider authors and
 //! operators see a preview as Notion would draw it and why (issue 9).
 //!
-//! - `GET /lab?url=…[&refresh=1]` unfurls the link as the lab account [`LAB_ACCOUNT`], which
-//!   has no upstream token, so only public previews show and no account's private preview
-//!   is ever read or served from the cache; `refresh` reads past the cache. The page shows
+//! - `GET /lab?url=…[&refresh=1][&as=KEY]` unfurls the link as the lab account
+//!   [`viewer::LAB_ACCOUNT`], which has no upstream token, so only public previews show and
+//!   no account's private preview is read or served from the cache; or, with `as`, as the
+//!   stored account the operator names, with its upstream credentials ([`viewer`]), and
+//!   the page says it is that account's private view. `refresh` reads past the cache. The page shows
 //!   the route (every provider's patterns, which matched, the captures), the cache key and
 //!   whether the answer came from the cache, the pattern's placeholder, the preview and the
 //!   mention in light and dark, the checks ([`checks`]), the raw answer, and each upstream
@@ -31,6 +33,7 @@ pub mod preview;
 pub mod recorded;
 pub mod render;
 pub mod upstream;
+pub mod viewer;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -38,24 +41,21 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use notion_unfurl_sdk::{Account, GuardedClient};
+use notion_unfurl_sdk::GuardedClient;
 use serde_json::Value;
 use sha2::Sha256;
 
 use crate::http::lab::checks::Sharing;
 use crate::http::lab::preview::{Payload, substitute_json};
 use crate::http::lab::render::{Page, Trace};
+use crate::http::lab::viewer::Viewer;
 use crate::http::request::{BodyError, BodyLimit, bearer_token, forwarded, read_limited};
 use crate::platform::config::Settings;
 use crate::platform::crypto::same_secret;
 use crate::state::AppState;
+use crate::unfurl::CacheUse;
 use crate::unfurl::cache::Scope;
 use crate::unfurl::entry::Outcome;
-use crate::unfurl::{CacheUse, Requester};
-
-/// The account the lab unfurls as: no upstream token, so public previews only. Its prefix
-/// is one no linking flow or `token issue` default mints (`local:`, `github:`).
-pub const LAB_ACCOUNT: &str = "lab:preview";
 
 /// Largest form accepted: pasted JSON of a large preview with room to spare.
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -204,9 +204,11 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let mut url = None;
     let mut refresh = false;
     let mut test = None;
+    let mut as_field = String::new();
     for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         match &*name {
             "url" if url.is_none() => url = Some(value.trim().to_owned()),
+            "as" if as_field.is_empty() => value.trim().clone_into(&mut as_field),
             "refresh" => refresh = matches!(&*value, "1" | "on" | "true"),
             "test" if test.is_none() => test = Some(value.trim().to_owned()),
             _ => {}
@@ -215,7 +217,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     let tests = recorded_choices(&state);
     if let Some(choice) = test.filter(|t| !t.is_empty()) {
         let outcome = from_test(&state, &choice).await;
-        return Ok(answer(outcome, "", false, &tests, &choice));
+        return Ok(answer(outcome, &Form::test(&choice), &tests));
     }
     let Some(url) = url.filter(|u| !u.is_empty()) else {
         return Ok(respond(StatusCode::OK, |nonce| {
@@ -223,6 +225,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 nonce,
                 url: "",
                 refresh: false,
+                as_field: &as_field,
                 notice: None,
                 result: None,
                 tests: &tests,
@@ -230,8 +233,41 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             })
         }));
     };
-    let outcome = from_url(&state, &url, refresh).await;
-    Ok(answer(outcome, &url, refresh, &tests, ""))
+    let form = Form {
+        url: &url,
+        refresh,
+        as_field: &as_field,
+        test: "",
+    };
+    let outcome = match viewer::named(&state.connections, &as_field).await {
+        Ok(viewer) => from_url(&state, &url, refresh, &viewer).await,
+        Err(notice) => Err(notice),
+    };
+    Ok(answer(outcome, &form, &tests))
+}
+
+/// What the lab's forms are filled in with.
+struct Form<'a> {
+    url: &'a str,
+    refresh: bool,
+    as_field: &'a str,
+    test: &'a str,
+}
+
+impl<'a> Form<'a> {
+    const EMPTY: Form<'static> = Form {
+        url: "",
+        refresh: false,
+        as_field: "",
+        test: "",
+    };
+
+    fn test(test: &'a str) -> Self {
+        Self {
+            test,
+            ..Form::EMPTY
+        }
+    }
 }
 
 /// The provider files' recorded tests the lab can play (none without the feature).
@@ -290,17 +326,15 @@ pub async fn render_json(
     let form = read_form(&req, payload, &state.settings).await?;
     let pasted = field(&form, "json").unwrap_or_default();
     let outcome = from_json(state.unfurler.guarded(), &pasted).await;
-    Ok(answer(outcome, "", false, &recorded_choices(&state), ""))
+    Ok(answer(outcome, &Form::EMPTY, &recorded_choices(&state)))
 }
 
 /// The lab page for `outcome` (the result sections, or the sentence why there are none:
-/// then `400`), its forms filled in with `url`, `refresh` and `test`.
+/// then `400`), its forms filled in from `form`.
 fn answer(
     outcome: Result<String, String>,
-    url: &str,
-    refresh: bool,
+    form: &Form<'_>,
     tests: &[(String, String)],
-    test: &str,
 ) -> HttpResponse {
     let (status, notice, result) = match outcome {
         Ok(result) => (StatusCode::OK, None, Some(result)),
@@ -309,12 +343,13 @@ fn answer(
     respond(status, |nonce| {
         render::page(&Page {
             nonce,
-            url,
-            refresh,
+            url: form.url,
+            refresh: form.refresh,
+            as_field: form.as_field,
             notice: notice.as_deref(),
             result,
             tests,
-            test,
+            test: form.test,
         })
     })
 }
@@ -384,18 +419,25 @@ fn field(form: &[(String, String)], name: &str) -> Option<String> {
 }
 
 /// The result sections for a link, or the sentence saying why it cannot be previewed.
-async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, String> {
+async fn from_url(
+    state: &AppState,
+    raw: &str,
+    refresh: bool,
+    viewer: &Viewer,
+) -> Result<String, String> {
     let unfurler = &state.unfurler;
     let link = unfurler
         .link(raw)
         .map_err(|e| format!("This link cannot be previewed: {e}."))?;
     let patterns = unfurler.registry().explain(&link.url);
-    let requester = Requester::new(Account::new(LAB_ACCOUNT, None));
     // The provider runs in this task (a miss is read by its first asker), so the recorder
     // sees its requests; a hit, or a read another request started, shows none.
-    let (traced, calls) =
-        notion_unfurl_sdk::trace::record(unfurler.unfurl_traced(&link, Some(&requester), refresh))
-            .await;
+    let (traced, calls) = notion_unfurl_sdk::trace::record(unfurler.unfurl_traced(
+        &link,
+        Some(&viewer.requester),
+        refresh,
+    ))
+    .await;
     let json: Value = serde_json::from_slice(&traced.entry.body).unwrap_or(Value::Null);
     let payload = Payload::from_json(&json).unwrap_or_default();
     let sharing = match traced.entry.outcome {
@@ -432,7 +474,8 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         substitute_json(&attrs, &captures)
     });
     let trace = format!(
-        "{}<h3>Upstream requests</h3>{}",
+        "{}{}<h3>Upstream requests</h3>{}",
+        viewer.sentence(),
         render::trace(&Trace {
             patterns: &patterns,
             key,
@@ -443,6 +486,9 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
     let mut permalink =
         url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
     permalink.append_pair("url", raw);
+    if viewer.named {
+        permalink.append_pair("as", viewer.field());
+    }
     let images = images::checks(unfurler.guarded(), &payload.effective()).await;
     Ok(result(
         &payload,
