@@ -92,6 +92,8 @@ async fn the_lab_is_off_on_a_public_listener_without_a_token() {
     assert!(body.contains("UNFURL_LAB_TOKEN"), "{body}");
     let (status, _, _) = get(&app, &lab_url(&app, &app.origin_url("/x"), false)).await;
     assert_eq!(status, 404);
+    let (status, _, _) = get(&app, &format!("{}/save?url=https://x.test/", lab(&app))).await;
+    assert_eq!(status, 404, "saving a test is behind the same gate");
 }
 
 #[tokio::test]
@@ -589,4 +591,155 @@ async fn a_named_account_sees_its_private_preview_and_the_lab_account_does_not()
         unknown.contains("There is no account \"github:999\" on this server"),
         "{unknown}"
     );
+}
+
+/// `GET /lab/save` for `link`: the status, the `Content-Disposition` and the body.
+async fn save(app: &TestApp, link: &str) -> (StatusCode, String, String) {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("url", link);
+    let (status, headers, body) = get(app, &format!("{}/save?{}", lab(app), query.finish())).await;
+    assert!(header(&headers, "content-security-policy").contains("default-src 'none'"));
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    (
+        status,
+        header(&headers, "content-disposition").to_owned(),
+        body,
+    )
+}
+
+#[tokio::test]
+async fn a_rust_providers_link_saves_as_json_that_replays_to_the_same_attributes() {
+    use notion_unfurl_sdk::Provider;
+    use notion_unfurl_sdk::testing::playback::{Playback, Saved};
+
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_json(small_pull_request(false)),
+        )
+        .mount(&github)
+        .await;
+    let app = TestApp::builder()
+        .with_env(&[
+            ("UNFURL_GITHUB_API_URL", &github.uri()),
+            ("UNFURL_GITHUB_TOKEN", "ghp_fallback_never_saved"),
+        ])
+        .spawn()
+        .await;
+
+    // The page offers it next to the permalink; pasted JSON has nothing to save.
+    let (_, _, page) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert!(
+        page.contains("<a id=\"save\" href=\"/lab/save?url=https%3A%2F%2Fgithub.com%2Focto%2Flab%2Fpull%2F1\" download>Save as test</a>"),
+        "{page}"
+    );
+    let pasted = app
+        .client
+        .post(lab(&app))
+        .form(&[("json", "[]")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!pasted.contains("id=\"save\""));
+
+    // Saved after that read: the ETag kept then must not turn this one into a bodiless 304.
+    let (status, disposition, text) = save(&app, LAB_PR).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(disposition, "attachment; filename=\"github-saved.json\"");
+    for secret in ["ghp_fallback_never_saved", "uthorization", "etag"] {
+        assert!(!text.contains(secret), "{secret} was saved: {text}");
+    }
+    let saved: Saved = serde_json::from_str(&text).unwrap();
+    assert_eq!(saved.url, LAB_PR);
+    let pull = saved
+        .requests
+        .iter()
+        .find(|r| r.path == "/repos/octo/lab/pulls/1")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!((pull.method.as_str(), pull.status), ("GET", 200));
+    assert!(pull.body.contains("Trace the lab"));
+    let expected = saved.expected.clone().unwrap_or_else(|| panic!("{text}"));
+    assert!(expected.to_string().contains("Trace the lab"));
+
+    // What a provider test does with the file: serve it, unfurl, compare.
+    let upstream = Playback::from_saved(&saved).await;
+    let config = notion_unfurl_github::GitHubConfig::new(upstream.base(), "lab-tests");
+    let provider = notion_unfurl_github::GitHub::new(config).unwrap();
+    let request = notion_unfurl_sdk::testing::request(&provider, &saved.url).unwrap();
+    let ctx = notion_unfurl_sdk::testing::context().build();
+    let preview = provider.unfurl(&request, &ctx).await.unwrap();
+    assert_eq!(serde_json::to_value(&preview.attributes).unwrap(), expected);
+    upstream.assert_all_recorded().await;
+
+    // A link no provider takes has nothing to save: a sentence.
+    let (status, disposition, text) = save(&app, "ftp://example.com/x").await;
+    assert_eq!((status.as_u16(), disposition.as_str()), (400, ""));
+    assert!(text.contains("This link cannot be previewed"), "{text}");
+}
+
+#[tokio::test]
+async fn a_provider_files_link_saves_as_a_test_block_that_providers_test_passes() {
+    use crate::provider_files::{providers_dir, tracker};
+
+    let upstream = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rest/issue/OPS-7"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("set-cookie", "session=never-saved")
+                .set_body_json(serde_json::json!({
+                    "summary": "VPN drops at \"5pm\"\nagain", "state": "Open"
+                })),
+        )
+        .mount(&upstream)
+        .await;
+    let file = tracker(&upstream.uri());
+    let dir = providers_dir(&[("tracker.toml", file.clone())]);
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_PROVIDERS_DIR", &dir.0.display().to_string())])
+        .spawn()
+        .await;
+
+    let link = "https://tracker.example.com/browse/OPS-7";
+    let (status, disposition, snippet) = save(&app, link).await;
+    assert_eq!(status, 200, "{snippet}");
+    assert_eq!(disposition, "attachment; filename=\"tracker-test.toml\"");
+    assert!(snippet.contains("[[test]]"), "{snippet}");
+    assert!(!snippet.contains("never-saved"), "{snippet}");
+
+    // Appended to a copy of the file, `providers test` plays it and it passes.
+    let copy = providers_dir(&[("tracker.toml", format!("{file}\n{snippet}"))]);
+    let env = notion_unfurl_declarative::check::env_of(&[]);
+    let providers = notion_unfurl_declarative::load_providers(
+        &copy.0,
+        &env,
+        notion_unfurl_declarative::Mode::Playback,
+        "lab-tests",
+    )
+    .unwrap_or_else(|problems| panic!("{problems:?}\n{snippet}"));
+    let outcomes = notion_unfurl_declarative::run_tests(&providers, false).await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].url, link);
+    assert_eq!(outcomes[0].failure, None, "{snippet}");
+    assert_eq!(outcomes[0].requests, 1);
+
+    // A changed answer no longer matches what was saved.
+    // (The first mention is the recorded body: answers come before the attributes.)
+    let changed = snippet.replacen("VPN drops", "VPN holds", 1);
+    let copy = providers_dir(&[("tracker.toml", format!("{file}\n{changed}"))]);
+    let providers = notion_unfurl_declarative::load_providers(
+        &copy.0,
+        &env,
+        notion_unfurl_declarative::Mode::Playback,
+        "lab-tests",
+    )
+    .unwrap_or_else(|problems| panic!("{problems:?}"));
+    let outcomes = notion_unfurl_declarative::run_tests(&providers, false).await;
+    assert!(outcomes[0].failure.is_some(), "{outcomes:?}");
 }

@@ -11,7 +11,8 @@
 //! - [`trace`]: the upstream requests one unfurl made, noted by both clients while a
 //!   recorder listens (the preview lab's trace).
 //! - `testing` (feature `testing`): the context and request the server would build, and
-//!   the checks every provider's patterns and previews must pass.
+//!   the checks every provider's patterns and previews must pass; `testing::playback`
+//!   (feature `playback`) serves recorded answers, and unfurls saved from the preview lab.
 //!
 //! A whole provider, for a made-up ticket tracker: one pattern, and a preview with a title
 //! (a real provider would read the ticket through `ctx.guarded` or a [`TrustedClient`]).

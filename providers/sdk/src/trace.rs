@@ -9,7 +9,10 @@
 //! What is noted is meant to be shown to an operator, so it holds no credential: the path
 //! without its query (a query may carry a key) and no header at all. Bodies are kept only
 //! when the recorder asks ([`record_bodies`]), within a total budget, for the lab's "save
-//! as test"; they are what the upstream sent, so whoever saves them decides where they go.
+//! as test" ([`Saved`]); they are what the upstream sent, so whoever saves them decides
+//! where they go. Such a recorder wants whole answers: a provider that revalidates what it
+//! keeps should not send a conditional request under it ([`keeps_bodies`]), since a `304`
+//! carries no body to replay.
 //!
 //! A recorder sees what runs in its own task: a request made from a spawned task, or an
 //! unfurl answered by another caller's read already in flight, notes nothing.
@@ -18,6 +21,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// One upstream request, as far as it went.
@@ -99,6 +103,79 @@ async fn scoped<F: Future>(budget: Option<usize>, future: F) -> (F::Output, Reco
 /// Whether a recorder is listening in this task.
 pub fn active() -> bool {
     RECORDER.try_with(|_| ()).is_ok()
+}
+
+/// Whether a recorder keeping bodies listens: answers should then be asked for whole,
+/// not revalidated with `If-None-Match`.
+pub fn keeps_bodies() -> bool {
+    RECORDER
+        .try_with(|r| r.budget.lock().is_ok_and(|b| b.is_some()))
+        .unwrap_or(false)
+}
+
+/// One unfurl saved as a test for a Rust provider: its requests with their answers, and
+/// what the provider made of them. Read back by the SDK's `testing::playback`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Saved {
+    pub url: String,
+    pub requests: Vec<SavedRequest>,
+    /// The attributes the provider returned (no `dev`: the server adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<serde_json::Value>,
+    /// Instead of attributes: the kind of error it ended in (`not_found`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One request of a [`Saved`] unfurl: the path (no query) and the answer's status and body
+/// (text). No header is saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Why a [`Recorded`] unfurl cannot be saved as a test.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    #[error("the answers are larger than the budget together")]
+    TooLarge,
+    #[error("request {0} got no answer")]
+    NoAnswer(String),
+    #[error("the answer to {0} is not text")]
+    NotText(String),
+}
+
+impl Saved {
+    /// The requests of `recorded` (made under [`record_bodies`]) with their bodies.
+    pub fn requests_of(recorded: &Recorded) -> Result<Vec<SavedRequest>, SaveError> {
+        if recorded.bodies_cut {
+            return Err(SaveError::TooLarge);
+        }
+        recorded
+            .calls
+            .iter()
+            .map(|call| {
+                let status = call
+                    .status
+                    .filter(|_| call.failure.is_none())
+                    .ok_or_else(|| SaveError::NoAnswer(call.path.clone()))?;
+                let body = String::from_utf8(call.body.clone().unwrap_or_default())
+                    .map_err(|_| SaveError::NotText(call.path.clone()))?;
+                Ok(SavedRequest {
+                    method: call.method.clone(),
+                    path: call.path.clone(),
+                    status,
+                    body,
+                })
+            })
+            .collect()
+    }
 }
 
 /// A request noted when its answer's head arrived, whose body may be noted later

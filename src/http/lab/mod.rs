@@ -12,6 +12,8 @@
 //!   request the provider made ([`upstream`]; none on a cache hit).
 //! - `GET /lab?test=ID:N` plays a provider file's recorded test N against its recorded
 //!   answers ([`recorded`]): the preview as sent, and the upstream requests it made.
+//! - `GET /lab/save?url=…[&as=KEY]` saves the link as a test and downloads it ([`save`]):
+//!   a `[[test]]` block for a provider file, JSON for a Rust provider.
 //! - `POST /lab` renders pasted JSON (a callback body or an attribute array), which is
 //!   thereby never in a URL or a log; its permalink keeps it in the fragment.
 //!
@@ -32,6 +34,7 @@ pub mod preview;
 #[cfg(feature = "declarative")]
 pub mod recorded;
 pub mod render;
+pub mod save;
 pub mod upstream;
 pub mod viewer;
 
@@ -201,19 +204,12 @@ fn respond(status: StatusCode, page: impl FnOnce(&str) -> String) -> HttpRespons
 #[tracing::instrument(name = "lab_show", skip_all)]
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LabError> {
     gate(&req, &state.settings, state.consent.secure())?;
-    let mut url = None;
-    let mut refresh = false;
-    let mut test = None;
-    let mut as_field = String::new();
-    for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-        match &*name {
-            "url" if url.is_none() => url = Some(value.trim().to_owned()),
-            "as" if as_field.is_empty() => value.trim().clone_into(&mut as_field),
-            "refresh" => refresh = matches!(&*value, "1" | "on" | "true"),
-            "test" if test.is_none() => test = Some(value.trim().to_owned()),
-            _ => {}
-        }
-    }
+    let Query {
+        url,
+        refresh,
+        test,
+        as_field,
+    } = Query::of(&req);
     let tests = recorded_choices(&state);
     if let Some(choice) = test.filter(|t| !t.is_empty()) {
         let outcome = from_test(&state, &choice).await;
@@ -244,6 +240,67 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         Err(notice) => Err(notice),
     };
     Ok(answer(outcome, &form, &tests))
+}
+
+/// The query of `GET /lab` and `GET /lab/save` (the first of each name counts).
+#[derive(Debug, Default)]
+struct Query {
+    url: Option<String>,
+    refresh: bool,
+    test: Option<String>,
+    as_field: String,
+}
+
+impl Query {
+    fn of(req: &HttpRequest) -> Self {
+        let mut query = Self::default();
+        for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+            match &*name {
+                "url" if query.url.is_none() => query.url = Some(value.trim().to_owned()),
+                "as" if query.as_field.is_empty() => value.trim().clone_into(&mut query.as_field),
+                "refresh" => query.refresh = matches!(&*value, "1" | "on" | "true"),
+                "test" if query.test.is_none() => query.test = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+        query
+    }
+}
+
+/// `GET /lab/save?url=…[&as=KEY]`: the link saved as a test ([`save`]), as a download;
+/// a link that cannot be saved gets the lab page with the sentence why (`400`).
+#[tracing::instrument(name = "lab_save", skip_all)]
+pub async fn save_test(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LabError> {
+    gate(&req, &state.settings, state.consent.secure())?;
+    let query = Query::of(&req);
+    let url = query.url.unwrap_or_default();
+    let form = Form {
+        url: &url,
+        refresh: false,
+        as_field: &query.as_field,
+        test: "",
+    };
+    let saved = match viewer::named(&state.connections, &query.as_field).await {
+        Ok(_) if url.is_empty() => Err("Give the link to save as a test.".to_owned()),
+        Ok(viewer) => save::save(&state, &url, &viewer).await,
+        Err(notice) => Err(notice),
+    };
+    let download = match saved {
+        Ok(download) => download,
+        Err(notice) => return Ok(answer(Err(notice), &form, &recorded_choices(&state))),
+    };
+    let mut response = HttpResponse::Ok();
+    secure_headers(&mut response, &nonce());
+    response.insert_header(header::ContentDisposition {
+        disposition: header::DispositionType::Attachment,
+        parameters: vec![header::DispositionParam::Filename(download.file_name)],
+    });
+    Ok(response
+        .content_type(download.content_type)
+        .body(download.text))
 }
 
 /// What the lab's forms are filled in with.
@@ -302,7 +359,7 @@ async fn from_test(state: &AppState, choice: &str) -> Result<String, String> {
             sharing,
             None,
             Some(&played.trace),
-            &permalink.finish(),
+            &Keep::permalink(permalink.finish()),
             Vec::new(),
         ))
     }
@@ -486,9 +543,17 @@ async fn from_url(
     let mut permalink =
         url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
     permalink.append_pair("url", raw);
+    let mut save = url::form_urlencoded::Serializer::for_suffix(
+        String::from("/lab/save?"),
+        "/lab/save?".len(),
+    );
+    save.append_pair("url", raw);
     if viewer.named {
         permalink.append_pair("as", viewer.field());
+        save.append_pair("as", viewer.field());
     }
+    // Only a link some provider takes can be saved as that provider's test.
+    let save = (traced.cache != CacheUse::NoProvider).then(|| save.finish());
     let images = images::checks(unfurler.guarded(), &payload.effective()).await;
     Ok(result(
         &payload,
@@ -496,7 +561,10 @@ async fn from_url(
         sharing,
         placeholder.as_ref(),
         Some(&trace),
-        &permalink.finish(),
+        &Keep {
+            permalink: permalink.finish(),
+            save,
+        },
         images,
     ))
 }
@@ -515,9 +583,24 @@ async fn from_json(guarded: &GuardedClient, pasted: &str) -> Result<String, Stri
         Sharing::Unknown,
         None,
         None,
-        &render::json_permalink(pasted),
+        &Keep::permalink(render::json_permalink(pasted)),
         images,
     ))
+}
+
+/// The links that keep a result: its permalink, and "save as test" for a routed link.
+struct Keep {
+    permalink: String,
+    save: Option<String>,
+}
+
+impl Keep {
+    fn permalink(permalink: String) -> Self {
+        Self {
+            permalink,
+            save: None,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -527,7 +610,7 @@ fn result(
     sharing: Sharing,
     placeholder: Option<&Value>,
     trace: Option<&str>,
-    permalink: &str,
+    keep: &Keep,
     images: Vec<checks::Check>,
 ) -> String {
     use html_escape::encode_double_quoted_attribute as attr;
@@ -554,11 +637,21 @@ fn result(
         "<section class=\"layout\" id=\"result\"><div>{placeholder}\
          <h2>Preview and mention</h2>{themes}{trace}</div>\
          <aside><h2>Checks</h2>{checks}</aside></section>\
-         <section><h2>Raw answer</h2>{raw}<p><a id=\"permalink\" href=\"{permalink}\">Permalink</a></p></section>",
+         <section><h2>Raw answer</h2>{raw}<p><a id=\"permalink\" href=\"{permalink}\">Permalink</a>{save}</p></section>",
+        save = keep
+            .save
+            .as_deref()
+            .map(|save| format!(
+                " \u{b7} <a id=\"save\" href=\"{}\" download>Save as test</a> \
+             <span class=\"muted\">(reads the link once more, past the cache, and downloads \
+             its upstream answers with the attributes made of them, as a test)</span>",
+                attr(save)
+            ))
+            .unwrap_or_default(),
         themes = render::themes(&kept, payload.error.as_ref()),
         checks = render::checks(&checks),
         raw = render::raw(json),
-        permalink = attr(permalink),
+        permalink = attr(&keep.permalink),
     )
 }
 
