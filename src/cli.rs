@@ -367,17 +367,17 @@ async fn unfurl(
         Ok(state) => state,
         Err(e) => return fail(e),
     };
-    let account = match account {
+    let requester = match account {
         None => None,
-        Some(key) => match state.connections.store().account(&key).await {
-            Ok(found) => Some(notion_unfurl_sdk::Account::new(
-                key,
-                found.and_then(|a| a.upstream_token),
+        Some(key) => match state.connections.requester(&key).await {
+            Ok(Some(requester)) => Some(requester),
+            // An account never stored unfurls without credentials, as it always has.
+            Ok(None) => Some(crate::unfurl::Requester::new(
+                notion_unfurl_sdk::Account::new(key, None),
             )),
             Err(e) => return fail(e),
         },
     };
-    let requester = account.map(crate::unfurl::Requester::new);
     let entry = state.unfurler.unfurl(raw, &url, requester.as_ref()).await;
     let written = emit(&format!("{}\n", String::from_utf8_lossy(&entry.body)));
     // The body is printed either way (it is what Notion would get); the exit status says

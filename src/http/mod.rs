@@ -25,7 +25,7 @@
 //! - [`admin::AdminError`] (`/admin/*`): JSON `{error, message}`, `no-store`; 400, 401
 //!   (with `WWW-Authenticate: Bearer`), 404 (off: no token and not on loopback), 405 (with
 //!   `Allow`), 413, 503.
-//! - [`lab::LabError`] (`/lab`, `/lab/login`): the token form (HTML) with 401 when
+//! - [`lab::LabError`] (`/lab`, `/lab/save`, `/lab/login`): the token form (HTML) with 401 when
 //!   `UNFURL_LAB_TOKEN` is set and not presented; plain text otherwise: 404 (off: no token
 //!   and not on loopback), 405 (with `Allow`), 408, 413. Bad input (a link that cannot be
 //!   previewed, JSON that cannot be read) is a lab page with a sentence and status 400.
@@ -130,6 +130,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/lab")
             .route(web::get().to(lab::show))
             .route(web::post().to(lab::render_json))
+            .default_service(web::to(lab::method_not_allowed)),
+    )
+    .service(
+        web::resource("/lab/save")
+            .route(web::get().to(lab::save_test))
             .default_service(web::to(lab::method_not_allowed)),
     )
     .service(

@@ -138,13 +138,29 @@ impl Connections {
         if connection.is_revoked() {
             return Ok(None);
         }
-        let account =
-            account_with_services(&self.store, &self.services, &connection.account_key).await?;
+        let requester = match self.requester(&connection.account_key).await? {
+            Some(requester) => requester,
+            // A connection outliving its account reads as one without a token, as before.
+            None => Requester::new(Account::new(connection.account_key, None)),
+        };
         Ok(Some(Arc::new(ActiveConnection {
             id: connection.id,
-            requester: Requester::new(account),
+            requester,
             subscribed: Mutex::new(HashSet::new()),
         })))
+    }
+
+    /// Who unfurls as the stored account `key`, with the upstream credentials it linked;
+    /// `None` when there is no such account. The one way an account becomes a requester:
+    /// connections, the `unfurl --account` command and the preview lab all come here.
+    /// Every service it linked comes along (GitHub's as its upstream token), each token
+    /// refreshed first when about to run out ([`account_with_services`]).
+    pub async fn requester(&self, key: &str) -> Result<Option<Requester>, StoreError> {
+        if self.store.account(key).await?.is_none() {
+            return Ok(None);
+        }
+        let account = account_with_services(&self.store, &self.services, key).await?;
+        Ok(Some(Requester::new(account)))
     }
 
     /// Forget what is cached about `id` (after a revocation or a token change).

@@ -92,6 +92,8 @@ async fn the_lab_is_off_on_a_public_listener_without_a_token() {
     assert!(body.contains("UNFURL_LAB_TOKEN"), "{body}");
     let (status, _, _) = get(&app, &lab_url(&app, &app.origin_url("/x"), false)).await;
     assert_eq!(status, 404);
+    let (status, _, _) = get(&app, &format!("{}/save?url=https://x.test/", lab(&app))).await;
+    assert_eq!(status, 404, "saving a test is behind the same gate");
 }
 
 #[tokio::test]
@@ -425,4 +427,319 @@ async fn images_that_do_not_load_are_named_in_the_checks() {
         "{body}"
     );
     assert!(body.contains("`closed`: the image does not load"), "{body}");
+}
+
+/// A pull request as `GET /repos/{owner}/{repo}/pulls/{number}` answers it: the fields the
+/// provider reads, nothing else.
+fn small_pull_request(private: bool) -> serde_json::Value {
+    let repo = serde_json::json!({"full_name": "octo/lab", "private": private});
+    serde_json::json!({
+        "number": 1, "state": "open", "title": "Trace the lab", "body": "A test pull request.",
+        "user": {"login": "octo"}, "updated_at": "2024-01-02T03:04:05Z",
+        "head": {"label": "octo:feature", "ref": "feature", "sha": "abc123", "repo": repo},
+        "base": {"label": "octo:main", "ref": "main", "sha": "def456", "repo": repo}
+    })
+}
+
+const LAB_PR: &str = "https://github.com/octo/lab/pull/1";
+
+/// The `<table id="upstream">` of a lab page, or an empty string.
+fn upstream_table(body: &str) -> &str {
+    body.split_once("<table id=\"upstream\">")
+        .and_then(|(_, rest)| rest.split_once("</table>"))
+        .map_or("", |(table, _)| table)
+}
+
+#[tokio::test]
+async fn the_upstream_requests_of_a_link_are_listed_without_queries_or_credentials() {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(small_pull_request(false)))
+        .mount(&github)
+        .await;
+    let app = TestApp::builder()
+        .with_env(&[
+            ("UNFURL_GITHUB_API_URL", &github.uri()),
+            ("UNFURL_GITHUB_TOKEN", "ghp_fallback_never_shown"),
+        ])
+        .spawn()
+        .await;
+
+    let (status, _, body) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<p class=\"title\">Trace the lab</p>"),
+        "{body}"
+    );
+    let table = upstream_table(&body);
+    let host = github.uri().trim_start_matches("http://").to_owned();
+    let row = format!(
+        "<td>GET</td><td>{host}</td><td><code>/repos/octo/lab/pulls/1</code></td><td>200</td><td>"
+    );
+    assert!(table.contains(&row), "{table}");
+    let after = table.split_once(&row).map_or("", |(_, rest)| rest);
+    let millis = after.split_once(" ms</td>").map_or("", |(ms, _)| ms);
+    assert!(millis.parse::<u64>().is_ok(), "no time in {after}");
+    assert!(!table.contains('?'), "a query reached the page: {table}");
+    for secret in ["ghp_fallback_never_shown", "Bearer", "uthorization"] {
+        assert!(!body.contains(secret), "{secret} reached the page");
+    }
+
+    // From the cache: nothing was asked upstream, and the page says so.
+    let (_, _, again) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert!(
+        again.contains("No upstream request: the answer came from the cache"),
+        "{again}"
+    );
+    assert!(upstream_table(&again).is_empty());
+
+    // A local page is read by the guarded fetcher, and traced the same way.
+    app.origin.log.set_title("lab", "A page for the lab");
+    let (_, _, page) = get(
+        &app,
+        &lab_url(&app, &app.origin_url("/titled/lab?token=hidden"), false),
+    )
+    .await;
+    let table = upstream_table(&page);
+    assert!(
+        table.contains("<code>/titled/lab</code></td><td>200</td>"),
+        "{table}"
+    );
+    assert!(!table.contains("hidden"), "{table}");
+}
+
+fn lab_url_as(app: &TestApp, link: &str, account: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("url", link).append_pair("as", account);
+    format!("{}?{}", lab(app), query.finish())
+}
+
+#[tokio::test]
+async fn a_named_account_sees_its_private_preview_and_the_lab_account_does_not() {
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer gho_lab_insider",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(small_pull_request(true)))
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
+        )
+        .mount(&github)
+        .await;
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_GITHUB_API_URL", &github.uri())])
+        .spawn()
+        .await;
+    app.app_state
+        .connections
+        .store()
+        .upsert_account(
+            "github:12345",
+            "insider",
+            Some(&notion_unfurl_sdk::Secret::new("gho_lab_insider")),
+        )
+        .await
+        .unwrap();
+
+    let (status, _, body) = get(&app, &lab_url_as(&app, LAB_PR, "github:12345")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<p class=\"title\">Trace the lab</p>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Previewed as account <code>github:12345</code>"),
+        "{body}"
+    );
+    assert!(body.contains("this is that account's private view"));
+    assert!(
+        body.contains("account github:12345"),
+        "the cache scope is the account's"
+    );
+    assert!(
+        body.contains("href=\"/lab?url=https%3A%2F%2Fgithub.com%2Focto%2Flab%2Fpull%2F1&amp;as=github%3A12345\""),
+        "the permalink carries the account: {body}"
+    );
+    assert!(body.contains("id=\"as\" placeholder=\"lab:preview\" value=\"github:12345\""));
+    assert!(
+        !body.contains("gho_lab_insider"),
+        "the token never reaches the page"
+    );
+
+    // The lab account is not given the insider's cached preview, and is told to connect.
+    let (status, _, lab_view) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert_eq!(status, 200, "{lab_view}");
+    assert!(!lab_view.contains("Trace the lab"), "{lab_view}");
+    assert!(
+        lab_view.contains("Connect a GitHub account that can see this repository"),
+        "{lab_view}"
+    );
+    assert!(lab_view.contains("Previewed as the lab account <code>lab:preview</code>"));
+
+    // An account the store does not hold is a sentence, not a failure.
+    let (status, _, unknown) = get(&app, &lab_url_as(&app, LAB_PR, "github:999")).await;
+    assert_eq!(status, 400, "{unknown}");
+    assert!(
+        unknown.contains("There is no account \"github:999\" on this server"),
+        "{unknown}"
+    );
+}
+
+/// `GET /lab/save` for `link`: the status, the `Content-Disposition` and the body.
+async fn save(app: &TestApp, link: &str) -> (StatusCode, String, String) {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("url", link);
+    let (status, headers, body) = get(app, &format!("{}/save?{}", lab(app), query.finish())).await;
+    assert!(header(&headers, "content-security-policy").contains("default-src 'none'"));
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    (
+        status,
+        header(&headers, "content-disposition").to_owned(),
+        body,
+    )
+}
+
+#[tokio::test]
+async fn a_rust_providers_link_saves_as_json_that_replays_to_the_same_attributes() {
+    use notion_unfurl_sdk::Provider;
+    use notion_unfurl_sdk::testing::playback::{Playback, Saved};
+
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/lab/pulls/1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"v1\"")
+                .set_body_json(small_pull_request(false)),
+        )
+        .mount(&github)
+        .await;
+    let app = TestApp::builder()
+        .with_env(&[
+            ("UNFURL_GITHUB_API_URL", &github.uri()),
+            ("UNFURL_GITHUB_TOKEN", "ghp_fallback_never_saved"),
+        ])
+        .spawn()
+        .await;
+
+    // The page offers it next to the permalink; pasted JSON has nothing to save.
+    let (_, _, page) = get(&app, &lab_url(&app, LAB_PR, false)).await;
+    assert!(
+        page.contains("<a id=\"save\" href=\"/lab/save?url=https%3A%2F%2Fgithub.com%2Focto%2Flab%2Fpull%2F1\" download>Save as test</a>"),
+        "{page}"
+    );
+    let pasted = app
+        .client
+        .post(lab(&app))
+        .form(&[("json", "[]")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!pasted.contains("id=\"save\""));
+
+    // Saved after that read: the ETag kept then must not turn this one into a bodiless 304.
+    let (status, disposition, text) = save(&app, LAB_PR).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(disposition, "attachment; filename=\"github-saved.json\"");
+    for secret in ["ghp_fallback_never_saved", "uthorization", "etag"] {
+        assert!(!text.contains(secret), "{secret} was saved: {text}");
+    }
+    let saved: Saved = serde_json::from_str(&text).unwrap();
+    assert_eq!(saved.url, LAB_PR);
+    let pull = saved
+        .requests
+        .iter()
+        .find(|r| r.path == "/repos/octo/lab/pulls/1")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!((pull.method.as_str(), pull.status), ("GET", 200));
+    assert!(pull.body.contains("Trace the lab"));
+    let expected = saved.expected.clone().unwrap_or_else(|| panic!("{text}"));
+    assert!(expected.to_string().contains("Trace the lab"));
+
+    // What a provider test does with the file: serve it, unfurl, compare.
+    let upstream = Playback::from_saved(&saved).await;
+    let config = notion_unfurl_github::GitHubConfig::new(upstream.base(), "lab-tests");
+    let provider = notion_unfurl_github::GitHub::new(config).unwrap();
+    let request = notion_unfurl_sdk::testing::request(&provider, &saved.url).unwrap();
+    let ctx = notion_unfurl_sdk::testing::context().build();
+    let preview = provider.unfurl(&request, &ctx).await.unwrap();
+    assert_eq!(serde_json::to_value(&preview.attributes).unwrap(), expected);
+    upstream.assert_all_recorded().await;
+
+    // A link no provider takes has nothing to save: a sentence.
+    let (status, disposition, text) = save(&app, "ftp://example.com/x").await;
+    assert_eq!((status.as_u16(), disposition.as_str()), (400, ""));
+    assert!(text.contains("This link cannot be previewed"), "{text}");
+}
+
+#[tokio::test]
+async fn a_provider_files_link_saves_as_a_test_block_that_providers_test_passes() {
+    use crate::provider_files::{providers_dir, tracker};
+
+    let upstream = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rest/issue/OPS-7"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("set-cookie", "session=never-saved")
+                .set_body_json(serde_json::json!({
+                    "summary": "VPN drops at \"5pm\"\nagain", "state": "Open"
+                })),
+        )
+        .mount(&upstream)
+        .await;
+    let file = tracker(&upstream.uri());
+    let dir = providers_dir(&[("tracker.toml", file.clone())]);
+    let app = TestApp::builder()
+        .with_env(&[("UNFURL_PROVIDERS_DIR", &dir.0.display().to_string())])
+        .spawn()
+        .await;
+
+    let link = "https://tracker.example.com/browse/OPS-7";
+    let (status, disposition, snippet) = save(&app, link).await;
+    assert_eq!(status, 200, "{snippet}");
+    assert_eq!(disposition, "attachment; filename=\"tracker-test.toml\"");
+    assert!(snippet.contains("[[test]]"), "{snippet}");
+    assert!(!snippet.contains("never-saved"), "{snippet}");
+
+    // Appended to a copy of the file, `providers test` plays it and it passes.
+    let copy = providers_dir(&[("tracker.toml", format!("{file}\n{snippet}"))]);
+    let env = notion_unfurl_declarative::check::env_of(&[]);
+    let providers = notion_unfurl_declarative::load_providers(
+        &copy.0,
+        &env,
+        notion_unfurl_declarative::Mode::Playback,
+        "lab-tests",
+    )
+    .unwrap_or_else(|problems| panic!("{problems:?}\n{snippet}"));
+    let outcomes = notion_unfurl_declarative::run_tests(&providers, false).await;
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].url, link);
+    assert_eq!(outcomes[0].failure, None, "{snippet}");
+    assert_eq!(outcomes[0].requests, 1);
+
+    // A changed answer no longer matches what was saved.
+    // (The first mention is the recorded body: answers come before the attributes.)
+    let changed = snippet.replacen("VPN drops", "VPN holds", 1);
+    let copy = providers_dir(&[("tracker.toml", format!("{file}\n{changed}"))]);
+    let providers = notion_unfurl_declarative::load_providers(
+        &copy.0,
+        &env,
+        notion_unfurl_declarative::Mode::Playback,
+        "lab-tests",
+    )
+    .unwrap_or_else(|problems| panic!("{problems:?}"));
+    let outcomes = notion_unfurl_declarative::run_tests(&providers, false).await;
+    assert!(outcomes[0].failure.is_some(), "{outcomes:?}");
 }

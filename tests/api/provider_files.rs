@@ -9,7 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{TempDir, TestApp, attribute, error_op, test_settings, title};
 
-fn tracker(base: &str) -> String {
+pub fn tracker(base: &str) -> String {
     format!(
         r##"id = "tracker"
 name = "Acme Tracker"
@@ -43,7 +43,7 @@ colors = {{ Open = "#1a7f37" }}
     )
 }
 
-fn providers_dir(files: &[(&str, String)]) -> TempDir {
+pub fn providers_dir(files: &[(&str, String)]) -> TempDir {
     let dir = TempDir::unique();
     std::fs::create_dir_all(&dir.0).unwrap();
     for (name, text) in files {

@@ -65,16 +65,7 @@ pub struct Outcome {
 
 /// The short name of an error kind, as `error = "…"` in a test names it.
 pub fn kind(error: &ProviderError) -> &'static str {
-    match error {
-        ProviderError::NotFound { .. } => "not_found",
-        ProviderError::Forbidden { .. } => "forbidden",
-        ProviderError::Unauthorized { .. } => "unauthorized",
-        ProviderError::RateLimited { .. } => "rate_limited",
-        ProviderError::Upstream { .. } | ProviderError::Unreachable { .. } => "upstream",
-        ProviderError::Timeout => "timeout",
-        ProviderError::Blocked { .. } => "blocked",
-        ProviderError::Invalid { .. } => "invalid",
-    }
+    error.kind()
 }
 
 /// Runs every recorded test of every provider. With `write`, a test whose `expect` file
@@ -206,7 +197,18 @@ async fn run_one(
             } else if !problems.is_empty() {
                 Some(problems.join("; "))
             } else if let Some(expect) = &test.expect {
-                compare(&dir.join(expect), &json, write)
+                match expect {
+                    crate::spec::Expect::File(file) => compare(&dir.join(file), &json, write),
+                    crate::spec::Expect::Inline(expected) => {
+                        let expected = serde_json::Value::Array(expected.clone());
+                        (expected != json).then(|| {
+                            format!(
+                                "attributes differ from the test's own `expect`:\n  \
+                                 expected {expected}\n  got      {json}"
+                            )
+                        })
+                    }
+                }
             } else {
                 None
             };

@@ -12,12 +12,14 @@
 //! - [`template`]: the fenced template language; [`text`]: its filters' helpers;
 //! - [`provider`]: [`Declarative`], the SDK's `Provider` for a loaded file;
 //! - [`upstream`]: live clients, or recorded answers in tests;
-//! - [`check`]: `providers check` and `providers test`.
+//! - [`check`]: `providers check` and `providers test`;
+//! - [`save`]: a live unfurl written as a `[[test]]` block (the preview lab's "save as test").
 
 pub mod check;
 pub mod load;
 pub mod model;
 pub mod provider;
+pub mod save;
 pub mod spec;
 pub mod template;
 pub mod text;

@@ -147,7 +147,7 @@ pub struct Test {
     pub line: usize,
     pub url: String,
     pub responses: BTreeMap<String, toml::Spanned<crate::spec::Recorded>>,
-    pub expect: Option<String>,
+    pub expect: Option<crate::spec::Expect>,
     pub error: Option<String>,
 }
 

@@ -42,6 +42,11 @@ impl Declarative {
         }
     }
 
+    /// Where this provider's requests go (to wrap it, as [`crate::save`] does).
+    pub fn upstream(&self) -> Arc<dyn Upstream> {
+        self.upstream.clone()
+    }
+
     pub fn compiled(&self) -> &Compiled {
         &self.compiled
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 /// One provider file.
@@ -210,26 +210,41 @@ pub struct TestSpec {
     /// Request name (or `page`) → the recorded answer.
     #[serde(default)]
     pub responses: BTreeMap<String, Spanned<Recorded>>,
-    /// A file beside this one holding the expected attribute array (JSON, `dev` left out).
+    /// The expected attribute array (`dev` left out): a JSON file beside this one, or the
+    /// attributes themselves, inline.
     #[serde(default)]
-    pub expect: Option<Spanned<String>>,
+    pub expect: Option<Spanned<Expect>>,
     /// The error expected instead of a preview: `not_found`, `forbidden`, `unauthorized`,
     /// `rate_limited`, `upstream`, `invalid`.
     #[serde(default)]
     pub error: Option<Spanned<String>>,
 }
 
-/// One recorded upstream answer: a file beside the provider file, or just a status.
-#[derive(Debug, Deserialize)]
+/// What a test expects a preview to be made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Expect {
+    /// A JSON file beside the provider file.
+    File(String),
+    /// The attribute array itself.
+    Inline(Vec<serde_json::Value>),
+}
+
+/// One recorded upstream answer: a file beside the provider file, or a status with the
+/// body in a file or written out (`body`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Recorded {
     File(String),
     Full {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<String>,
+        /// The body as text, instead of a file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
         #[serde(default = "ok")]
         status: u16,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
     },
 }

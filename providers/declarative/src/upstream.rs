@@ -1,6 +1,8 @@
 //! How a declarative provider reaches its upstream: [`Live`] through trusted clients pinned
 //! to each request's base and the guarded fetcher for pages, or [`Playback`] from
-//! recorded answers, failing on any request nobody recorded and counting the rest.
+//! recorded answers, failing on any request nobody recorded and counting the rest; and
+//! [`Tape`], which passes requests to another upstream and keeps each answer, to be saved
+//! as a recorded test.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -139,8 +141,8 @@ impl Upstream for Live {
         if let Some((etag, _)) = &known {
             request = request.header("if-none-match", etag);
         }
-        let response = request
-            .send()
+        let response = client
+            .send(request)
             .await
             .map_err(|e| transport(&e.without_url()))?;
         let status = response.status().as_u16();
@@ -228,16 +230,18 @@ impl Playback {
     ) -> Result<Self, String> {
         let mut answers = BTreeMap::new();
         for (name, r) in recorded {
-            let (file, status, headers) = match r.get_ref() {
-                crate::spec::Recorded::File(f) => (Some(f.clone()), 200, BTreeMap::new()),
+            let (file, body, status, headers) = match r.get_ref() {
+                crate::spec::Recorded::File(f) => (Some(f.clone()), None, 200, BTreeMap::new()),
                 crate::spec::Recorded::Full {
                     file,
+                    body,
                     status,
                     headers,
-                } => (file.clone(), *status, headers.clone()),
+                } => (file.clone(), body.clone(), *status, headers.clone()),
             };
-            let body = match file {
-                Some(f) => {
+            let body = match (file, body) {
+                (_, Some(body)) => body.into_bytes(),
+                (Some(f), None) => {
                     if Path::new(&f).is_absolute() || f.contains("..") {
                         return Err(format!(
                             "recorded file {f:?} must be a path beside the provider file"
@@ -245,7 +249,7 @@ impl Playback {
                     }
                     std::fs::read(dir.join(&f)).map_err(|e| format!("recorded file {f:?}: {e}"))?
                 }
-                None => Vec::new(),
+                (None, None) => Vec::new(),
             };
             answers.insert(
                 name.clone(),
@@ -297,5 +301,59 @@ impl Upstream for Playback {
 
     async fn page(&self, _: &Url, _: usize, _: &Context) -> Result<Answer, ProviderError> {
         self.answer("page")
+    }
+}
+
+/// An upstream that sends every request on to `inner` and keeps each answer by request
+/// name (the last one, for a name asked twice), within a budget of body bytes.
+#[derive(Debug)]
+pub struct Tape {
+    inner: std::sync::Arc<dyn Upstream>,
+    max_bytes: usize,
+    kept: Mutex<(BTreeMap<String, Answer>, usize)>,
+}
+
+impl Tape {
+    pub fn new(inner: std::sync::Arc<dyn Upstream>, max_bytes: usize) -> Self {
+        Self {
+            inner,
+            max_bytes,
+            kept: Mutex::new((BTreeMap::new(), 0)),
+        }
+    }
+
+    /// The answers kept, by request name; `None` when they passed the budget together.
+    pub fn answers(&self) -> Option<BTreeMap<String, Answer>> {
+        let kept = self.kept.lock().ok()?;
+        (kept.1 <= self.max_bytes).then(|| kept.0.clone())
+    }
+
+    fn keep(&self, name: &str, answer: &Answer) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.1 = kept.1.saturating_add(answer.body.len());
+            if kept.1 <= self.max_bytes {
+                kept.0.insert(name.to_owned(), answer.clone());
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Upstream for Tape {
+    async fn call(&self, call: &Call) -> Result<Answer, ProviderError> {
+        let answer = self.inner.call(call).await?;
+        self.keep(&call.name, &answer);
+        Ok(answer)
+    }
+
+    async fn page(
+        &self,
+        url: &Url,
+        max_bytes: usize,
+        ctx: &Context,
+    ) -> Result<Answer, ProviderError> {
+        let answer = self.inner.page(url, max_bytes, ctx).await?;
+        self.keep("page", &answer);
+        Ok(answer)
     }
 }

@@ -234,3 +234,48 @@ fn a_refresh_interval_is_bounded_and_works_per_account_too() {
     );
     assert_eq!(per_account.scope, notion_unfurl_sdk::CacheScope::Account);
 }
+
+#[test]
+fn a_recorded_answer_has_its_body_in_a_file_or_inline_not_both() {
+    let test = "\n[[test]]\nurl = \"https://tickets.example.com/t/42\"\n\
+                responses = { ticket = { file = \"recorded/t.json\", body = \"{}\" } }\n";
+    let p = one(&format!("{GOOD}{test}"));
+    assert!(p.starts_with("t.toml:29: "), "{p}");
+    assert!(
+        p.contains("answer \"ticket\" has its body in a file or in `body`, not both"),
+        "{p}"
+    );
+}
+
+#[tokio::test]
+async fn a_test_with_inline_answers_and_attributes_plays_without_files() {
+    let test = r#"
+[[test]]
+url = "https://tickets.example.com/t/42"
+responses = { ticket = { body = '{"title": "Printer jams", "status": "open"}' } }
+expect = [
+  { id = "title", name = "Title", type = "inline", inline = { title = { value = "Printer jams", section = "title" } } },
+  { id = "status", name = "Status", type = "inline", inline = { enum = { value = "open", section = "primary" } } },
+]
+"#;
+    let text = format!("{GOOD}{test}");
+    let provider = load_str(Path::new("t.toml"), &text, &env(), Mode::Playback)
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+    let provider = notion_unfurl_declarative::Declarative::live(provider, "t")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outcomes =
+        notion_unfurl_declarative::run_tests(std::slice::from_ref(&provider), false).await;
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].failure, None, "{:?}", outcomes[0].result);
+    let wrong = text.replace("value = \"Printer jams\"", "value = \"Printer fixed\"");
+    let provider = load_str(Path::new("t.toml"), &wrong, &env(), Mode::Playback)
+        .unwrap_or_else(|p| panic!("{p:#?}"));
+    let provider = notion_unfurl_declarative::Declarative::live(provider, "t")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outcomes = notion_unfurl_declarative::run_tests(&[provider], false).await;
+    let failure = outcomes[0].failure.clone().unwrap_or_default();
+    assert!(
+        failure.contains("attributes differ from the test's own `expect`"),
+        "{failure}"
+    );
+}

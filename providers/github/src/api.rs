@@ -16,7 +16,7 @@ use notion_unfurl_sdk::reqwest::{
     header::{self, HeaderMap},
 };
 use notion_unfurl_sdk::trusted::{ReadError, read_limited};
-use notion_unfurl_sdk::{Secret, TrustedClient};
+use notion_unfurl_sdk::{Secret, TrustedClient, trace};
 use sha2::{Digest, Sha256};
 
 use crate::blob::{FileText, RefSummary};
@@ -249,10 +249,11 @@ impl Api {
                 // `bearer_auth` marks the header sensitive, so reqwest never prints it.
                 request = request.bearer_auth(token.expose());
             }
-            if let Some(stored) = &stored {
+            // A recorder saving this read as a test needs whole answers: a 304 has no body.
+            if let Some(stored) = stored.as_ref().filter(|_| !trace::keeps_bodies()) {
                 request = request.header(header::IF_NONE_MATCH, stored.etag.as_str());
             }
-            let response = request.send().await.map_err(transport)?;
+            let response = self.client.send(request).await.map_err(transport)?;
             let status = response.status().as_u16();
             tracing::debug!(status, path = %target, "GitHub answered");
             match status {

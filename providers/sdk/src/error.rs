@@ -40,6 +40,24 @@ pub enum ProviderError {
     Invalid { reason: String },
 }
 
+impl ProviderError {
+    /// The short name of this kind of error, as a recorded test names the error it expects:
+    /// `not_found`, `forbidden`, `unauthorized`, `rate_limited`, `upstream`, `timeout`,
+    /// `blocked`, `invalid`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Forbidden { .. } => "forbidden",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Upstream { .. } | Self::Unreachable { .. } => "upstream",
+            Self::Timeout => "timeout",
+            Self::Blocked { .. } => "blocked",
+            Self::Invalid { .. } => "invalid",
+        }
+    }
+}
+
 impl From<FetchError> for ProviderError {
     fn from(e: FetchError) -> Self {
         match e {

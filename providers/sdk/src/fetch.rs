@@ -28,13 +28,14 @@
 //!   [`FetchPolicy::max_body_bytes`] (a gzip bomb is stopped by what it decodes to, not
 //!   by what it declares). See [`BodyMode`] for how much is read.
 //!
-//! Refusals are logged with the host only: query strings may carry tokens.
+//! Refusals are logged with the host only: query strings may carry tokens. Under a
+//! [`crate::trace`] recorder every hop is noted (host and path, status, time, bytes).
 
 use std::error::Error as _;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -43,7 +44,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Response, StatusCode};
 use url::{Host, Url};
 
-use crate::ip;
+use crate::{ip, trace};
 
 /// Longest URL the guarded client accepts, in bytes (redirect targets included).
 pub const MAX_URL_LEN: usize = 8 * 1024;
@@ -215,6 +216,10 @@ impl GuardedClient {
                     host = url.host_str(),
                     "guarded fetch hit the total deadline"
                 );
+                if trace::active() {
+                    let failure = "hit the total deadline";
+                    trace::sent("GET", url, Instant::now(), Err(failure));
+                }
                 Err(FetchError::Timeout)
             }
         }
@@ -225,10 +230,24 @@ impl GuardedClient {
         let mut current = url.clone();
         let mut redirects = 0;
         loop {
-            check_url(&current, &policy.allow)?;
-            let response = self.send(&current).await?;
+            let started = Instant::now();
+            let response = match check_url(&current, &policy.allow) {
+                Ok(()) => self.send(&current).await,
+                Err(e) => Err(e),
+            };
+            let response = response.inspect_err(|e| {
+                trace::sent("GET", &current, started, Err(&e.to_string()));
+            })?;
+            let noted = trace::sent("GET", &current, started, Ok(response.status().as_u16()));
             let Some(next) = redirect_target(&current, &response)? else {
-                return read_response(current, response, mode, policy.max_body_bytes).await;
+                let read = read_response(current, response, mode, policy.max_body_bytes).await;
+                if let Some(noted) = noted {
+                    match &read {
+                        Ok(fetched) => noted.read(&fetched.body),
+                        Err(e) => noted.failed(&e.to_string()),
+                    }
+                }
+                return read;
             };
             if redirects >= policy.max_redirects {
                 tracing::info!(

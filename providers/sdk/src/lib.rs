@@ -8,8 +8,11 @@
 //! - [`fetch`]: the guarded HTTP client for URLs that come from users or pages.
 //! - [`ip`]: the address classifier the guarded client uses.
 //! - [`trusted`]: the client for operator-configured API bases.
+//! - [`trace`]: the upstream requests one unfurl made, noted by both clients while a
+//!   recorder listens (the preview lab's trace).
 //! - `testing` (feature `testing`): the context and request the server would build, and
-//!   the checks every provider's patterns and previews must pass.
+//!   the checks every provider's patterns and previews must pass; `testing::playback`
+//!   (feature `playback`) serves recorded answers, and unfurls saved from the preview lab.
 //!
 //! A whole provider, for a made-up ticket tracker: one pattern, and a preview with a title
 //! (a real provider would read the ticket through `ctx.guarded` or a [`TrustedClient`]).
@@ -72,7 +75,7 @@
 //! ```
 //!
 //! No two modules import each other (`tests/modules.rs` keeps it so): `attributes`, `ip`
-//! and `trusted` stand alone, `fetch` uses `ip`, `error` uses `attributes` and `fetch`,
+//! and `trace` stand alone, `trusted` uses `trace`, `fetch` uses `ip` and `trace`, `error` uses `attributes` and `fetch`,
 //! `provider` uses `attributes`, `error` and `fetch`, and `testing` sits on top.
 
 pub mod attributes;
@@ -82,6 +85,7 @@ pub mod ip;
 pub mod provider;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod trace;
 pub mod trusted;
 
 // What the SDK's own types are made of, so that a provider names them without a direct

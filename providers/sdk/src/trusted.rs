@@ -1,9 +1,13 @@
 //! The client for an operator-configured API base (GitHub API, Notion API).
 //!
 //! Those hosts are trusted: no address filtering, but a fixed base, no redirects away
-//! from it, timeouts, and no proxy from the environment.
+//! from it, timeouts, and no proxy from the environment. Requests sent with
+//! [`TrustedClient::send`] and read with [`read_limited`] are noted for the preview lab
+//! when a [`crate::trace`] recorder listens.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::trace;
 
 use url::Url;
 
@@ -27,10 +31,19 @@ pub enum ReadError {
 /// A response body, refused as soon as it passes `limit` bytes (never cut short and
 /// handed on as if whole: half a JSON document is an error, not a smaller answer). Trusted
 /// hosts are still bounded, since a proxy or an outage page can answer in their name.
-pub async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, ReadError> {
+pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    let noted = response.extensions().get::<trace::Noted>().copied();
+    let read = read_body(response, limit).await;
+    if let Some(noted) = noted {
+        match &read {
+            Ok(body) => noted.read(body),
+            Err(e) => noted.failed(&e.to_string()),
+        }
+    }
+    read
+}
+
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(ReadError::TooLarge { limit });
     }
@@ -109,6 +122,40 @@ impl TrustedClient {
         Ok(self.client.request(method, self.url(path)?))
     }
 
+    /// Sends `request` (built by [`TrustedClient::request`] or on [`TrustedClient::inner`]).
+    /// Under a [`crate::trace`] recorder the request is noted when its answer's head
+    /// arrives, and its body when [`read_limited`] reads it.
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        if !trace::active() {
+            return request.send().await;
+        }
+        let (client, request) = request.build_split();
+        let request = request?;
+        let (method, url) = (request.method().to_string(), request.url().clone());
+        let started = Instant::now();
+        match client.execute(request).await {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                if let Some(noted) = trace::sent(&method, &url, started, Ok(status)) {
+                    response.extensions_mut().insert(noted);
+                }
+                Ok(response)
+            }
+            Err(e) => {
+                let failure = if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "no answer"
+                };
+                trace::sent(&method, &url, started, Err(failure));
+                Err(e)
+            }
+        }
+    }
+
     /// The underlying client, for crates that need to drive it directly (e.g. oauth2).
     pub fn inner(&self) -> &reqwest::Client {
         &self.client
@@ -175,6 +222,39 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         read_limited(response, limit).await
+    }
+
+    #[tokio::test]
+    async fn a_recorder_sees_the_request_without_its_query() {
+        let base = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").await;
+        let client =
+            TrustedClient::new(base, "t", Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+        let (body, recorded) = trace::record(async {
+            let request = client
+                .request(reqwest::Method::GET, "/v1/x?key=secret")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .bearer_auth("a-token");
+            let response = client.send(request).await.unwrap_or_else(|e| panic!("{e}"));
+            read_limited(response, 100).await
+        })
+        .await;
+        assert_eq!(body.ok().as_deref(), Some(&b"hello"[..]));
+        let [call] = recorded.calls.as_slice() else {
+            panic!("{recorded:?}");
+        };
+        assert_eq!(
+            (
+                call.method.as_str(),
+                call.path.as_str(),
+                call.status,
+                call.bytes
+            ),
+            ("GET", "/v1/x", Some(200), 5)
+        );
+        assert!(call.host.starts_with("127.0.0.1:"));
+        assert!(
+            !format!("{call:?}").contains("secret") && !format!("{call:?}").contains("a-token")
+        );
     }
 
     #[tokio::test]

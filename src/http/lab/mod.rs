@@ -1,14 +1,19 @@
 //! `GET /lab`, `POST /lab`, `POST /lab/login`: the preview lab, where provider authors and
 //! operators see a preview as Notion would draw it and why (issue 9).
 //!
-//! - `GET /lab?url=…[&refresh=1]` unfurls the link as the lab account [`LAB_ACCOUNT`], which
-//!   has no upstream token, so only public previews show and no account's private preview
-//!   is ever read or served from the cache; `refresh` reads past the cache. The page shows
+//! - `GET /lab?url=…[&refresh=1][&as=KEY]` unfurls the link as the lab account
+//!   [`viewer::LAB_ACCOUNT`], which has no upstream token, so only public previews show and
+//!   no account's private preview is read or served from the cache; or, with `as`, as the
+//!   stored account the operator names, with its upstream credentials ([`viewer`]), and
+//!   the page says it is that account's private view. `refresh` reads past the cache. The page shows
 //!   the route (every provider's patterns, which matched, the captures), the cache key and
 //!   whether the answer came from the cache, the pattern's placeholder, the preview and the
-//!   mention in light and dark, the checks ([`checks`]) and the raw answer.
+//!   mention in light and dark, the checks ([`checks`]), the raw answer, and each upstream
+//!   request the provider made ([`upstream`]; none on a cache hit).
 //! - `GET /lab?test=ID:N` plays a provider file's recorded test N against its recorded
 //!   answers ([`recorded`]): the preview as sent, and the upstream requests it made.
+//! - `GET /lab/save?url=…[&as=KEY]` saves the link as a test and downloads it ([`save`]):
+//!   a `[[test]]` block for a provider file, JSON for a Rust provider.
 //! - `POST /lab` renders pasted JSON (a callback body or an attribute array), which is
 //!   thereby never in a URL or a log; its permalink keeps it in the fragment.
 //!
@@ -29,6 +34,9 @@ pub mod preview;
 #[cfg(feature = "declarative")]
 pub mod recorded;
 pub mod render;
+pub mod save;
+pub mod upstream;
+pub mod viewer;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -36,24 +44,21 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use notion_unfurl_sdk::{Account, GuardedClient};
+use notion_unfurl_sdk::GuardedClient;
 use serde_json::Value;
 use sha2::Sha256;
 
 use crate::http::lab::checks::Sharing;
 use crate::http::lab::preview::{Payload, substitute_json};
 use crate::http::lab::render::{Page, Trace};
+use crate::http::lab::viewer::Viewer;
 use crate::http::request::{BodyError, BodyLimit, bearer_token, forwarded, read_limited};
 use crate::platform::config::Settings;
 use crate::platform::crypto::same_secret;
 use crate::state::AppState;
+use crate::unfurl::CacheUse;
 use crate::unfurl::cache::Scope;
 use crate::unfurl::entry::Outcome;
-use crate::unfurl::{CacheUse, Requester};
-
-/// The account the lab unfurls as: no upstream token, so public previews only. Its prefix
-/// is one no linking flow or `token issue` default mints (`local:`, `github:`).
-pub const LAB_ACCOUNT: &str = "lab:preview";
 
 /// Largest form accepted: pasted JSON of a large preview with room to spare.
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -199,21 +204,16 @@ fn respond(status: StatusCode, page: impl FnOnce(&str) -> String) -> HttpRespons
 #[tracing::instrument(name = "lab_show", skip_all)]
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, LabError> {
     gate(&req, &state.settings, state.consent.secure())?;
-    let mut url = None;
-    let mut refresh = false;
-    let mut test = None;
-    for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-        match &*name {
-            "url" if url.is_none() => url = Some(value.trim().to_owned()),
-            "refresh" => refresh = matches!(&*value, "1" | "on" | "true"),
-            "test" if test.is_none() => test = Some(value.trim().to_owned()),
-            _ => {}
-        }
-    }
+    let Query {
+        url,
+        refresh,
+        test,
+        as_field,
+    } = Query::of(&req);
     let tests = recorded_choices(&state);
     if let Some(choice) = test.filter(|t| !t.is_empty()) {
         let outcome = from_test(&state, &choice).await;
-        return Ok(answer(outcome, "", false, &tests, &choice));
+        return Ok(answer(outcome, &Form::test(&choice), &tests));
     }
     let Some(url) = url.filter(|u| !u.is_empty()) else {
         return Ok(respond(StatusCode::OK, |nonce| {
@@ -221,6 +221,7 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
                 nonce,
                 url: "",
                 refresh: false,
+                as_field: &as_field,
                 notice: None,
                 result: None,
                 tests: &tests,
@@ -228,8 +229,102 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
             })
         }));
     };
-    let outcome = from_url(&state, &url, refresh).await;
-    Ok(answer(outcome, &url, refresh, &tests, ""))
+    let form = Form {
+        url: &url,
+        refresh,
+        as_field: &as_field,
+        test: "",
+    };
+    let outcome = match viewer::named(&state.connections, &as_field).await {
+        Ok(viewer) => from_url(&state, &url, refresh, &viewer).await,
+        Err(notice) => Err(notice),
+    };
+    Ok(answer(outcome, &form, &tests))
+}
+
+/// The query of `GET /lab` and `GET /lab/save` (the first of each name counts).
+#[derive(Debug, Default)]
+struct Query {
+    url: Option<String>,
+    refresh: bool,
+    test: Option<String>,
+    as_field: String,
+}
+
+impl Query {
+    fn of(req: &HttpRequest) -> Self {
+        let mut query = Self::default();
+        for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+            match &*name {
+                "url" if query.url.is_none() => query.url = Some(value.trim().to_owned()),
+                "as" if query.as_field.is_empty() => value.trim().clone_into(&mut query.as_field),
+                "refresh" => query.refresh = matches!(&*value, "1" | "on" | "true"),
+                "test" if query.test.is_none() => query.test = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+        query
+    }
+}
+
+/// `GET /lab/save?url=…[&as=KEY]`: the link saved as a test ([`save`]), as a download;
+/// a link that cannot be saved gets the lab page with the sentence why (`400`).
+#[tracing::instrument(name = "lab_save", skip_all)]
+pub async fn save_test(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, LabError> {
+    gate(&req, &state.settings, state.consent.secure())?;
+    let query = Query::of(&req);
+    let url = query.url.unwrap_or_default();
+    let form = Form {
+        url: &url,
+        refresh: false,
+        as_field: &query.as_field,
+        test: "",
+    };
+    let saved = match viewer::named(&state.connections, &query.as_field).await {
+        Ok(_) if url.is_empty() => Err("Give the link to save as a test.".to_owned()),
+        Ok(viewer) => save::save(&state, &url, &viewer).await,
+        Err(notice) => Err(notice),
+    };
+    let download = match saved {
+        Ok(download) => download,
+        Err(notice) => return Ok(answer(Err(notice), &form, &recorded_choices(&state))),
+    };
+    let mut response = HttpResponse::Ok();
+    secure_headers(&mut response, &nonce());
+    response.insert_header(header::ContentDisposition {
+        disposition: header::DispositionType::Attachment,
+        parameters: vec![header::DispositionParam::Filename(download.file_name)],
+    });
+    Ok(response
+        .content_type(download.content_type)
+        .body(download.text))
+}
+
+/// What the lab's forms are filled in with.
+struct Form<'a> {
+    url: &'a str,
+    refresh: bool,
+    as_field: &'a str,
+    test: &'a str,
+}
+
+impl<'a> Form<'a> {
+    const EMPTY: Form<'static> = Form {
+        url: "",
+        refresh: false,
+        as_field: "",
+        test: "",
+    };
+
+    fn test(test: &'a str) -> Self {
+        Self {
+            test,
+            ..Form::EMPTY
+        }
+    }
 }
 
 /// The provider files' recorded tests the lab can play (none without the feature).
@@ -264,7 +359,7 @@ async fn from_test(state: &AppState, choice: &str) -> Result<String, String> {
             sharing,
             None,
             Some(&played.trace),
-            &permalink.finish(),
+            &Keep::permalink(permalink.finish()),
             Vec::new(),
         ))
     }
@@ -288,17 +383,15 @@ pub async fn render_json(
     let form = read_form(&req, payload, &state.settings).await?;
     let pasted = field(&form, "json").unwrap_or_default();
     let outcome = from_json(state.unfurler.guarded(), &pasted).await;
-    Ok(answer(outcome, "", false, &recorded_choices(&state), ""))
+    Ok(answer(outcome, &Form::EMPTY, &recorded_choices(&state)))
 }
 
 /// The lab page for `outcome` (the result sections, or the sentence why there are none:
-/// then `400`), its forms filled in with `url`, `refresh` and `test`.
+/// then `400`), its forms filled in from `form`.
 fn answer(
     outcome: Result<String, String>,
-    url: &str,
-    refresh: bool,
+    form: &Form<'_>,
     tests: &[(String, String)],
-    test: &str,
 ) -> HttpResponse {
     let (status, notice, result) = match outcome {
         Ok(result) => (StatusCode::OK, None, Some(result)),
@@ -307,12 +400,13 @@ fn answer(
     respond(status, |nonce| {
         render::page(&Page {
             nonce,
-            url,
-            refresh,
+            url: form.url,
+            refresh: form.refresh,
+            as_field: form.as_field,
             notice: notice.as_deref(),
             result,
             tests,
-            test,
+            test: form.test,
         })
     })
 }
@@ -382,16 +476,25 @@ fn field(form: &[(String, String)], name: &str) -> Option<String> {
 }
 
 /// The result sections for a link, or the sentence saying why it cannot be previewed.
-async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, String> {
+async fn from_url(
+    state: &AppState,
+    raw: &str,
+    refresh: bool,
+    viewer: &Viewer,
+) -> Result<String, String> {
     let unfurler = &state.unfurler;
     let link = unfurler
         .link(raw)
         .map_err(|e| format!("This link cannot be previewed: {e}."))?;
     let patterns = unfurler.registry().explain(&link.url);
-    let requester = Requester::new(Account::new(LAB_ACCOUNT, None));
-    let traced = unfurler
-        .unfurl_traced(&link, Some(&requester), refresh)
-        .await;
+    // The provider runs in this task (a miss is read by its first asker), so the recorder
+    // sees its requests; a hit, or a read another request started, shows none.
+    let (traced, calls) = notion_unfurl_sdk::trace::record(unfurler.unfurl_traced(
+        &link,
+        Some(&viewer.requester),
+        refresh,
+    ))
+    .await;
     let json: Value = serde_json::from_slice(&traced.entry.body).unwrap_or(Value::Null);
     let payload = Payload::from_json(&json).unwrap_or_default();
     let sharing = match traced.entry.outcome {
@@ -427,14 +530,30 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         let attrs = serde_json::to_value(&pattern.placeholder).unwrap_or(Value::Null);
         substitute_json(&attrs, &captures)
     });
-    let trace = render::trace(&Trace {
-        patterns: &patterns,
-        key,
-        cache,
-    });
+    let trace = format!(
+        "{}{}<h3>Upstream requests</h3>{}",
+        viewer.sentence(),
+        render::trace(&Trace {
+            patterns: &patterns,
+            key,
+            cache,
+        }),
+        upstream::table(&calls, traced.cache)
+    );
     let mut permalink =
         url::form_urlencoded::Serializer::for_suffix(String::from("/lab?"), "/lab?".len());
     permalink.append_pair("url", raw);
+    let mut save = url::form_urlencoded::Serializer::for_suffix(
+        String::from("/lab/save?"),
+        "/lab/save?".len(),
+    );
+    save.append_pair("url", raw);
+    if viewer.named {
+        permalink.append_pair("as", viewer.field());
+        save.append_pair("as", viewer.field());
+    }
+    // Only a link some provider takes can be saved as that provider's test.
+    let save = (traced.cache != CacheUse::NoProvider).then(|| save.finish());
     let images = images::checks(unfurler.guarded(), &payload.effective()).await;
     Ok(result(
         &payload,
@@ -442,7 +561,10 @@ async fn from_url(state: &AppState, raw: &str, refresh: bool) -> Result<String, 
         sharing,
         placeholder.as_ref(),
         Some(&trace),
-        &permalink.finish(),
+        &Keep {
+            permalink: permalink.finish(),
+            save,
+        },
         images,
     ))
 }
@@ -461,9 +583,24 @@ async fn from_json(guarded: &GuardedClient, pasted: &str) -> Result<String, Stri
         Sharing::Unknown,
         None,
         None,
-        &render::json_permalink(pasted),
+        &Keep::permalink(render::json_permalink(pasted)),
         images,
     ))
+}
+
+/// The links that keep a result: its permalink, and "save as test" for a routed link.
+struct Keep {
+    permalink: String,
+    save: Option<String>,
+}
+
+impl Keep {
+    fn permalink(permalink: String) -> Self {
+        Self {
+            permalink,
+            save: None,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -473,7 +610,7 @@ fn result(
     sharing: Sharing,
     placeholder: Option<&Value>,
     trace: Option<&str>,
-    permalink: &str,
+    keep: &Keep,
     images: Vec<checks::Check>,
 ) -> String {
     use html_escape::encode_double_quoted_attribute as attr;
@@ -500,11 +637,21 @@ fn result(
         "<section class=\"layout\" id=\"result\"><div>{placeholder}\
          <h2>Preview and mention</h2>{themes}{trace}</div>\
          <aside><h2>Checks</h2>{checks}</aside></section>\
-         <section><h2>Raw answer</h2>{raw}<p><a id=\"permalink\" href=\"{permalink}\">Permalink</a></p></section>",
+         <section><h2>Raw answer</h2>{raw}<p><a id=\"permalink\" href=\"{permalink}\">Permalink</a>{save}</p></section>",
+        save = keep
+            .save
+            .as_deref()
+            .map(|save| format!(
+                " \u{b7} <a id=\"save\" href=\"{}\" download>Save as test</a> \
+             <span class=\"muted\">(reads the link once more, past the cache, and downloads \
+             its upstream answers with the attributes made of them, as a test)</span>",
+                attr(save)
+            ))
+            .unwrap_or_default(),
         themes = render::themes(&kept, payload.error.as_ref()),
         checks = render::checks(&checks),
         raw = render::raw(json),
-        permalink = attr(permalink),
+        permalink = attr(&keep.permalink),
     )
 }
 

@@ -396,6 +396,8 @@ pub struct Page<'a> {
     pub nonce: &'a str,
     pub url: &'a str,
     pub refresh: bool,
+    /// The `as` field: the account named to unfurl as (empty: the lab account).
+    pub as_field: &'a str,
     /// A sentence about input that could not be used.
     pub notice: Option<&'a str>,
     /// The rendered result sections, when there is a result.
@@ -455,9 +457,12 @@ pub fn page(p: &Page<'_>) -> String {
          <title>Preview lab</title><style>{STYLE}</style></head><body>\
          <header><h1>Preview lab</h1><p class=\"muted\">How Notion would draw a Link Preview \
          from this server, and why. An approximation of Notion's layout, not Notion itself; \
-         previews are read as a lab account with no upstream token, so only public ones show.</p></header>\
+         previews are read as a lab account with no upstream token, so only public ones show, \
+         unless you name an account to read them as.</p></header>\
          <form method=\"get\" action=\"/lab\" id=\"by-url\"><div class=\"row\">\
          <input type=\"url\" name=\"url\" id=\"url\" placeholder=\"https://…\" value=\"{url}\" required>\
+         <label>as <input type=\"text\" name=\"as\" id=\"as\" placeholder=\"lab:preview\" value=\"{as_field}\" \
+         title=\"An account key (github:12345, local:alice): its private view. Empty: the lab account.\"></label>\
          <label><input type=\"checkbox\" name=\"refresh\" value=\"1\"{checked}> refresh (skip the cache)</label>\
          <button type=\"submit\">Preview</button></div></form>\
          <form method=\"post\" action=\"/lab\" id=\"by-json\">\
@@ -466,6 +471,7 @@ pub fn page(p: &Page<'_>) -> String {
          <span class=\"muted\">Pasted JSON is sent in the body and kept only in the link's fragment.</span></div></form>\
          {tests}{notice}{result}<script nonce=\"{nonce}\">{SCRIPT}</script></body></html>",
         url = attr(p.url),
+        as_field = attr(p.as_field),
         checked = if p.refresh { " checked" } else { "" },
         result = p.result.as_deref().unwrap_or_default(),
         nonce = attr(p.nonce),

@@ -407,6 +407,22 @@ fn compile(
                 "a test expects either attributes or an error, not both",
             );
         }
+        for (name, recorded) in &t.responses {
+            if let crate::spec::Recorded::Full {
+                file: Some(_),
+                body: Some(_),
+                ..
+            } = recorded.get_ref()
+            {
+                // Named on the test's line: spans inside nested inline tables are not reliable.
+                loader.at(
+                    &t.url,
+                    format!(
+                        "the recorded answer {name:?} has its body in a file or in `body`, not both"
+                    ),
+                );
+            }
+        }
         tests.push(model::Test {
             line: line_of(loader.text, t.url.span().start),
             url: t.url.into_inner(),

@@ -15,8 +15,16 @@
 //! upstream.assert_all_recorded().await;
 //! # }
 //! ```
+//!
+//! An unfurl saved from the preview lab ("save as test", a [`Saved`] JSON file) plays back
+//! the same way: [`read_saved`] reads it, [`Playback::from_saved`] serves its answers, and
+//! its `expected` attributes are what the provider must make of them. Its paths are the
+//! full paths the provider requested, so point the provider at [`Playback::base`] plus the
+//! path its API base had (nothing for `https://api.github.com`).
 
 use url::Url;
+
+pub use crate::trace::{Saved, SavedRequest};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -91,6 +99,27 @@ impl Recording {
         self.body = body.to_vec();
         self
     }
+
+    /// A request of a saved unfurl, answered as it was then.
+    pub fn from_saved(saved: &SavedRequest) -> Self {
+        Self {
+            method: saved.method.clone(),
+            ..Self::get(&saved.path)
+        }
+        .status(saved.status)
+        .body(saved.body.as_bytes())
+    }
+}
+
+/// A saved unfurl (the preview lab's "save as test" JSON).
+///
+/// # Panics
+/// When the file cannot be read or is not a saved unfurl: the test is wrong.
+pub fn read_saved(path: impl AsRef<std::path::Path>) -> Saved {
+    let path = path.as_ref();
+    let text =
+        std::fs::read(path).unwrap_or_else(|e| panic!("saved unfurl {}: {e}", path.display()));
+    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("saved unfurl {}: {e}", path.display()))
 }
 
 /// A fake upstream on loopback that answers only what was recorded.
@@ -140,6 +169,11 @@ impl Playback {
             .mount(&server)
             .await;
         Self { server, recorded }
+    }
+
+    /// Serves the answers of a saved unfurl, each to the request it answered.
+    pub async fn from_saved(saved: &Saved) -> Self {
+        Self::start(saved.requests.iter().map(Recording::from_saved).collect()).await
     }
 
     /// The address to use as the provider's API base (`http://127.0.0.1:PORT/`).
