@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark: cached unfurls through the full path (token check, routing, cache hit,
 # JSON) against a bare actix handler returning the same bytes, on loopback, in one run.
+# Two links are measured each round: a page (the OpenGraph provider, in Rust) and a ticket
+# of a provider file (`UNFURL_PROVIDERS_DIR`, reading a JSON API on loopback), so a cached
+# unfurl routed to a provider file is compared with one routed to a Rust provider.
 #
 #   bench/load.sh [DURATION_SECS] [CONNECTIONS] [ROUNDS]
 #
@@ -43,7 +46,41 @@ cat > "$work/site/page.html" <<'HTML'
 <meta property="og:image" content="https://images.example.test/cover.png">
 </head><body>body</body></html>
 HTML
+# The provider file's API: one ticket as JSON, served by the same origin.
+mkdir -p "$work/site/v1/tickets"
+echo '{"title": "Printer on floor 3 jams", "status": "Open"}' >"$work/site/v1/tickets/42"
 origin_port=$(free_port)
+mkdir -p "$work/providers"
+cat > "$work/providers/tickets.toml" <<TOML
+id = "tickets"
+name = "Acme Tickets"
+domain = "tickets.example.com"
+
+[[match]]
+pattern = '^https://tickets\.example\.com/t/(?<id>[0-9]+)\$'
+samples = [{ url = "https://tickets.example.com/t/42", captures = { id = "42" } }]
+
+[[request]]
+name = "ticket"
+base = "http://127.0.0.1:$origin_port/v1"
+path = "/tickets/{{ id }}"
+
+[cache]
+ttl = "1h"
+
+[[attribute]]
+id = "title"
+section = "title"
+value = "{{ ticket.title }}"
+
+[[attribute]]
+id = "status"
+name = "Status"
+section = "primary"
+type = "enum"
+value = "{{ ticket.status }}"
+TOML
+export UNFURL_PROVIDERS_DIR="$work/providers"
 python3 -m http.server "$origin_port" --bind 127.0.0.1 --directory "$work/site" >/dev/null 2>&1 &
 pids+=($!)
 
@@ -67,6 +104,11 @@ curl -sf -X POST "http://127.0.0.1:$server_port/unfurl" \
   -H "Authorization: Bearer $UNFURL_BENCH_TOKEN" -H 'Content-Type: application/json' \
   -d "{\"uri\":\"$UNFURL_BENCH_URI\"}" >"$work/body.json"
 grep -q '"Benchmark page"' "$work/body.json" || { echo "warm-up unfurl failed: $(cat "$work/body.json")" >&2; exit 1; }
+file_uri="https://tickets.example.com/t/42"
+curl -sf -X POST "http://127.0.0.1:$server_port/unfurl" \
+  -H "Authorization: Bearer $UNFURL_BENCH_TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"uri\":\"$file_uri\"}" >"$work/file.json"
+grep -q '"Printer on floor 3 jams"' "$work/file.json" || { echo "warm-up unfurl of the provider file failed: $(cat "$work/file.json")" >&2; exit 1; }
 
 baseline_port=$(free_port)
 "$baseline" "$work/body.json" "127.0.0.1:$baseline_port" "$workers" &
@@ -74,6 +116,7 @@ pids+=($!)
 wait_port "$baseline_port"
 
 run() { wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s bench/unfurl.lua "http://127.0.0.1:$1/unfurl" | tee "$work/$2.txt" >&2; grep '^RESULT' "$work/$2.txt"; }
+page_uri="$UNFURL_BENCH_URI"
 
 echo "== warm-up (5 s each, discarded)" >&2
 wrk -t"$threads" -c"$connections" -d5s -s bench/unfurl.lua "http://127.0.0.1:$server_port/unfurl" >/dev/null
@@ -82,14 +125,20 @@ field() { sed -E "s/.*$2=([0-9.]+).*/\1/" <<<"$1"; }
 # Alternate baseline and server in several rounds: both are measured under the same drift
 # of a shared two-core machine, and the median round is reported.
 results=()
+files=()
 errors=0
 for round in $(seq 1 "$rounds"); do
-  echo "== round $round: baseline (bare actix handler, same bytes), then notion-unfurl" >&2
+  echo "== round $round: baseline (bare actix handler, same bytes), notion-unfurl (page), notion-unfurl (provider file)" >&2
   base=$(run "$baseline_port" "baseline-$round")
+  export UNFURL_BENCH_URI="$page_uri"
   full=$(run "$server_port" "server-$round")
+  export UNFURL_BENCH_URI="$file_uri"
+  file=$(run "$server_port" "file-$round")
   ratio=$(python3 -c "print(f'{$(field "$full" rps)/$(field "$base" rps)*100:.1f}')")
+  file_ratio=$(python3 -c "print(f'{$(field "$file" rps)/$(field "$full" rps)*100:.1f}')")
   results+=("$ratio $(field "$base" rps) $(field "$base" p99_ms) $(field "$full" rps) $(field "$full" p50_ms) $(field "$full" p99_ms)")
-  errors=$((errors + $(field "$full" errors) + $(field "$base" errors)))
+  files+=("$file_ratio $(field "$file" rps) $(field "$file" p50_ms) $(field "$file" p99_ms)")
+  errors=$((errors + $(field "$full" errors) + $(field "$base" errors) + $(field "$file" errors)))
 done
 echo
 echo "cores=$(nproc) threads=$threads connections=$connections duration=${duration}s workers=$workers rounds=$rounds"
@@ -100,6 +149,12 @@ median=$(printf '%s\n' "${results[@]}" | sort -n | awk '{ r[NR] = $0 } END { pri
 read -r ratio brps bp99 frps fp50 fp99 <<<"$median"
 echo "median round    baseline rps=$brps | notion-unfurl rps=$frps p50=${fp50}ms p99=${fp99}ms"
 echo "ratio           ${ratio}% of baseline (target >= 70%), p99 target < 5 ms"
+printf '%s\n' "${files[@]}" | sort -n | while read -r fratio frps fp50 fp99; do
+  echo "provider file   rps=$frps p50=${fp50}ms p99=${fp99}ms | ${fratio}% of the page's rps that round"
+done
+median=$(printf '%s\n' "${files[@]}" | sort -n | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }')
+read -r fratio frps fp50 fp99 <<<"$median"
+echo "provider file   median ${fratio}% of a cached unfurl routed to the Rust provider (target: as fast, ~100%)"
 mib() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"; }
 echo "server memory   peak RSS $(mib VmHWM) MiB, RSS after the run $(mib VmRSS) MiB"
 [ "$errors" = 0 ]
