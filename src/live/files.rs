@@ -60,9 +60,10 @@ const MAX_LINKS_PER_ROUND: usize = 1000;
 
 /// Re-reads the subscribed links of every provider file with `[cache] refresh` at that
 /// interval, and queues a link for its subscribers when its preview changed (never when it
-/// did not). The preview a link was shown with is the one cached when it was unfurled, or
-/// the one this task read last; a link seen for the first time with neither is recorded and
-/// compared from the next round. Servers sharing a database queue a change once: the
+/// did not). The preview a link was shown with is the one this task read last, or the one
+/// cached when it was unfurled, or the digest an earlier run kept in the database
+/// (`refresh_digests`), so a change made while the server was down is pushed after it
+/// restarts; a link with none of them is recorded and compared from the next round. Servers sharing a database queue a change once: the
 /// delivery id is the link and the new preview's digest. Stops when dropped.
 #[derive(Debug)]
 pub struct Refresher(tokio::task::JoinHandle<()>);
@@ -172,22 +173,13 @@ async fn round(
             scope: crate::unfurl::cache::Scope::Public,
             uri: std::sync::Arc::from(uri.as_str()),
         };
-        let shown = match seen.get(&uri) {
-            Some(digest) => Some(*digest),
-            None => deps
-                .unfurler
-                .cache()
-                .peek(&key)
-                .await
-                .filter(|e| e.outcome.is_refreshable())
-                .map(|e| Sha256::digest(&e.body).into()),
-        };
+        let shown = baseline(deps, id, "", &uri, &key, seen.get(&uri).copied()).await;
         let entry = deps.unfurler.refresh(&uri, &url, None).await;
         if !entry.outcome.is_refreshable() {
             continue;
         }
         let digest: [u8; 32] = Sha256::digest(&entry.body).into();
-        seen.insert(uri.clone(), digest);
+        remember(deps, id, "", &uri, seen.insert(uri.clone(), digest), digest).await;
         if shown.is_none_or(|shown| shown == digest) {
             continue;
         }
@@ -250,16 +242,15 @@ async fn per_account_round(
             scope: crate::unfurl::cache::Scope::Account(std::sync::Arc::from(account.as_str())),
             uri: std::sync::Arc::from(uri),
         };
-        let shown = match seen.get(&remembered) {
-            Some(digest) => Some(*digest),
-            None => deps
-                .unfurler
-                .cache()
-                .peek(&key)
-                .await
-                .filter(|e| e.outcome.is_refreshable())
-                .map(|e| Sha256::digest(&e.body).into()),
-        };
+        let shown = baseline(
+            deps,
+            id,
+            &account,
+            uri,
+            &key,
+            seen.get(&remembered).copied(),
+        )
+        .await;
         reads += 1;
         let entry = deps
             .unfurler
@@ -269,7 +260,15 @@ async fn per_account_round(
             continue;
         }
         let digest: [u8; 32] = Sha256::digest(&entry.body).into();
-        seen.insert(remembered, digest);
+        remember(
+            deps,
+            id,
+            &account,
+            uri,
+            seen.insert(remembered, digest),
+            digest,
+        )
+        .await;
         if shown.is_none_or(|shown| shown == digest) {
             continue;
         }
@@ -307,4 +306,56 @@ async fn per_account_round(
         }
     }
     reads
+}
+
+/// What a link in `scope` (empty: public; else the account key) was last known to show:
+/// what this task read last (`in_memory`), else the preview cached when it was unfurled
+/// here, else the digest kept in the database by an earlier run (a restarted server).
+async fn baseline(
+    deps: &RefreshDeps,
+    provider: &str,
+    scope: &str,
+    uri: &str,
+    key: &crate::unfurl::cache::Key,
+    in_memory: Option<[u8; 32]>,
+) -> Option<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+
+    if in_memory.is_some() {
+        return in_memory;
+    }
+    if let Some(entry) = deps.unfurler.cache().peek(key).await
+        && entry.outcome.is_refreshable()
+    {
+        return Some(Sha256::digest(&entry.body).into());
+    }
+    match deps.store.refresh_digest(provider, scope, uri).await {
+        Ok(kept) => kept.and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok()),
+        Err(e) => {
+            tracing::warn!(provider, error = %e, "refresh: could not read a kept digest");
+            None
+        }
+    }
+}
+
+/// Keep `digest` in the database when this task had not read it before (`previous`, what
+/// it read last, is another or none): one write per change, not per round.
+async fn remember(
+    deps: &RefreshDeps,
+    provider: &str,
+    scope: &str,
+    uri: &str,
+    previous: Option<[u8; 32]>,
+    digest: [u8; 32],
+) {
+    if previous == Some(digest) {
+        return;
+    }
+    if let Err(e) = deps
+        .store
+        .put_refresh_digest(provider, scope, uri, &digest)
+        .await
+    {
+        tracing::warn!(provider, error = %e, "refresh: could not keep a digest");
+    }
 }

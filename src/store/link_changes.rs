@@ -5,6 +5,9 @@
 //! the recent rows each second (`crate::live::watch`) and drops what it cached for them.
 //! Rows come from accepted webhooks (`Store::record_webhook`, in the same transaction as
 //! the updates they queue) and from purges (`cache purge`, `POST /admin/cache/purge`).
+//!
+//! Refresh digests: what a provider file's `[cache] refresh` last read for a link, so a
+//! restarted server can tell whether a link changed while it was down.
 
 use sqlx::Row;
 
@@ -73,5 +76,49 @@ impl Store {
                 .await?
                 .rows_affected(),
         )
+    }
+}
+
+impl Store {
+    /// The digest a provider file's refresh last kept for `uri` in `scope` (empty for a
+    /// public preview, else the account key).
+    pub async fn refresh_digest(
+        &self,
+        provider: &str,
+        scope: &str,
+        uri: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT digest FROM refresh_digests WHERE provider = $1 AND scope = $2 AND uri = $3",
+        )
+        .bind(provider)
+        .bind(scope)
+        .bind(uri)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Keep `digest` as what the refresh of `uri` in `scope` last read.
+    pub async fn put_refresh_digest(
+        &self,
+        provider: &str,
+        scope: &str,
+        uri: &str,
+        digest: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO refresh_digests (provider, scope, uri, digest, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (provider, scope, uri) DO UPDATE SET \
+                 digest = excluded.digest, updated_at = excluded.updated_at",
+        )
+        .bind(provider)
+        .bind(scope)
+        .bind(uri)
+        .bind(digest)
+        .bind(unix_secs())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

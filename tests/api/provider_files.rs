@@ -591,3 +591,61 @@ async fn a_per_account_refresh_reads_as_each_subscriber_and_pushes_only_the_chan
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(notion.patches().len(), 1, "{:?}", notion.patches());
 }
+
+#[tokio::test]
+async fn a_change_made_while_the_server_was_down_is_pushed_after_it_restarts() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
+
+    let title = Arc::new(Mutex::new("Printer jams".to_owned()));
+    let upstream = MockServer::start().await;
+    let shown = title.clone();
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(move |_: &wiremock::Request| {
+            let title = shown.lock().map(|t| t.clone()).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "title": title }))
+        })
+        .mount(&upstream)
+        .await;
+    let notion = crate::fakes::FakeNotion::spawn();
+    let dir = TempDir::unique();
+    // One server on the shared data directory: a fresh process's memory and cache.
+    let start = || async {
+        let mut compiled = tickets_compiled(&upstream, "[cache]\nrefresh = \"30s\"\n\n");
+        compiled.refresh = Some(Duration::from_millis(200));
+        let mut registry = notion_unfurl::unfurl::registry::Registry::default();
+        registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
+        LiveApp {
+            app: TestApp::builder()
+                .sharing_notion(&notion)
+                .with_env(&LIVE_ENV)
+                .with_registry(registry)
+                .data_dir(&dir.0)
+                .spawn()
+                .await,
+            pulls: FakePulls::new(),
+        }
+    };
+    let first = start().await;
+    let (_, alice) = first.connect("local:alice", "secret_notion_alice").await;
+    assert_eq!(first.subscribe(&alice, TICKET).await, "Printer jams");
+    // A few rounds: the reading is kept in the database.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    drop(first);
+
+    // Changed while no server ran: the next server's first round pushes it.
+    *title.lock().unwrap() = "Printer fixed".to_owned();
+    let second = start().await;
+    let delivered = notion.wait_for_deliveries(1).await;
+    assert_eq!(delivered[0].uri(), TICKET);
+    assert_eq!(delivered[0].title(), "Printer fixed");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    drop(second);
+
+    // Unchanged across a restart: nothing more.
+    let _third = start().await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(notion.patches().len(), 1, "{:?}", notion.patches());
+}

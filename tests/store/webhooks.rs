@@ -126,4 +126,35 @@ pub async fn chapter(story: &Story<'_>) {
     changed.sort();
     assert_eq!(changed, recorded, "one change per link");
     assert_eq!(store.purge_link_changes(now + 3600).await.unwrap(), 3);
+
+    // What a provider file's refresh last read: per provider, scope and link, replaced.
+    let link = "https://tickets.example.com/t/42";
+    assert_eq!(
+        store.refresh_digest("tickets", "", link).await.unwrap(),
+        None
+    );
+    store
+        .put_refresh_digest("tickets", "", link, &[1; 32])
+        .await
+        .unwrap();
+    store
+        .put_refresh_digest("tickets", "local:alice", link, &[2; 32])
+        .await
+        .unwrap();
+    store
+        .put_refresh_digest("tickets", "", link, &[3; 32])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.refresh_digest("tickets", "", link).await.unwrap(),
+        Some(vec![3; 32])
+    );
+    assert_eq!(
+        store
+            .refresh_digest("tickets", "local:alice", link)
+            .await
+            .unwrap(),
+        Some(vec![2; 32])
+    );
+    assert_eq!(store.refresh_digest("other", "", link).await.unwrap(), None);
 }
