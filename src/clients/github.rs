@@ -16,7 +16,7 @@ use oauth2::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::clients::oauth_http::{OAuthHttp, describe};
+use crate::clients::oauth_http::{OAuthHttp, Started, describe};
 use crate::platform::config::Settings;
 
 /// Scopes we ask for: `repo` lets previews read the private pull requests the user can see.
@@ -35,20 +35,6 @@ pub enum LoginError {
     Transport(String),
     #[error(transparent)]
     Client(#[from] TrustedError),
-}
-
-/// Where to send the browser, and what to remember for the callback. Its `Debug` shows
-/// none of it: the URL carries the state and the PKCE challenge.
-pub struct Started {
-    pub url: Url,
-    pub state: String,
-    pub pkce_verifier: String,
-}
-
-impl std::fmt::Debug for Started {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Started").finish_non_exhaustive()
-    }
 }
 
 /// The GitHub identity behind a finished sign-in.

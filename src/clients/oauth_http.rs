@@ -12,6 +12,20 @@ use notion_unfurl_sdk::trusted::{TrustedError, read_limited};
 /// Largest token response read.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
+/// Where to send the browser to sign in, and what to keep for the callback. Its `Debug`
+/// shows none of it: the URL carries the state and the PKCE challenge.
+pub struct Started {
+    pub url: url::Url,
+    pub state: String,
+    pub pkce_verifier: String,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started").finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OAuthHttp {
     client: reqwest::Client,

@@ -16,7 +16,7 @@ use oauth2::{
 };
 use url::Url;
 
-use crate::clients::oauth_http::{OAuthHttp, describe};
+use crate::clients::oauth_http::{OAuthHttp, Started, describe};
 use crate::platform::clock::unix_secs;
 
 /// An OAuth application registered with one service, as a provider file declares it.
@@ -53,20 +53,6 @@ pub struct Tokens {
     pub access_token: Secret,
     pub refresh_token: Option<Secret>,
     pub expires_at: Option<i64>,
-}
-
-/// Where to send the browser, and what to keep for the callback. Its `Debug` shows none
-/// of it.
-pub struct Started {
-    pub url: Url,
-    pub state: String,
-    pub pkce_verifier: String,
-}
-
-impl std::fmt::Debug for Started {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Started").finish_non_exhaustive()
-    }
 }
 
 /// One service's OAuth client.

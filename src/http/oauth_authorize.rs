@@ -233,14 +233,7 @@ pub async fn decide(
         ),
         _ => Err(PageError::NoDecision),
     };
-    // Rendered here rather than by actix: the cookie below goes on error pages too.
-    let mut response = decided.unwrap_or_else(HttpResponse::from_error);
-    // Kept only when the answer carries the pending authorisation on (to GitHub, or to
-    // the page that links the services provider files declare).
-    if !sets_pending(&state, &response) {
-        clear_cookie(&state, &mut response);
-    }
-    Ok(response)
+    Ok(form_answer(&state, decided))
 }
 
 async fn allow(state: &AppState, mut pending: Pending) -> Result<HttpResponse, PageError> {
@@ -271,20 +264,42 @@ pub async fn github_callback(
 ) -> Result<HttpResponse, PageError> {
     sign_in_allowed(&req, &limits)?;
     let answer = github_callback_inner(&req, &state).await;
-    // Every answer finishes the pending authorisation (clears its cookie) but two. A
-    // callback whose `state` does not match leaves it alone: a forged request must not be
-    // able to end this browser's real sign-in. Nor does a store failure while spending its
-    // single-use step: the step may not have been taken.
+    Ok(callback_answer(&state, answer))
+}
+
+/// A sign-in callback's page (GitHub's or a service's). Every answer finishes the pending
+/// authorisation (clears its cookie) but those that carry it on, and two more. A callback
+/// whose `state` does not match leaves it alone: a forged request must not be able to end
+/// this browser's real sign-in. Nor does a store failure while spending its single-use
+/// step: the step may not have been taken. Rendered here rather than by actix, so that the
+/// cookie goes on error pages too.
+pub(crate) fn callback_answer(
+    state: &AppState,
+    answer: Result<HttpResponse, PageError>,
+) -> HttpResponse {
     let finished = !matches!(
         answer,
         Err(PageError::StateMismatch | PageError::SignInStep(_))
     );
-    // Rendered here rather than by actix, so that the cookie goes on error pages too.
     let mut response = answer.unwrap_or_else(HttpResponse::from_error);
-    if finished && !sets_pending(&state, &response) {
-        clear_cookie(&state, &mut response);
+    if finished && !sets_pending(state, &response) {
+        clear_cookie(state, &mut response);
     }
-    Ok(response)
+    response
+}
+
+/// A form's page: the cookie is cleared unless the answer carries the pending
+/// authorisation on (to GitHub or a service, or to the services page). Rendered here
+/// rather than by actix, so that the cookie goes on error pages too.
+pub(crate) fn form_answer(
+    state: &AppState,
+    decided: Result<HttpResponse, PageError>,
+) -> HttpResponse {
+    let mut response = decided.unwrap_or_else(HttpResponse::from_error);
+    if !sets_pending(state, &response) {
+        clear_cookie(state, &mut response);
+    }
+    response
 }
 
 async fn github_callback_inner(

@@ -14,8 +14,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::http::limits::Limits;
 use crate::http::oauth_authorize::{
-    back_to_notion, clear_cookie, pages_with_pending, param, pending_cookie, read_form, see_other,
-    sets_pending, sign_in_allowed, spend, unique_pairs,
+    back_to_notion, callback_answer, form_answer, pages_with_pending, param, pending_cookie,
+    read_form, see_other, sign_in_allowed, spend, unique_pairs,
 };
 use crate::http::pages::PageError;
 use crate::oauth::consent::{Pending, ServiceStep};
@@ -42,11 +42,7 @@ pub async fn decide(
         },
         None => Err(PageError::NoDecision),
     };
-    let mut response = decided.unwrap_or_else(HttpResponse::from_error);
-    if !sets_pending(&state, &response) {
-        clear_cookie(&state, &mut response);
-    }
-    Ok(response)
+    Ok(form_answer(&state, decided))
 }
 
 /// Send the browser to service `id`'s consent page, its state and verifier kept.
@@ -94,17 +90,7 @@ pub async fn callback(
 ) -> Result<HttpResponse, PageError> {
     sign_in_allowed(&req, &limits)?;
     let answer = callback_inner(&req, &path, &state).await;
-    // A forged callback (wrong state) leaves the browser's real sign-in alone; a store
-    // failure while spending the step may not have taken it.
-    let finished = !matches!(
-        answer,
-        Err(PageError::StateMismatch | PageError::SignInStep(_))
-    );
-    let mut response = answer.unwrap_or_else(HttpResponse::from_error);
-    if finished && !sets_pending(&state, &response) {
-        clear_cookie(&state, &mut response);
-    }
-    Ok(response)
+    Ok(callback_answer(&state, answer))
 }
 
 async fn callback_inner(

@@ -108,17 +108,7 @@ impl Store {
         let now = unix_secs();
         let mut tx = self.pool.begin().await?;
         // The write comes first so SQLite takes its write lock before anything is read.
-        let fresh = sqlx::query(
-            "INSERT INTO webhook_deliveries (id, event, received_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(delivery.id)
-        .bind(delivery.event)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if fresh == 0 {
+        if !record_delivery(&mut tx, delivery.id, delivery.event).await? {
             tx.rollback().await?;
             return Ok(Accepted::Duplicate);
         }
@@ -174,17 +164,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Accepted> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO webhook_deliveries (id, event, received_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(event)
-        .bind(unix_secs())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if fresh == 0 {
+        if !record_delivery(&mut tx, id, event).await? {
             tx.rollback().await?;
             return Ok(Accepted::Duplicate);
         }
@@ -375,4 +355,23 @@ async fn queue_subscribers(
     .execute(&mut **tx)
     .await?;
     Ok(queued)
+}
+
+/// Record delivery `id`; `false` when it was recorded before (a redelivery).
+async fn record_delivery(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    event: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(event)
+    .bind(unix_secs())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }

@@ -324,21 +324,26 @@ async fn a_signed_webhook_of_a_provider_file_pushes_the_new_preview_to_notion() 
     assert_eq!(missing.status(), 404);
 }
 
+/// A ticket API answering ticket 42 with whatever `title` holds at the time.
+async fn ticket_upstream(title: std::sync::Arc<std::sync::Mutex<String>>) -> MockServer {
+    let upstream = MockServer::start().await;
+    Mock::given(path("/v1/tickets/42"))
+        .respond_with(move |_: &wiremock::Request| {
+            let title = title.lock().map(|t| t.clone()).unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "title": title }))
+        })
+        .mount(&upstream)
+        .await;
+    upstream
+}
+
 #[tokio::test]
 async fn a_refresh_interval_pushes_a_changed_preview_once_and_nothing_when_unchanged() {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     let title = Arc::new(Mutex::new("Printer jams".to_owned()));
-    let upstream = MockServer::start().await;
-    let shown = title.clone();
-    Mock::given(path("/v1/tickets/42"))
-        .respond_with(move |_: &wiremock::Request| {
-            let title = shown.lock().map(|t| t.clone()).unwrap_or_default();
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "title": title }))
-        })
-        .mount(&upstream)
-        .await;
+    let upstream = ticket_upstream(title.clone()).await;
     let mut compiled = tickets_compiled(&upstream, "[cache]\nrefresh = \"30s\"\n\n");
     assert_eq!(compiled.refresh, Some(Duration::from_secs(30)));
     // The file says 30 s (the least it may); the test does not wait that long.
@@ -600,15 +605,7 @@ async fn a_change_made_while_the_server_was_down_is_pushed_after_it_restarts() {
     use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
 
     let title = Arc::new(Mutex::new("Printer jams".to_owned()));
-    let upstream = MockServer::start().await;
-    let shown = title.clone();
-    Mock::given(path("/v1/tickets/42"))
-        .respond_with(move |_: &wiremock::Request| {
-            let title = shown.lock().map(|t| t.clone()).unwrap_or_default();
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "title": title }))
-        })
-        .mount(&upstream)
-        .await;
+    let upstream = ticket_upstream(title.clone()).await;
     let notion = crate::fakes::FakeNotion::spawn();
     let dir = TempDir::unique();
     // One server on the shared data directory: a fresh process's memory and cache.

@@ -143,6 +143,22 @@ async fn to_services_page(linking: &Linking) -> String {
     page.text().await.unwrap()
 }
 
+/// Notion unfurls the merge request with the access token it was issued.
+async fn unfurl_as(linking: &Linking, access: &str) -> serde_json::Value {
+    linking
+        .app
+        .client
+        .post(format!("{}/unfurl", linking.app.address))
+        .bearer_auth(access)
+        .json(&serde_json::json!({ "uri": MR }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn post_services(linking: &Linking, csrf: &str, decision: &str) -> reqwest::Response {
     linking
         .browser
@@ -271,18 +287,7 @@ async fn a_user_links_gitlab_on_the_way_and_its_previews_use_that_token_only() {
     // one refreshed on first use), never the GitHub one.
     let issued: serde_json::Value = linking.exchange(&code).await.json().await.unwrap();
     let access = issued["access_token"].as_str().unwrap().to_owned();
-    let body: serde_json::Value = linking
-        .app
-        .client
-        .post(format!("{}/unfurl", linking.app.address))
-        .bearer_auth(&access)
-        .json(&serde_json::json!({ "uri": MR }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = unfurl_as(&linking, &access).await;
     assert_eq!(
         title(&body).as_deref(),
         Some("Cache the token endpoint"),
@@ -347,18 +352,7 @@ async fn a_user_who_skips_gitlab_is_asked_to_connect_it_and_github_never_reaches
     let to_notion = post_services(&linking, &csrf_of(&html), "finish").await;
     let code = query(&location(&to_notion), "code").unwrap();
     let issued: serde_json::Value = linking.exchange(&code).await.json().await.unwrap();
-    let body: serde_json::Value = linking
-        .app
-        .client
-        .post(format!("{}/unfurl", linking.app.address))
-        .bearer_auth(issued["access_token"].as_str().unwrap())
-        .json(&serde_json::json!({ "uri": MR }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = unfurl_as(&linking, issued["access_token"].as_str().unwrap()).await;
     let error = crate::helpers::error_op(&body).unwrap_or_else(|| panic!("{body}"));
     let message = error["message"].as_str().unwrap();
     assert!(
