@@ -450,21 +450,28 @@ fn upstream_table(body: &str) -> &str {
         .map_or("", |(table, _)| table)
 }
 
-#[tokio::test]
-async fn the_upstream_requests_of_a_link_are_listed_without_queries_or_credentials() {
+/// A server whose fake GitHub answers the lab's public pull request with `answer` (its
+/// body set here), reading with the fallback token `fallback`.
+async fn lab_with_pull(answer: ResponseTemplate, fallback: &str) -> (MockServer, TestApp) {
     let github = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/repos/octo/lab/pulls/1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(small_pull_request(false)))
+        .respond_with(answer.set_body_json(small_pull_request(false)))
         .mount(&github)
         .await;
     let app = TestApp::builder()
         .with_env(&[
             ("UNFURL_GITHUB_API_URL", &github.uri()),
-            ("UNFURL_GITHUB_TOKEN", "ghp_fallback_never_shown"),
+            ("UNFURL_GITHUB_TOKEN", fallback),
         ])
         .spawn()
         .await;
+    (github, app)
+}
+
+#[tokio::test]
+async fn the_upstream_requests_of_a_link_are_listed_without_queries_or_credentials() {
+    let (github, app) = lab_with_pull(ResponseTemplate::new(200), "ghp_fallback_never_shown").await;
 
     let (status, _, body) = get(&app, &lab_url(&app, LAB_PR, false)).await;
     assert_eq!(status, 200, "{body}");
@@ -612,23 +619,11 @@ async fn a_rust_providers_link_saves_as_json_that_replays_to_the_same_attributes
     use notion_unfurl_sdk::Provider;
     use notion_unfurl_sdk::testing::playback::{Playback, Saved};
 
-    let github = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/lab/pulls/1"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("etag", "\"v1\"")
-                .set_body_json(small_pull_request(false)),
-        )
-        .mount(&github)
-        .await;
-    let app = TestApp::builder()
-        .with_env(&[
-            ("UNFURL_GITHUB_API_URL", &github.uri()),
-            ("UNFURL_GITHUB_TOKEN", "ghp_fallback_never_saved"),
-        ])
-        .spawn()
-        .await;
+    let (_github, app) = lab_with_pull(
+        ResponseTemplate::new(200).insert_header("etag", "\"v1\""),
+        "ghp_fallback_never_saved",
+    )
+    .await;
 
     // The page offers it next to the permalink; pasted JSON has nothing to save.
     let (_, _, page) = get(&app, &lab_url(&app, LAB_PR, false)).await;

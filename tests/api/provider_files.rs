@@ -214,26 +214,35 @@ struct Showing {
 
 const TICKET: &str = "https://tickets.example.com/t/42";
 
+/// A live server whose only provider is `compiled`, talking to `notion`, keeping its data
+/// in `dir` (which another server may use after it).
+async fn live_app(
+    compiled: notion_unfurl_declarative::model::Compiled,
+    notion: &crate::fakes::FakeNotion,
+    dir: &TempDir,
+) -> crate::webhook_setup::LiveApp {
+    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
+    let mut registry = notion_unfurl::unfurl::registry::Registry::default();
+    registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
+    LiveApp {
+        app: TestApp::builder()
+            .sharing_notion(notion)
+            .with_env(&LIVE_ENV)
+            .with_registry(registry)
+            .data_dir(&dir.0)
+            .spawn()
+            .await,
+        pulls: FakePulls::new(),
+    }
+}
+
 async fn alice_showing_ticket(
     compiled: notion_unfurl_declarative::model::Compiled,
     title: &str,
 ) -> Showing {
-    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
-    let mut registry = notion_unfurl::unfurl::registry::Registry::default();
-    registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
     let notion = crate::fakes::FakeNotion::spawn();
     let dir = TempDir::unique();
-    let app = TestApp::builder()
-        .sharing_notion(&notion)
-        .with_env(&LIVE_ENV)
-        .with_registry(registry)
-        .data_dir(&dir.0)
-        .spawn()
-        .await;
-    let app = LiveApp {
-        app,
-        pulls: FakePulls::new(),
-    };
+    let app = live_app(compiled, &notion, &dir).await;
     let (_, alice) = app.connect("local:alice", "secret_notion_alice").await;
     assert_eq!(app.subscribe(&alice, TICKET).await, title);
     Showing {
@@ -512,8 +521,6 @@ async fn a_per_account_refresh_reads_as_each_subscriber_and_pushes_only_the_chan
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
-
     // Each account sees its own title: the upstream answers by bearer token.
     let titles = Arc::new(Mutex::new(std::collections::BTreeMap::from([
         ("Bearer alice-token".to_owned(), "Alice's view".to_owned()),
@@ -541,21 +548,9 @@ async fn a_per_account_refresh_reads_as_each_subscriber_and_pushes_only_the_chan
     let mut compiled = tickets_per_account(&upstream.uri());
     assert_eq!(compiled.refresh, Some(Duration::from_secs(30)));
     compiled.refresh = Some(Duration::from_millis(200));
-    let mut registry = notion_unfurl::unfurl::registry::Registry::default();
-    registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
     let notion = crate::fakes::FakeNotion::spawn();
     let dir = TempDir::unique();
-    let app = TestApp::builder()
-        .sharing_notion(&notion)
-        .with_env(&LIVE_ENV)
-        .with_registry(registry)
-        .data_dir(&dir.0)
-        .spawn()
-        .await;
-    let app = LiveApp {
-        app,
-        pulls: FakePulls::new(),
-    };
+    let app = live_app(compiled, &notion, &dir).await;
     let store = app.app_state.connections.store().clone();
     let mut tokens = Vec::new();
     for (account, notion_token, token) in [
@@ -602,8 +597,6 @@ async fn a_change_made_while_the_server_was_down_is_pushed_after_it_restarts() {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use crate::webhook_setup::{FakePulls, LIVE_ENV, LiveApp};
-
     let title = Arc::new(Mutex::new("Printer jams".to_owned()));
     let upstream = ticket_upstream(title.clone()).await;
     let notion = crate::fakes::FakeNotion::spawn();
@@ -612,18 +605,7 @@ async fn a_change_made_while_the_server_was_down_is_pushed_after_it_restarts() {
     let start = || async {
         let mut compiled = tickets_compiled(&upstream, "[cache]\nrefresh = \"30s\"\n\n");
         compiled.refresh = Some(Duration::from_millis(200));
-        let mut registry = notion_unfurl::unfurl::registry::Registry::default();
-        registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
-        LiveApp {
-            app: TestApp::builder()
-                .sharing_notion(&notion)
-                .with_env(&LIVE_ENV)
-                .with_registry(registry)
-                .data_dir(&dir.0)
-                .spawn()
-                .await,
-            pulls: FakePulls::new(),
-        }
+        live_app(compiled, &notion, &dir).await
     };
     let first = start().await;
     let (_, alice) = first.connect("local:alice", "secret_notion_alice").await;

@@ -385,21 +385,30 @@ async fn linked_about_to_expire(linking: &Linking, refresh: &str) {
         .unwrap();
 }
 
+/// A fake GitLab whose token endpoint answers with `tokens` and whose API is `api`.
+async fn gitlab_with_token_endpoint(
+    tokens: impl Respond + 'static,
+    api: &FakeGitLab,
+) -> MockServer {
+    let gitlab = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(tokens)
+        .mount(&gitlab)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(api.clone())
+        .mount(&gitlab)
+        .await;
+    gitlab
+}
+
 #[tokio::test]
 async fn a_refused_refresh_token_forgets_the_link_and_an_unreachable_service_keeps_it() {
     // GitLab refuses the refresh token (invalid_grant): the link is gone, the preview asks
     // the user to connect GitLab, and GitLab's API is not called with the old token.
-    let gitlab = MockServer::start().await;
     let fake = FakeGitLab::default();
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(fake.clone())
-        .mount(&gitlab)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(fake.clone())
-        .mount(&gitlab)
-        .await;
+    let gitlab = gitlab_with_token_endpoint(fake.clone(), &fake).await;
     let linking = spawn(&gitlab).await;
     linked_about_to_expire(&linking, "gl-refresh-unknown").await;
     let body = linking.app.unfurl(MR).await;
@@ -422,17 +431,8 @@ async fn a_refused_refresh_token_forgets_the_link_and_an_unreachable_service_kee
     assert!(fake.api_authorizations.lock().unwrap().is_empty());
 
     // GitLab's token endpoint is down: the old token is still tried, and the link kept.
-    let down = MockServer::start().await;
     let fake = FakeGitLab::default();
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&down)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(fake.clone())
-        .mount(&down)
-        .await;
+    let down = gitlab_with_token_endpoint(ResponseTemplate::new(503), &fake).await;
     let linking = spawn(&down).await;
     linked_about_to_expire(&linking, "gl-refresh-1").await;
     let body = linking.app.unfurl(MR).await;
