@@ -196,8 +196,9 @@ async fn release_leases_of_previous_run(state: &Deps) {
     }
 }
 
-/// Housekeeping: old webhook history, and codes and refresh tokens that expired more than
-/// a day ago (kept that long so a late replay is still recognised as one and revokes).
+/// Housekeeping: old webhook history, codes and refresh tokens that expired more than a
+/// day ago (kept that long so a late replay is still recognised as one and revokes), and
+/// refresh digests of links no one has shown for a day.
 async fn purge(state: &Deps) {
     let store = &state.store;
     let before = (unix_ms() - millis(WEBHOOK_HISTORY)) / 1000;
@@ -211,6 +212,9 @@ async fn purge(state: &Deps) {
     let expired_before = unix_ms() / 1000 - 24 * 60 * 60;
     if let Err(e) = store.purge_expired(expired_before).await {
         tracing::warn!(error = %e, "could not purge expired codes and refresh tokens");
+    }
+    if let Err(e) = store.purge_refresh_digests(expired_before).await {
+        tracing::warn!(error = %e, "could not purge refresh digests of links no one shows");
     }
 }
 

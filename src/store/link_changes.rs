@@ -122,3 +122,19 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Forget the refresh digests last written before `before` (unix seconds) of links no
+    /// connection subscribes to any more; how many. A link still shown keeps its digest
+    /// however old (an unchanged link is written once).
+    pub async fn purge_refresh_digests(&self, before: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM refresh_digests WHERE updated_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.canonical_uri = refresh_digests.uri)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+}

@@ -157,4 +157,28 @@ pub async fn chapter(story: &Story<'_>) {
         Some(vec![2; 32])
     );
     assert_eq!(store.refresh_digest("other", "", link).await.unwrap(), None);
+    // Nobody shows the link: its digests go once old enough, and not before.
+    assert_eq!(store.purge_refresh_digests(now - 60).await.unwrap(), 0);
+    assert_eq!(store.purge_refresh_digests(now + 3600).await.unwrap(), 2);
+    assert_eq!(
+        store.refresh_digest("tickets", "", link).await.unwrap(),
+        None
+    );
+    // A link someone shows keeps its digest however old.
+    let shown: String = sqlx::query_scalar("SELECT canonical_uri FROM subscriptions LIMIT 1")
+        .fetch_one(&story.raw)
+        .await
+        .unwrap();
+    store
+        .put_refresh_digest("github", "", &shown, &[4; 32])
+        .await
+        .unwrap();
+    assert_eq!(store.purge_refresh_digests(now + 3600).await.unwrap(), 0);
+    assert!(
+        store
+            .refresh_digest("github", "", &shown)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
