@@ -87,9 +87,8 @@ impl Respond for FakeGitLab {
     }
 }
 
-/// A linking server with fake Notion and GitHub, and the shipped GitLab merge request file
-/// pointed at `gitlab`.
-async fn spawn(gitlab: &MockServer) -> Linking {
+/// The providers: the shipped GitLab merge request file alone, pointed at `gitlab`.
+fn gitlab_registry(gitlab: &MockServer) -> notion_unfurl::unfurl::registry::Registry {
     let env = std::collections::BTreeMap::from([
         ("GITLAB_URL".to_owned(), gitlab.uri()),
         (
@@ -114,11 +113,17 @@ async fn spawn(gitlab: &MockServer) -> Linking {
     .unwrap_or_else(|p| panic!("{p:?}"));
     let mut registry = notion_unfurl::unfurl::registry::Registry::default();
     registry.push_file(notion_unfurl_declarative::Declarative::live(compiled, "test").unwrap());
+    registry
+}
+
+/// A linking server with fake Notion and GitHub, and the shipped GitLab merge request file
+/// pointed at `gitlab`.
+async fn spawn(gitlab: &MockServer) -> Linking {
     let app = TestApp::builder()
         .with_notion()
         .with_github()
         .with_env(&LINKING_ENV)
-        .with_registry(registry)
+        .with_registry(gitlab_registry(gitlab))
         .spawn()
         .await;
     Linking::around(app)
@@ -453,4 +458,154 @@ async fn a_refused_refresh_token_forgets_the_link_and_an_unreachable_service_kee
             .unwrap()
             .is_some()
     );
+}
+
+/// The whole flow in headless Chromium, cookies and redirects as a browser keeps them
+/// (the pending cookie is `SameSite=Lax`, and GitLab sends the browser back from another
+/// origin): consent, the services page, GitLab's consent (a fake that approves at once),
+/// back to the services page, on to Notion's redirect URI.
+#[tokio::test]
+async fn in_chromium_a_user_links_gitlab_and_lands_back_at_notion() {
+    use crate::browser::{Session, find, start_driver};
+    use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
+    use crate::linking::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
+
+    let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
+        eprintln!(
+            "skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let gitlab = MockServer::start().await;
+    // GitLab's consent, approved at once: back to the redirect URI with a code and the state.
+    Mock::given(method("GET"))
+        .and(path("/oauth/authorize"))
+        .respond_with(|request: &Request| {
+            let param = |n: &str| {
+                request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            let mut back = url::Url::parse(&param("redirect_uri")).unwrap();
+            back.query_pairs_mut()
+                .append_pair("code", "gl-code")
+                .append_pair("state", &param("state"));
+            ResponseTemplate::new(302).insert_header("location", back.as_str())
+        })
+        .mount(&gitlab)
+        .await;
+    let fake = FakeGitLab {
+        expires_in: 7200,
+        ..FakeGitLab::default()
+    };
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(fake.clone())
+        .mount(&gitlab)
+        .await;
+    let landing = crate::helpers::spawn_origin("127.0.0.1").await;
+    let callback = format!("{}/callback", landing.base);
+    let app = TestApp::builder()
+        .with_notion()
+        .with_env(&[
+            ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
+            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
+            ("UNFURL_OAUTH_REDIRECT_URIS", &callback),
+            ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
+            ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
+        ])
+        .with_registry(gitlab_registry(&gitlab))
+        .spawn()
+        .await;
+    app.notion().accept_code("browser-gl");
+    let authorize = format!(
+        "{}/oauth/authorize?{}",
+        app.address,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", OAUTH_CLIENT_ID)
+            .append_pair("redirect_uri", &callback)
+            .append_pair("response_type", "code")
+            .append_pair("code", "browser-gl")
+            .append_pair("state", "browser-gl-state")
+            .finish()
+    );
+
+    let driver = start_driver(&chromedriver).await;
+    let session = Session::start(&driver, &chromium, (800, 720)).await;
+    // Waits (bounded) until `script` returns true in the page.
+    let until = |script: &'static str| {
+        let (driver, session) = (&driver, &session);
+        async move {
+            for _ in 0..100 {
+                if session.run(driver, script).await == serde_json::json!(true) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let body = session.run(driver, "return document.body.innerText").await;
+            panic!("waited 10s for `{script}`; the page says {body}");
+        }
+    };
+    session.open(&driver, &authorize).await;
+    until("return document.title === 'Connect to Notion'").await;
+    session
+        .run(
+            &driver,
+            "document.querySelector('#allow').click(); return true",
+        )
+        .await;
+    until("return document.title === 'Link your accounts'").await;
+    until("return !!document.querySelector('[data-service=gitlab][data-state=\"not linked\"]')")
+        .await;
+    session
+        .run(
+            &driver,
+            "document.querySelector('#link-gitlab').click(); return true",
+        )
+        .await;
+    until("return document.body.innerText.includes('GitLab is linked.')").await;
+    until("return !!document.querySelector('[data-service=gitlab][data-state=linked]')").await;
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("services-page.png");
+    session.screenshot(&driver, &shot).await;
+    session
+        .run(
+            &driver,
+            "document.querySelector('#finish').click(); return true",
+        )
+        .await;
+    // Notion's redirect URI (the landing origin answers 404): where the browser went.
+    let mut landed = String::new();
+    for _ in 0..100 {
+        landed = driver
+            .call(reqwest::Method::GET, &session.path("/url"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if landed.starts_with(&callback) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(landed.starts_with(&callback), "{landed}");
+    assert_eq!(query(&landed, "state").as_deref(), Some("browser-gl-state"));
+    assert!(query(&landed, "code").is_some(), "{landed}");
+    session.close(&driver).await;
+
+    // The local account made on the way holds GitLab's tokens.
+    let exchanges = app.notion().exchanges();
+    assert_eq!(exchanges.len(), 1);
+    let account = &exchanges[0].1;
+    let kept = app
+        .app_state
+        .connections
+        .store()
+        .service_token(account, "gitlab")
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no GitLab link for {account}"));
+    assert_eq!(kept.access_token.expose(), "gl-access-1");
 }
