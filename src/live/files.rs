@@ -116,7 +116,6 @@ async fn round(
     seen: &mut std::collections::HashMap<String, [u8; 32]>,
 ) {
     use notion_unfurl_sdk::Provider;
-    use sha2::{Digest, Sha256};
 
     let id = file.id();
     let mut prefixes: Vec<String> = file
@@ -168,25 +167,10 @@ async fn round(
             }
             continue;
         }
-        let key = crate::unfurl::cache::Key {
-            provider: id,
-            scope: crate::unfurl::cache::Scope::Public,
-            uri: std::sync::Arc::from(uri.as_str()),
+        let Some(digest) = reread(deps, id, &uri, &url, None, seen).await else {
+            continue;
         };
-        let shown = baseline(deps, id, "", &uri, &key, seen.get(&uri).copied()).await;
-        let entry = deps.unfurler.refresh(&uri, &url, None).await;
-        if !entry.outcome.is_refreshable() {
-            continue;
-        }
-        let digest: [u8; 32] = Sha256::digest(&entry.body).into();
-        remember(deps, id, "", &uri, seen.insert(uri.clone(), digest), digest).await;
-        if shown.is_none_or(|shown| shown == digest) {
-            continue;
-        }
-        let delivery = format!(
-            "refresh:{}",
-            hex::encode(&Sha256::digest([uri.as_bytes(), &digest].concat())[..16])
-        );
+        let delivery = delivery_id(&[uri.as_bytes(), &digest]);
         match queue(
             &deps.store,
             &deps.unfurler,
@@ -214,8 +198,6 @@ async fn per_account_round(
     seen: &mut std::collections::HashMap<String, [u8; 32]>,
     budget: usize,
 ) -> usize {
-    use sha2::{Digest, Sha256};
-
     let subscribers = match deps.store.subscriptions_for(uri).await {
         Ok(found) => found,
         Err(e) => {
@@ -235,52 +217,12 @@ async fn per_account_round(
                 continue;
             }
         };
-        let account = active.account().key.clone();
-        let remembered = format!("{account}\n{uri}");
-        let key = crate::unfurl::cache::Key {
-            provider: id,
-            scope: crate::unfurl::cache::Scope::Account(std::sync::Arc::from(account.as_str())),
-            uri: std::sync::Arc::from(uri),
-        };
-        let shown = baseline(
-            deps,
-            id,
-            &account,
-            uri,
-            &key,
-            seen.get(&remembered).copied(),
-        )
-        .await;
         reads += 1;
-        let entry = deps
-            .unfurler
-            .refresh(uri, url, Some(&active.requester))
-            .await;
-        if !entry.outcome.is_refreshable() {
+        let Some(digest) = reread(deps, id, uri, url, Some(&active.requester), seen).await else {
             continue;
-        }
-        let digest: [u8; 32] = Sha256::digest(&entry.body).into();
-        remember(
-            deps,
-            id,
-            &account,
-            uri,
-            seen.insert(remembered, digest),
-            digest,
-        )
-        .await;
-        if shown.is_none_or(|shown| shown == digest) {
-            continue;
-        }
+        };
         // Per connection: servers sharing the database queue each account's change once.
-        let delivery = format!(
-            "refresh:{}",
-            hex::encode(
-                &Sha256::digest(
-                    [connection_id.as_bytes(), b"\n", uri.as_bytes(), &digest].concat()
-                )[..16]
-            )
-        );
+        let delivery = delivery_id(&[connection_id.as_bytes(), b"\n", uri.as_bytes(), &digest]);
         match deps
             .store
             .accept_change_for(
@@ -306,6 +248,52 @@ async fn per_account_round(
         }
     }
     reads
+}
+
+/// Reads `uri` again past the cache, as `requester`'s account (per-account files) or as
+/// no account (public ones), and compares it with what that scope was last known to show
+/// ([`baseline`]); the new preview's digest when it changed, `None` when it did not, when
+/// nothing was known to compare with (it is recorded), or when the read failed.
+async fn reread(
+    deps: &RefreshDeps,
+    id: &'static str,
+    uri: &str,
+    url: &Url,
+    requester: Option<&crate::unfurl::Requester>,
+    seen: &mut std::collections::HashMap<String, [u8; 32]>,
+) -> Option<[u8; 32]> {
+    use crate::unfurl::cache::{Key, Scope};
+    use sha2::{Digest, Sha256};
+
+    let account = requester.map_or("", |r| r.account.key.as_str());
+    let key = Key {
+        provider: id,
+        scope: match requester {
+            Some(_) => Scope::Account(std::sync::Arc::from(account)),
+            None => Scope::Public,
+        },
+        uri: std::sync::Arc::from(uri),
+    };
+    let remembered = format!("{account}\n{uri}");
+    let shown = baseline(deps, id, account, uri, &key, seen.get(&remembered).copied()).await;
+    let entry = deps.unfurler.refresh(uri, url, requester).await;
+    if !entry.outcome.is_refreshable() {
+        return None;
+    }
+    let digest: [u8; 32] = Sha256::digest(&entry.body).into();
+    let previous = seen.insert(remembered, digest);
+    remember(deps, id, account, uri, previous, digest).await;
+    shown.filter(|shown| *shown != digest).map(|_| digest)
+}
+
+/// A refresh change's delivery id: the same on every server that sees the same change, so
+/// servers sharing a database queue it once.
+fn delivery_id(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "refresh:{}",
+        hex::encode(&Sha256::digest(parts.concat())[..16])
+    )
 }
 
 /// What a link in `scope` (empty: public; else the account key) was last known to show:

@@ -156,7 +156,7 @@ impl Connections {
     /// Every service it linked comes along (GitHub's as its upstream token), each token
     /// refreshed first when about to run out ([`account_with_services`]).
     pub async fn requester(&self, key: &str) -> Result<Option<Requester>, StoreError> {
-        if self.store.account(key).await?.is_none() {
+        if !self.store.account_exists(key).await? {
             return Ok(None);
         }
         let account = account_with_services(&self.store, &self.services, key).await?;

@@ -62,6 +62,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the account `key` exists (no token is opened).
+    pub async fn account_exists(&self, key: &str) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar("SELECT key FROM accounts WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// The account, with its GitHub token when it linked one.
     pub async fn account(&self, key: &str) -> Result<Option<Account>> {
         let row =

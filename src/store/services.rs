@@ -95,12 +95,20 @@ impl Store {
 
     /// Every service `account` linked, by service id.
     pub async fn service_tokens(&self, account: &str) -> Result<Vec<ServiceToken>> {
+        self.tokens_of(account, None).await
+    }
+
+    /// `account`'s tokens, of `service` only when given; only those rows are opened.
+    async fn tokens_of(&self, account: &str, service: Option<&str>) -> Result<Vec<ServiceToken>> {
         let rows = sqlx::query(
             "SELECT service, access_token, access_token_key_id, refresh_token, \
                     refresh_token_key_id, expires_at, updated_at \
-             FROM service_tokens WHERE account_key = $1 ORDER BY service",
+             FROM service_tokens \
+             WHERE account_key = $1 AND (CAST($2 AS TEXT) IS NULL OR service = $2) \
+             ORDER BY service",
         )
         .bind(account)
+        .bind(service)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -138,11 +146,7 @@ impl Store {
         account: &str,
         service: &str,
     ) -> Result<Option<ServiceToken>> {
-        Ok(self
-            .service_tokens(account)
-            .await?
-            .into_iter()
-            .find(|t| t.service == service))
+        Ok(self.tokens_of(account, Some(service)).await?.pop())
     }
 
     /// Forget `account`'s link to `service` (a refresh token the service refused).

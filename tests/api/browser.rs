@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
-use crate::helpers::{TestApp, spawn_origin};
+use crate::helpers::{TestApp, TestAppBuilder, spawn_origin};
 use crate::linking::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
 
 pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -101,30 +101,9 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
     };
     let landing = spawn_origin("127.0.0.1").await;
     let callback = format!("{}/callback", landing.base);
-    let app = TestApp::builder()
-        .with_notion()
-        .with_env(&[
-            ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
-            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
-            ("UNFURL_OAUTH_REDIRECT_URIS", &callback),
-            ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
-            ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
-        ])
-        .spawn()
-        .await;
+    let app = linking_in_browser(TestApp::builder(), &callback).await;
     let notion = app.notion();
-    notion.accept_code("browser-code");
-    let authorize = format!(
-        "{}/oauth/authorize?{}",
-        app.address,
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", OAUTH_CLIENT_ID)
-            .append_pair("redirect_uri", &callback)
-            .append_pair("response_type", "code")
-            .append_pair("code", "browser-code")
-            .append_pair("state", "browser-state")
-            .finish()
-    );
+    let authorize = authorize_url(&app, &callback, "browser-code", "browser-state");
 
     let driver = start_driver(&chromedriver).await;
     let session = Session::start(&driver, &chromium, (800, 640)).await;
@@ -165,19 +144,7 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
         .await;
 
     // The click navigates: wait (bounded) until the browser is back at the redirect URI.
-    let mut landed = String::new();
-    for _ in 0..100 {
-        landed = driver
-            .call(reqwest::Method::GET, &path("/url"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if landed.starts_with(&callback) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let landed = session.wait_for_url(&driver, &callback).await;
     let landed = url::Url::parse(&landed).unwrap();
     let param = |name: &str| {
         landed
@@ -191,6 +158,39 @@ async fn the_consent_page_renders_in_chromium_and_allow_submits() {
     assert_eq!(notion.exchanges().len(), 1);
 
     session.close(&driver).await;
+}
+
+/// A linking server with a fake Notion whose only allowed redirect URI is `callback` (a
+/// local origin, so the browser lands somewhere real), built on `builder`.
+pub(crate) async fn linking_in_browser(builder: TestAppBuilder, callback: &str) -> TestApp {
+    builder
+        .with_notion()
+        .with_env(&[
+            ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
+            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
+            ("UNFURL_OAUTH_REDIRECT_URIS", callback),
+            ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
+            ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
+        ])
+        .spawn()
+        .await
+}
+
+/// Where Notion sends the browser with its code `code` (which fake Notion will accept)
+/// and `state`, back to `callback`.
+pub(crate) fn authorize_url(app: &TestApp, callback: &str, code: &str, state: &str) -> String {
+    app.notion().accept_code(code);
+    format!(
+        "{}/oauth/authorize?{}",
+        app.address,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", OAUTH_CLIENT_ID)
+            .append_pair("redirect_uri", callback)
+            .append_pair("response_type", "code")
+            .append_pair("code", code)
+            .append_pair("state", state)
+            .finish()
+    )
 }
 
 /// One headless Chromium session of a [`Driver`], with a profile directory of its own.
@@ -227,6 +227,25 @@ impl Session {
             .await;
         let id = session["sessionId"].as_str().unwrap().to_owned();
         Self { id, profile }
+    }
+
+    /// Waits (bounded) until the browser's URL starts with `prefix`; the URL it has then
+    /// (read from the driver, so an error page still tells where it is).
+    pub(crate) async fn wait_for_url(&self, driver: &Driver, prefix: &str) -> String {
+        let mut at = String::new();
+        for _ in 0..100 {
+            at = driver
+                .call(reqwest::Method::GET, &self.path("/url"), None)
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if at.starts_with(prefix) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        at
     }
 
     pub(crate) fn path(&self, rest: &str) -> String {

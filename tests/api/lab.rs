@@ -17,6 +17,18 @@ fn lab(app: &TestApp) -> String {
     format!("{}/lab", app.address)
 }
 
+/// POST /lab with `json` pasted: the status and the page.
+async fn paste(app: &TestApp, json: &str) -> (u16, String) {
+    let response = app
+        .client
+        .post(lab(app))
+        .form(&[("json", json)])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
 fn lab_url(app: &TestApp, link: &str, refresh: bool) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("url", link);
@@ -176,15 +188,8 @@ async fn pasted_json_is_drawn_as_text_and_bad_input_is_a_sentence() {
          "inline": {"enum": {"value": "Open", "section": "secondary"}}}
     ])
     .to_string();
-    let response = app
-        .client
-        .post(lab(&app))
-        .form(&[("json", pasted.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.text().await.unwrap();
+    let (status, body) = paste(&app, &pasted).await;
+    assert_eq!(status, 200);
     assert!(!body.contains("<script>alert(1)"), "{body}");
     assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(
@@ -197,20 +202,9 @@ async fn pasted_json_is_drawn_as_text_and_bad_input_is_a_sentence() {
         "the permalink keeps the JSON in the fragment"
     );
 
-    let bad = app
-        .client
-        .post(lab(&app))
-        .form(&[("json", "{\"operations\": [")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
-    assert!(
-        bad.text()
-            .await
-            .unwrap()
-            .contains("The pasted JSON cannot be rendered: this is not JSON")
-    );
+    let (status, bad) = paste(&app, "{\"operations\": [").await;
+    assert_eq!(status, 400);
+    assert!(bad.contains("The pasted JSON cannot be rendered: this is not JSON"));
 
     let (status, _, body) = get(&app, &lab_url(&app, "ftp://example.com/file", false)).await;
     assert_eq!(status, 400);
@@ -413,15 +407,8 @@ async fn images_that_do_not_load_are_named_in_the_checks() {
         image("closed", "https://127.0.0.1:1/b.png"),
     ])
     .to_string();
-    let response = app
-        .client
-        .post(lab(&app))
-        .form(&[("json", pasted.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.text().await.unwrap();
+    let (status, body) = paste(&app, &pasted).await;
+    assert_eq!(status, 200);
     assert!(
         body.contains("`private`: the image was not fetched ("),
         "{body}"
@@ -631,16 +618,7 @@ async fn a_rust_providers_link_saves_as_json_that_replays_to_the_same_attributes
         page.contains("<a id=\"save\" href=\"/lab/save?url=https%3A%2F%2Fgithub.com%2Focto%2Flab%2Fpull%2F1\" download>Save as test</a>"),
         "{page}"
     );
-    let pasted = app
-        .client
-        .post(lab(&app))
-        .form(&[("json", "[]")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, pasted) = paste(&app, "[]").await;
     assert!(!pasted.contains("id=\"save\""));
 
     // Saved after that read: the ETag kept then must not turn this one into a bodiless 304.

@@ -77,6 +77,9 @@ impl Respond for FakeGitLab {
         if !authorization.starts_with("Bearer gl-access-") {
             return ResponseTemplate::new(401);
         }
+        if request.url.path() != "/api/v4/projects/platform%2Fapi/merge_requests/42" {
+            return ResponseTemplate::new(404);
+        }
         ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "iid": 42, "title": "Cache the token endpoint", "state": "opened", "draft": false,
             "source_branch": "cache", "target_branch": "main",
@@ -176,22 +179,12 @@ async fn post_services(linking: &Linking, csrf: &str, decision: &str) -> reqwest
 
 #[tokio::test]
 async fn a_user_links_gitlab_on_the_way_and_its_previews_use_that_token_only() {
-    let gitlab = MockServer::start().await;
     let fake = FakeGitLab {
         // Shorter than the refresh margin: the first use refreshes it.
         expires_in: 60,
         ..FakeGitLab::default()
     };
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(fake.clone())
-        .mount(&gitlab)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v4/projects/platform%2Fapi/merge_requests/42"))
-        .respond_with(fake.clone())
-        .mount(&gitlab)
-        .await;
+    let gitlab = gitlab_with_token_endpoint(fake.clone(), &fake).await;
     let linking = spawn(&gitlab).await;
 
     // After GitHub sign-in: the services page, GitLab not linked yet. Notion has traded
@@ -466,9 +459,7 @@ async fn a_refused_refresh_token_forgets_the_link_and_an_unreachable_service_kee
 /// back to the services page, on to Notion's redirect URI.
 #[tokio::test]
 async fn in_chromium_a_user_links_gitlab_and_lands_back_at_notion() {
-    use crate::browser::{Session, find, start_driver};
-    use crate::fakes::{NOTION_CLIENT_ID, NOTION_CLIENT_SECRET};
-    use crate::linking::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET};
+    use crate::browser::{Session, authorize_url, find, linking_in_browser, start_driver};
 
     let (Some(chromium), Some(chromedriver)) = (find("chromium"), find("chromedriver")) else {
         eprintln!(
@@ -508,30 +499,9 @@ async fn in_chromium_a_user_links_gitlab_and_lands_back_at_notion() {
         .await;
     let landing = crate::helpers::spawn_origin("127.0.0.1").await;
     let callback = format!("{}/callback", landing.base);
-    let app = TestApp::builder()
-        .with_notion()
-        .with_env(&[
-            ("UNFURL_OAUTH_CLIENT_ID", OAUTH_CLIENT_ID),
-            ("UNFURL_OAUTH_CLIENT_SECRET", OAUTH_CLIENT_SECRET),
-            ("UNFURL_OAUTH_REDIRECT_URIS", &callback),
-            ("UNFURL_NOTION_CLIENT_ID", NOTION_CLIENT_ID),
-            ("UNFURL_NOTION_CLIENT_SECRET", NOTION_CLIENT_SECRET),
-        ])
-        .with_registry(gitlab_registry(&gitlab))
-        .spawn()
-        .await;
-    app.notion().accept_code("browser-gl");
-    let authorize = format!(
-        "{}/oauth/authorize?{}",
-        app.address,
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", OAUTH_CLIENT_ID)
-            .append_pair("redirect_uri", &callback)
-            .append_pair("response_type", "code")
-            .append_pair("code", "browser-gl")
-            .append_pair("state", "browser-gl-state")
-            .finish()
-    );
+    let builder = TestApp::builder().with_registry(gitlab_registry(&gitlab));
+    let app = linking_in_browser(builder, &callback).await;
+    let authorize = authorize_url(&app, &callback, "browser-gl", "browser-gl-state");
 
     let driver = start_driver(&chromedriver).await;
     let session = Session::start(&driver, &chromium, (800, 720)).await;
@@ -577,19 +547,7 @@ async fn in_chromium_a_user_links_gitlab_and_lands_back_at_notion() {
         )
         .await;
     // Notion's redirect URI (the landing origin answers 404): where the browser went.
-    let mut landed = String::new();
-    for _ in 0..100 {
-        landed = driver
-            .call(reqwest::Method::GET, &session.path("/url"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        if landed.starts_with(&callback) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let landed = session.wait_for_url(&driver, &callback).await;
     assert!(landed.starts_with(&callback), "{landed}");
     assert_eq!(query(&landed, "state").as_deref(), Some("browser-gl-state"));
     assert!(query(&landed, "code").is_some(), "{landed}");
