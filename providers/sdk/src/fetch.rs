@@ -24,6 +24,9 @@
 //! - **Time**: a connect timeout, a first-byte timeout per hop (until the response
 //!   headers arrive), and one total deadline over the whole exchange, redirects and body
 //!   included: a drip-feeding origin defeats any per-read timeout.
+//! - **A reused connection the origin had closed** (a reset or an early close before any
+//!   answer) gets the GET sent once more on a new connection, within the same first-byte
+//!   timeout; a failure after the answer's head began is never retried.
 //! - **Body**: read only for status 200, as a stream of decoded bytes counted against
 //!   [`FetchPolicy::max_body_bytes`] (a gzip bomb is stopped by what it decodes to, not
 //!   by what it declares). See [`BodyMode`] for how much is read.
@@ -44,7 +47,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Response, StatusCode};
 use url::{Host, Url};
 
-use crate::{ip, trace};
+use crate::{ip, trace, trusted};
 
 /// Longest URL the guarded client accepts, in bytes (redirect targets included).
 pub const MAX_URL_LEN: usize = 8 * 1024;
@@ -262,8 +265,21 @@ impl GuardedClient {
         }
     }
 
+    /// One GET, sent a second time (once) when a kept-alive connection turns out to have been
+    /// closed by the server before it answered; both within one first-byte deadline.
     async fn send(&self, url: &Url) -> Result<Response, FetchError> {
-        let sending = self.inner.client.get(url.clone()).send();
+        let sending = async {
+            match self.inner.client.get(url.clone()).send().await {
+                Err(e) if trusted::closed_before_answer(&e) => {
+                    tracing::debug!(
+                        host = url.host_str(),
+                        "connection closed before the answer; sending again"
+                    );
+                    self.inner.client.get(url.clone()).send().await
+                }
+                sent => sent,
+            }
+        };
         match tokio::time::timeout(self.policy().first_byte_timeout, sending).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => Err(fetch_error(e)),

@@ -129,14 +129,30 @@ impl TrustedClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        if !trace::active() {
-            return request.send().await;
-        }
         let (client, request) = request.build_split();
         let request = request?;
         let (method, url) = (request.method().to_string(), request.url().clone());
+        let spare = matches!(
+            *request.method(),
+            reqwest::Method::GET | reqwest::Method::HEAD
+        )
+        .then(|| request.try_clone())
+        .flatten();
         let started = Instant::now();
-        match client.execute(request).await {
+        let mut sent = client.execute(request).await;
+        if let (Err(e), Some(spare)) = (&sent, spare)
+            && closed_before_answer(e)
+        {
+            tracing::debug!(
+                host = url.host_str(),
+                "connection closed before the answer; sending again"
+            );
+            sent = client.execute(spare).await;
+        }
+        if !trace::active() {
+            return sent;
+        }
+        match sent {
             Ok(mut response) => {
                 let status = response.status().as_u16();
                 if let Some(noted) = trace::sent(&method, &url, started, Ok(status)) {
@@ -160,6 +176,38 @@ impl TrustedClient {
     pub fn inner(&self) -> &reqwest::Client {
         &self.client
     }
+}
+
+/// Whether a request failed because its connection closed before any answer came: a kept-alive
+/// connection the server had already closed (a reset, a broken pipe, or hyper's "connection
+/// closed before message completed"). Such a request never reached the server's application,
+/// so an idempotent one (GET, HEAD) may be sent again once, on a new connection, as RFC 9110
+/// section 9.2.2 allows. Connect errors and timeouts are not this.
+pub(crate) fn closed_before_answer(e: &reqwest::Error) -> bool {
+    use std::error::Error as _;
+    use std::io::ErrorKind;
+    if e.is_connect() || e.is_timeout() || e.is_body() || e.is_decode() {
+        return false;
+    }
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+            )
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]
