@@ -231,6 +231,7 @@ fn service_apps(registry: &Registry) -> Vec<ServiceApp> {
             scopes: s.scopes,
             client_id: s.client_id,
             client_secret: s.client_secret,
+            secret_in_body: s.client_auth == notion_unfurl_declarative::model::ClientAuth::Post,
         })
         .collect();
     #[cfg(not(feature = "declarative"))]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use notion_unfurl_sdk::Secret;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use url::Url;
@@ -31,6 +31,9 @@ pub struct ServiceApp {
     pub scopes: Vec<String>,
     pub client_id: String,
     pub client_secret: Secret,
+    /// The client id and secret go in the token request's form body (`client_secret_post`)
+    /// instead of HTTP Basic.
+    pub secret_in_body: bool,
 }
 
 /// Why a service did not give tokens.
@@ -102,6 +105,11 @@ impl ServiceLogin {
             ))
             .set_token_uri(TokenUrl::from_url(self.app.token_url.clone()))
             .set_redirect_uri(RedirectUrl::from_url(self.redirect_url.clone()))
+            .set_auth_type(if self.app.secret_in_body {
+                AuthType::RequestBody
+            } else {
+                AuthType::BasicAuth
+            })
     }
 
     /// Trade the callback's code (with the PKCE verifier) for tokens.

@@ -26,6 +26,8 @@ type Form = Vec<(String, String)>;
 #[derive(Clone, Default)]
 struct FakeGitLab {
     token_forms: Arc<Mutex<Vec<Form>>>,
+    /// The `Authorization` header of every token request ("" without one).
+    token_authorizations: Arc<Mutex<Vec<String>>>,
     api_authorizations: Arc<Mutex<Vec<String>>>,
     /// `expires_in` of the tokens it issues.
     expires_in: u64,
@@ -51,6 +53,10 @@ impl Respond for FakeGitLab {
                 _ => None,
             };
             self.token_forms.lock().unwrap().push(form);
+            self.token_authorizations
+                .lock()
+                .unwrap()
+                .push(authorization(request));
             return match answer {
                 Some((access, refresh)) => {
                     ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -64,12 +70,7 @@ impl Respond for FakeGitLab {
                     .set_body_json(serde_json::json!({"error": "invalid_grant"})),
             };
         }
-        let authorization = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let authorization = authorization(request);
         self.api_authorizations
             .lock()
             .unwrap()
@@ -90,8 +91,21 @@ impl Respond for FakeGitLab {
     }
 }
 
-/// The providers: the shipped GitLab merge request file alone, pointed at `gitlab`.
-fn gitlab_registry(gitlab: &MockServer) -> notion_unfurl::unfurl::registry::Registry {
+fn authorization(request: &Request) -> String {
+    request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The providers: the shipped GitLab merge request file alone, pointed at `gitlab`, its
+/// text changed by `edit`.
+fn gitlab_registry(
+    gitlab: &MockServer,
+    edit: fn(String) -> String,
+) -> notion_unfurl::unfurl::registry::Registry {
     let env = std::collections::BTreeMap::from([
         ("GITLAB_URL".to_owned(), gitlab.uri()),
         (
@@ -106,7 +120,7 @@ fn gitlab_registry(gitlab: &MockServer) -> notion_unfurl::unfurl::registry::Regi
     ]);
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("providers.d/gitlab-merge-requests.toml");
-    let text = std::fs::read_to_string(&file).unwrap();
+    let text = edit(std::fs::read_to_string(&file).unwrap());
     let compiled = notion_unfurl_declarative::load::load_str(
         &file,
         &text,
@@ -122,11 +136,16 @@ fn gitlab_registry(gitlab: &MockServer) -> notion_unfurl::unfurl::registry::Regi
 /// A linking server with fake Notion and GitHub, and the shipped GitLab merge request file
 /// pointed at `gitlab`.
 async fn spawn(gitlab: &MockServer) -> Linking {
+    spawn_with(gitlab, |text| text).await
+}
+
+/// [`spawn`] with the GitLab file's text changed by `edit`.
+async fn spawn_with(gitlab: &MockServer, edit: fn(String) -> String) -> Linking {
     let app = TestApp::builder()
         .with_notion()
         .with_github()
         .with_env(&LINKING_ENV)
-        .with_registry(gitlab_registry(gitlab))
+        .with_registry(gitlab_registry(gitlab, edit))
         .spawn()
         .await;
     Linking::around(app)
@@ -259,6 +278,13 @@ async fn a_user_links_gitlab_on_the_way_and_its_previews_use_that_token_only() {
         "the verifier matches the S256 challenge"
     );
     assert_eq!(field("redirect_uri").as_deref(), Some(redirect.as_str()));
+    // The client authenticates with HTTP Basic (the default), its secret never in the form.
+    let basic = base64::engine::general_purpose::STANDARD.encode("gl-app:gl-app-secret");
+    assert_eq!(
+        *fake.token_authorizations.lock().unwrap(),
+        [format!("Basic {basic}")]
+    );
+    assert_eq!(field("client_secret"), None);
     // The same callback again (a reload) trades nothing and keeps the way to Notion open.
     let replay = linking
         .browser
@@ -499,7 +525,7 @@ async fn in_chromium_a_user_links_gitlab_and_lands_back_at_notion() {
         .await;
     let landing = crate::helpers::spawn_origin("127.0.0.1").await;
     let callback = format!("{}/callback", landing.base);
-    let builder = TestApp::builder().with_registry(gitlab_registry(&gitlab));
+    let builder = TestApp::builder().with_registry(gitlab_registry(&gitlab, |text| text));
     let app = linking_in_browser(builder, &callback).await;
     let authorize = authorize_url(&app, &callback, "browser-gl", "browser-gl-state");
 
@@ -566,4 +592,33 @@ async fn in_chromium_a_user_links_gitlab_and_lands_back_at_notion() {
         .unwrap()
         .unwrap_or_else(|| panic!("no GitLab link for {account}"));
     assert_eq!(kept.access_token.expose(), "gl-access-1");
+}
+
+#[tokio::test]
+async fn a_service_that_takes_the_client_secret_in_the_form_gets_it_there_and_not_in_basic() {
+    let fake = FakeGitLab::default();
+    let gitlab = gitlab_with_token_endpoint(fake.clone(), &fake).await;
+    let linking = spawn_with(&gitlab, |text| {
+        text.replace(
+            "client_secret_env = \"GITLAB_CLIENT_SECRET\"",
+            "client_secret_env = \"GITLAB_CLIENT_SECRET\"\nclient_auth = \"post\"",
+        )
+    })
+    .await;
+    linked_about_to_expire(&linking, "gl-refresh-1").await;
+    let body = linking.app.unfurl(MR).await;
+    assert_eq!(
+        title(&body).as_deref(),
+        Some("Cache the token endpoint"),
+        "{body}"
+    );
+    let forms = fake.token_forms.lock().unwrap().clone();
+    assert_eq!(forms.len(), 1, "one refresh");
+    assert!(forms[0].contains(&("client_id".into(), "gl-app".into())));
+    assert!(forms[0].contains(&("client_secret".into(), "gl-app-secret".into())));
+    assert_eq!(*fake.token_authorizations.lock().unwrap(), [""]);
+    assert_eq!(
+        *fake.api_authorizations.lock().unwrap(),
+        ["Bearer gl-access-2"]
+    );
 }

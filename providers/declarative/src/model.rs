@@ -126,9 +126,20 @@ pub struct Service {
     pub scopes: Vec<String>,
     pub client_id: String,
     pub client_secret: Secret,
+    pub client_auth: ClientAuth,
     /// Where it is declared, for problems about it.
     pub file: std::path::PathBuf,
     pub line: usize,
+}
+
+/// How a service's token endpoint takes the client id and secret (RFC 6749 section 2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// HTTP Basic (`client_secret_basic`), which every server must accept.
+    #[default]
+    Basic,
+    /// In the form body (`client_secret_post`), for services that refuse Basic.
+    Post,
 }
 
 /// A signed webhook (`POST /webhooks/{id}`).

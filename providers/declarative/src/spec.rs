@@ -67,6 +67,10 @@ pub struct ServiceSpec {
     /// The environment variables holding the OAuth application's id and secret.
     pub client_id_env: Spanned<String>,
     pub client_secret_env: Spanned<String>,
+    /// How the client id and secret go to the token endpoint: `basic` (HTTP Basic, the
+    /// default) or `post` (in the form body).
+    #[serde(default)]
+    pub client_auth: Option<Spanned<String>>,
 }
 
 /// A signed webhook the upstream sends to `POST /webhooks/{id}` when something changed:

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use notion_unfurl_declarative::load::{load_dir, load_str};
-use notion_unfurl_declarative::model::Credentials;
+use notion_unfurl_declarative::model::{ClientAuth, Credentials};
 use notion_unfurl_declarative::{Mode, Problem};
 
 const FILE: &str = r#"id = "ID"
@@ -91,6 +91,7 @@ fn a_declared_service_loads_with_its_urls_and_client() {
     assert_eq!(service.scopes, ["read_api"]);
     assert_eq!(service.client_id, "app-id");
     assert_eq!(service.client_secret.expose(), "app-secret");
+    assert_eq!(service.client_auth, ClientAuth::Basic);
     // The file's own error messages name the service as declared.
     assert!(
         matches!(&compiled.credentials, Credentials::Account { display, .. } if display == "Our GitLab")
@@ -133,6 +134,13 @@ fn a_careless_service_is_refused_with_the_line_and_the_fix() {
     assert!(problems_of(&secret, &env())[0].contains("[service] declares how accounts link"));
     let github = file("mrs", Some(SERVICE)).replace("service = \"gitlab\"", "service = \"github\"");
     assert!(problems_of(&github, &env())[0].contains("linked by the server's own sign-in"));
+    // Client authentication is Basic or the form body, nothing else.
+    let auth = file("mrs", Some(&format!("{SERVICE}client_auth = \"jwt\"\n")));
+    let found = problems_of(&auth, &env());
+    assert!(
+        found[0].starts_with("t.toml:30: client_auth \"jwt\": write \"basic\""),
+        "{found:?}"
+    );
     // Playback (`providers test`) needs no client secrets.
     assert!(
         load_str(

@@ -7,7 +7,7 @@ use notion_unfurl_sdk::{Secret, Url, trusted};
 use toml::Spanned;
 
 use super::problem::{Environment, Loader, Mode, Problem};
-use crate::model::{Compiled, Credentials, Service};
+use crate::model::{ClientAuth, Compiled, Credentials, Service};
 use crate::spec::{ServiceSpec, line_of};
 
 /// Services linked another way: GitHub through the server's own sign-in.
@@ -96,6 +96,20 @@ pub(super) fn service(
             );
         }
     }
+    let client_auth = match s.client_auth.as_ref().map(|a| (a, a.get_ref().as_str())) {
+        None | Some((_, "basic")) => Some(ClientAuth::Basic),
+        Some((_, "post")) => Some(ClientAuth::Post),
+        Some((at, other)) => {
+            loader.at(
+                at,
+                format!(
+                    "client_auth {other:?}: write \"basic\" (HTTP Basic, the default) or \"post\" \
+                     (client id and secret in the form body)"
+                ),
+            );
+            None
+        }
+    };
     let mut secret = |var: &Spanned<String>, what: &str| match env.var(var.get_ref()) {
         Some(value) => Some(value),
         None if mode == Mode::Playback => Some(format!("recorded-{what}")),
@@ -120,6 +134,7 @@ pub(super) fn service(
         scopes: s.scopes.clone(),
         client_id: client_id?,
         client_secret: Secret::new(client_secret?),
+        client_auth: client_auth?,
         file: loader.file.to_owned(),
         line: line_of(loader.text, spec.span().start),
     })
@@ -193,12 +208,14 @@ fn same_link(a: &Service, b: &Service) -> bool {
         &a.token_url,
         &a.scopes,
         &a.client_id,
+        a.client_auth,
     ) == (
         &b.name,
         &b.authorize_url,
         &b.token_url,
         &b.scopes,
         &b.client_id,
+        b.client_auth,
     ) && a.client_secret == b.client_secret
 }
 
