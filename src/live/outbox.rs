@@ -197,8 +197,9 @@ async fn release_leases_of_previous_run(state: &Deps) {
 }
 
 /// Housekeeping: old webhook history, codes and refresh tokens that expired more than a
-/// day ago (kept that long so a late replay is still recognised as one and revokes), and
-/// refresh digests of links no one has shown for a day.
+/// day ago (kept that long so a late replay is still recognised as one and revokes),
+/// refresh digests of links no one has shown for a day, and connections whose linking was
+/// never finished.
 async fn purge(state: &Deps) {
     let store = &state.store;
     let before = (unix_ms() - millis(WEBHOOK_HISTORY)) / 1000;
@@ -215,6 +216,10 @@ async fn purge(state: &Deps) {
     }
     if let Err(e) = store.purge_refresh_digests(expired_before).await {
         tracing::warn!(error = %e, "could not purge refresh digests of links no one shows");
+    }
+    let grants = Grants::new(&state.connections, &state.tokens);
+    if let Err(e) = grants.revoke_unfinished(unix_ms() / 1000).await {
+        tracing::warn!(error = %e, "could not revoke connections whose linking was never finished");
     }
 }
 

@@ -196,6 +196,11 @@ fn looks_like_refresh_token(token: &str) -> bool {
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// How long a user has to finish linking (the page to link other services, then "Continue
+/// to Notion") before the connection made on the way is revoked: far longer than the
+/// pending cookie lives ([`crate::oauth::consent::PENDING_TTL`]).
+pub const UNFINISHED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The grants, over the connections (and their store) and the access-token signer.
 #[derive(Debug, Clone, Copy)]
 pub struct Grants<'a> {
@@ -346,6 +351,28 @@ impl<'a> Grants<'a> {
         self.store()
             .refresh_token_connection(&token_hash(token), unix_secs())
             .await
+    }
+
+    /// Revoke the connections whose linking was never finished (Notion never got our code)
+    /// though they were made over [`UNFINISHED_AFTER`] before `now`: their Notion token, and
+    /// the account's service tokens when it has no other connection, go as with any
+    /// revocation. How many were revoked.
+    pub async fn revoke_unfinished(&self, now: i64) -> Result<usize, StoreError> {
+        let before = now - UNFINISHED_AFTER.as_secs() as i64;
+        let unfinished = self
+            .store()
+            .unfinished_connections(now - 24 * 60 * 60, before)
+            .await?;
+        for id in &unfinished {
+            self.revoke_connection(id).await?;
+        }
+        if !unfinished.is_empty() {
+            tracing::info!(
+                connections = unfinished.len(),
+                "revoked connections whose linking was never finished"
+            );
+        }
+        Ok(unfinished.len())
     }
 
     /// Revoke one connection: its refresh tokens, codes, Notion token and subscriptions

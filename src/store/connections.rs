@@ -141,6 +141,32 @@ impl Store {
             .collect()
     }
 
+    /// Connections made between `created_after` and `created_before` (unix seconds), not
+    /// revoked, made through Notion (with a Notion token: `token issue` makes local ones
+    /// without), for which no authorisation code was ever minted: the user stopped on the
+    /// way (on the page to link other services, say) and Notion never got our code.
+    /// Codes stay in the database for a day past their expiry, so within a day of its
+    /// creation a connection without one is surely unfinished.
+    pub async fn unfinished_connections(
+        &self,
+        created_after: i64,
+        created_before: i64,
+    ) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT c.id FROM connections c \
+             WHERE c.revoked_at IS NULL AND c.notion_token IS NOT NULL \
+               AND c.created_at > $1 AND c.created_at < $2 \
+               AND NOT EXISTS (SELECT a.connection_id FROM auth_codes a \
+                               WHERE a.connection_id = c.id) \
+             ORDER BY c.created_at LIMIT 1000",
+        )
+        .bind(created_after)
+        .bind(created_before)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+
     /// Revoke a connection: mark it revoked, delete its Notion token, revoke its refresh
     /// tokens, and delete its authorisation codes, subscriptions and pending updates. The
     /// account and its upstream token stay: other connections may use them. Idempotent; an

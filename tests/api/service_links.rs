@@ -622,3 +622,62 @@ async fn a_service_that_takes_the_client_secret_in_the_form_gets_it_there_and_no
         ["Bearer gl-access-2"]
     );
 }
+
+#[tokio::test]
+async fn a_connection_whose_linking_was_never_finished_is_revoked_after_an_hour() {
+    let gitlab = MockServer::start().await;
+    let linking = spawn(&gitlab).await;
+    let state = &linking.app.app_state;
+    let grants = notion_unfurl::oauth::grants::Grants::new(&state.connections, &state.tokens);
+    let store = state.connections.store();
+    let account = format!("github:{GITHUB_USER_ID}");
+    let now = notion_unfurl::platform::clock::unix_secs();
+    let hours = |n: i64| now + n * 3600;
+
+    // The user reaches the page to link other services, links GitLab, and closes the tab:
+    // Notion traded its code, but never got ours.
+    to_services_page(&linking).await;
+    store
+        .put_service_token(
+            &account,
+            "gitlab",
+            notion_unfurl::store::IssuedTokens {
+                access_token: &notion_unfurl_sdk::Secret::new("gl-access"),
+                refresh_token: None,
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    let made = store.connections_for_account(&account).await.unwrap();
+    assert_eq!(made.len(), 1);
+    // Within the hour the user may still finish: nothing is revoked.
+    assert_eq!(grants.revoke_unfinished(now).await.unwrap(), 0);
+    // Past it, the connection goes, and with the account's last connection its tokens.
+    assert_eq!(grants.revoke_unfinished(hours(2)).await.unwrap(), 1);
+    assert!(
+        store
+            .connection(&made[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_revoked()
+    );
+    assert!(store.service_tokens(&account).await.unwrap().is_empty());
+    // A day on, the codes that would tell are gone: older connections are left alone.
+    assert_eq!(grants.revoke_unfinished(hours(30)).await.unwrap(), 0);
+
+    // A linking that was finished is never taken for an unfinished one.
+    let linking = spawn(&gitlab).await;
+    let state = &linking.app.app_state;
+    let grants = notion_unfurl::oauth::grants::Grants::new(&state.connections, &state.tokens);
+    let html = to_services_page(&linking).await;
+    let to_notion = post_services(&linking, &csrf_of(&html), "finish").await;
+    assert_eq!(to_notion.status(), StatusCode::SEE_OTHER);
+    assert_eq!(grants.revoke_unfinished(hours(2)).await.unwrap(), 0);
+    let store = state.connections.store();
+    assert_eq!(
+        store.connections_for_account(&account).await.unwrap().len(),
+        1
+    );
+}

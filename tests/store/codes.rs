@@ -1,5 +1,6 @@
 //! Authorisation codes: single use, expiry, nothing for a missing connection, and of
-//! concurrent presenters of one code exactly one wins.
+//! concurrent presenters of one code exactly one wins. A connection with no code minted for
+//! it reads as unfinished; one with a code, or a revoked one, never does.
 //!
 //! Returns the code it spent, which must still read as spent after the store reopens.
 
@@ -8,7 +9,7 @@ use notion_unfurl::store::{CodeOutcome, Connection, StoreError};
 
 use crate::{CLIENT, REDIRECT, Story, hash};
 
-pub async fn chapter(story: &Story<'_>, first: &Connection) -> [u8; 32] {
+pub async fn chapter(story: &Story<'_>, first: &Connection, second: &Connection) -> [u8; 32] {
     let (store, now) = (story.store, story.now);
     let spent_code = hash();
     store
@@ -69,5 +70,22 @@ pub async fn chapter(story: &Story<'_>, first: &Connection) -> [u8; 32] {
         .filter(|o| matches!(o, Ok(CodeOutcome::Reused { .. })))
         .count();
     assert_eq!((fresh, reused), (1, 7), "{outcomes:?}");
+
+    // `first` has codes, `second` none, the decoy of `local:abc` is revoked; the window is
+    // by creation time.
+    let unfinished = store
+        .unfinished_connections(first.created_at - 60, first.created_at + 60)
+        .await
+        .unwrap();
+    assert!(unfinished.contains(&second.id), "{unfinished:?}");
+    assert!(!unfinished.contains(&first.id), "{unfinished:?}");
+    for id in &unfinished {
+        assert!(!store.connection(id).await.unwrap().unwrap().is_revoked());
+    }
+    let later = store
+        .unfinished_connections(first.created_at + 60, first.created_at + 120)
+        .await
+        .unwrap();
+    assert!(later.is_empty(), "{later:?}");
     spent_code
 }

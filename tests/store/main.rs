@@ -116,7 +116,7 @@ async fn story(store: &Store, url: &str) -> Facts {
 
     accounts::chapter(&story).await;
     let (first, second) = connections::chapter(&story).await;
-    let spent_code = codes::chapter(&story, &first).await;
+    let spent_code = codes::chapter(&story, &first, &second).await;
     let (revoked_refresh, live_refresh) = refresh_tokens::chapter(&story, &first).await;
     subscriptions::chapter(&story, &first, &second).await;
     revocation::chapter(&story, &first, &second).await;
