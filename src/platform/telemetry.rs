@@ -26,7 +26,26 @@ where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    init_with(format, filter, writer);
+    init_with(format, quiet_libraries(filter), writer);
+}
+
+/// Libraries that log at ERROR what is a user's input, not a fault of this server: the
+/// certificate verifier writes "failed to verify TLS certificate" for every page with a
+/// bad certificate that someone pastes. The failure still reaches the log once, as the
+/// cause in the `unfurl failed` line. `RUST_LOG` naming the library turns it back on.
+const QUIET: &[&str] = &["rustls_platform_verifier"];
+
+fn quiet_libraries(mut filter: EnvFilter) -> EnvFilter {
+    let named = std::env::var("RUST_LOG").unwrap_or_default();
+    for target in QUIET {
+        if named.contains(target) {
+            continue;
+        }
+        if let Ok(directive) = format!("{target}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// Install the global subscriber with an explicit filter and writer (tests capture logs

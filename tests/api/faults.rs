@@ -109,6 +109,37 @@ async fn misbehave(mut stream: TcpStream) {
     }
 }
 
+/// An https origin whose certificate (self-signed, made now) nobody trusts; its URL.
+async fn spawn_untrusted_tls_origin() -> String {
+    use tokio_rustls::rustls;
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![made.cert.der().clone()], key.into())
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that trusted it would get a page; ours must refuse at the handshake.
+                if let Ok(mut tls) = acceptor.accept(stream).await {
+                    let page = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 38\r\n\r\n<html><title>trusted?</title></html>\r\n";
+                    let _ = tls.write_all(page.as_bytes()).await;
+                }
+            });
+        }
+    });
+    base
+}
+
 /// `POST /unfurl` for `uri`: the status and the JSON body.
 async fn unfurl_body(
     client: &reqwest::Client,
@@ -168,6 +199,7 @@ fn temp_data_dir(what: &str) -> std::path::PathBuf {
 async fn misbehaving_origins_get_an_error_preview_in_bounded_time_and_one_log_line() {
     let notion = FakeNotion::spawn();
     let origin = spawn_faulty_origin().await;
+    let untrusted = spawn_untrusted_tls_origin().await;
     let data_dir = temp_data_dir("origin");
     let timeout = FETCH_TIMEOUT.as_secs().to_string();
     let server = start(
@@ -179,7 +211,7 @@ async fn misbehaving_origins_get_an_error_preview_in_bounded_time_and_one_log_li
     let (access, _) = link(&server, &notion, &browser, &client, "faulty-origin-code").await;
 
     // (path, Notion's status, the log line, words its error must contain, one of them)
-    let faults: [(&str, u64, &str, &[&str]); 5] = [
+    let faults: [(&str, u64, &str, &[&str]); 6] = [
         (
             "/reset",
             502,
@@ -191,10 +223,15 @@ async fn misbehaving_origins_get_an_error_preview_in_bounded_time_and_one_log_li
         ("/bad-gzip", 502, "unfurl failed", &["decod", "gzip"]),
         // A loop never ends well: refused, not retried as transient.
         ("/loop-a", 403, "unfurl refused", &["redirect"]),
+        // A certificate nobody trusts: the cause in the one line, and no library's ERROR.
+        ("/tls", 502, "unfurl failed", &["certificate"]),
     ];
     for (path, expected, message, words) in faults {
         let from = log_len(&server);
-        let uri = format!("{origin}{path}");
+        let uri = match path {
+            "/tls" => format!("{untrusted}/page"),
+            _ => format!("{origin}{path}"),
+        };
         let started = Instant::now();
         let (status, body) = unfurl_body(&client, &server, &access, &uri).await;
         let took = started.elapsed();
@@ -224,6 +261,12 @@ async fn misbehaving_origins_get_an_error_preview_in_bounded_time_and_one_log_li
             lines[0]
         );
         assert_eq!(lines[0]["host"], "127.0.0.1", "{}", lines[0]);
+        let errors: Vec<_> = server.logs.lock().unwrap()[from..]
+            .iter()
+            .filter(|line| line["level"] == "ERROR")
+            .cloned()
+            .collect();
+        assert!(errors.is_empty(), "{path}: ERROR lines: {errors:?}");
         eprintln!("{path}: {took:?}, logged: {}", lines[0]["error"]);
     }
     drop(server);

@@ -108,7 +108,7 @@ fn transport(e: &reqwest::Error) -> ProviderError {
         ProviderError::Timeout
     } else {
         ProviderError::Unreachable {
-            reason: e.to_string(),
+            reason: notion_unfurl_sdk::trusted::error_chain(e),
         }
     }
 }

@@ -405,3 +405,21 @@ async fn an_unchanged_answer_is_read_again_with_a_conditional_request() {
     assert!(read[0] > 0 && read[1] == 0, "{read:?}");
     // `expect` on each mock is checked when the server drops: one full read, one 304.
 }
+
+#[tokio::test]
+async fn an_unreachable_upstream_says_why_for_the_log() {
+    // Nothing listens there: the log must say "refused", not only "error sending request"
+    // (a wrong base_env, a certificate the host does not trust).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let base = format!(
+        "http://{}",
+        closed.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    drop(closed);
+    let p = provider(&tickets(&base, SECRET, ""), &[("TICKETS_TOKEN", "s")]);
+    let failed = unfurl(&p, "https://tickets.example.com/t/1", &context().build()).await;
+    assert!(
+        matches!(&failed, Err(ProviderError::Unreachable { reason }) if reason.to_lowercase().contains("refused")),
+        "{failed:?}"
+    );
+}

@@ -102,6 +102,8 @@ pub enum Failure {
         resume_at: Option<DateTime<Utc>>,
     },
     Upstream(Option<u16>),
+    /// No answer: the connection failed or broke off (the cause, for the log).
+    Unreachable(String),
     Timeout,
     /// A 2xx whose body is not what the endpoint documents.
     Invalid,
@@ -112,7 +114,10 @@ impl Failure {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Failure::RateLimited { .. } | Failure::Upstream(_) | Failure::Timeout
+            Failure::RateLimited { .. }
+                | Failure::Upstream(_)
+                | Failure::Unreachable(_)
+                | Failure::Timeout
         )
     }
 }
@@ -358,8 +363,9 @@ fn transport(error: reqwest::Error) -> Failure {
     if error.is_timeout() {
         Failure::Timeout
     } else {
-        tracing::debug!(error = %error, "GitHub unreachable");
-        Failure::Upstream(None)
+        Failure::Unreachable(notion_unfurl_sdk::trusted::error_chain(
+            &error.without_url(),
+        ))
     }
 }
 

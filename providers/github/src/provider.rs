@@ -288,6 +288,7 @@ fn provider_error(failure: Failure, caller: Caller<'_>, kind: Kind) -> ProviderE
             }),
         },
         (Failure::Upstream(status), _) => ProviderError::Upstream { status },
+        (Failure::Unreachable(reason), _) => ProviderError::Unreachable { reason },
         (Failure::Timeout, _) => ProviderError::Timeout,
         (Failure::Invalid, _) => ProviderError::Invalid {
             reason: format!("GitHub's {noun} answer could not be read"),

@@ -229,6 +229,25 @@ async fn a_github_outage_is_an_upstream_error() {
 }
 
 #[tokio::test]
+async fn an_unreachable_github_says_why_for_the_log() {
+    // A port nothing listens on: the operator's log must say "refused", not only "error
+    // sending request" (a wrong UNFURL_GITHUB_API_URL, a certificate the host does not trust).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let fake = start(|c| c.api_url = format!("http://127.0.0.1:{port}/").parse().unwrap()).await;
+    let error = fake
+        .unfurl(PR_URL, &context(Some(TOKEN)))
+        .await
+        .unwrap_err();
+    let ProviderError::Unreachable { reason } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(reason.to_lowercase().contains("refused"), "{reason}");
+    assert!(!reason.contains(TOKEN), "{reason}");
+}
+
+#[tokio::test]
 async fn an_outage_is_bridged_by_the_recent_preview_too() {
     let pr = require!(pull("pull_request.closed"));
     let fake = start(|_| {}).await;

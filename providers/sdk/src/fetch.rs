@@ -190,7 +190,7 @@ impl GuardedClient {
             .brotli(true)
             .deflate(true)
             .build()
-            .map_err(|e| FetchError::Build(describe(&e.without_url())))?;
+            .map_err(|e| FetchError::Build(trusted::error_chain(&e.without_url())))?;
         Ok(Self {
             inner: Arc::new(Inner { policy, client }),
         })
@@ -497,22 +497,10 @@ fn fetch_error(e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
         FetchError::Timeout
     } else if e.is_connect() {
-        FetchError::Connect(describe(&e))
+        FetchError::Connect(trusted::error_chain(&e))
     } else {
-        FetchError::Transfer(describe(&e))
+        FetchError::Transfer(trusted::error_chain(&e))
     }
-}
-
-/// An error and its causes on one line (reqwest's `Display` stops at the outermost).
-fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Resolves names for the guarded client and refuses any name with a non-permitted

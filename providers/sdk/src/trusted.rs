@@ -178,6 +178,25 @@ impl TrustedClient {
     }
 }
 
+/// An error and its causes on one line, joined by `: `. reqwest's own `Display` stops at
+/// the outermost ("error sending request"), which hides what an operator needs ("invalid
+/// peer certificate: UnknownIssuer", "Connection refused"). Strip URLs first
+/// (`reqwest::Error::without_url`): their queries may hold tokens.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // hyper and reqwest repeat a cause inside their own text now and then.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Whether a request failed because its connection closed before any answer came: a kept-alive
 /// connection the server had already closed (a reset, a broken pipe, or hyper's "connection
 /// closed before message completed"). Such a request never reached the server's application,
