@@ -409,6 +409,16 @@ async fn linked_about_to_expire(linking: &Linking, refresh: &str) {
         .unwrap();
 }
 
+/// The merge request unfurls with its title (as the test account).
+async fn shows_the_merge_request(linking: &Linking) {
+    let body = linking.app.unfurl(MR).await;
+    assert_eq!(
+        title(&body).as_deref(),
+        Some("Cache the token endpoint"),
+        "{body}"
+    );
+}
+
 /// A fake GitLab whose token endpoint answers with `tokens` and whose API is `api`.
 async fn gitlab_with_token_endpoint(
     tokens: impl Respond + 'static,
@@ -459,12 +469,7 @@ async fn a_refused_refresh_token_forgets_the_link_and_an_unreachable_service_kee
     let down = gitlab_with_token_endpoint(ResponseTemplate::new(503), &fake).await;
     let linking = spawn(&down).await;
     linked_about_to_expire(&linking, "gl-refresh-1").await;
-    let body = linking.app.unfurl(MR).await;
-    assert_eq!(
-        title(&body).as_deref(),
-        Some("Cache the token endpoint"),
-        "{body}"
-    );
+    shows_the_merge_request(&linking).await;
     assert_eq!(
         *fake.api_authorizations.lock().unwrap(),
         ["Bearer gl-access-old"]
@@ -606,12 +611,7 @@ async fn a_service_that_takes_the_client_secret_in_the_form_gets_it_there_and_no
     })
     .await;
     linked_about_to_expire(&linking, "gl-refresh-1").await;
-    let body = linking.app.unfurl(MR).await;
-    assert_eq!(
-        title(&body).as_deref(),
-        Some("Cache the token endpoint"),
-        "{body}"
-    );
+    shows_the_merge_request(&linking).await;
     let forms = fake.token_forms.lock().unwrap().clone();
     assert_eq!(forms.len(), 1, "one refresh");
     assert!(forms[0].contains(&("client_id".into(), "gl-app".into())));
