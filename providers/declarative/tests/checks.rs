@@ -160,7 +160,7 @@ fn a_missing_secret_stops_the_load_and_names_the_variable() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(
         found[0].to_string(),
-        "t.toml:4: environment variable TICKETS_TOKEN is not set: set it to Acme Tickets's API token"
+        "t.toml:4: environment variable TICKETS_TOKEN is not set: set it to the API token for Acme Tickets"
     );
 }
 

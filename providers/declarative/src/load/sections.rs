@@ -224,7 +224,7 @@ pub(super) fn credentials(
                     loader.at(
                         var,
                         format!(
-                            "environment variable {} is not set: set it to {name}'s API token",
+                            "environment variable {} is not set: set it to the API token for {name}",
                             var.get_ref()
                         ),
                     );
