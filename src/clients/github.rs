@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use notion_unfurl_sdk::Secret;
-use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError, read_limited};
+use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError, error_chain, read_limited};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
@@ -149,7 +149,7 @@ impl GitHubLogin {
             .header("X-GitHub-Api-Version", "2022-11-28")
             .send()
             .await
-            .map_err(|e| LoginError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| LoginError::Transport(error_chain(&e.without_url())))?;
         if !response.status().is_success() {
             return Err(LoginError::User(response.status().as_u16()));
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use notion_unfurl_sdk::Secret;
-use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError, read_limited};
+use notion_unfurl_sdk::trusted::{TrustedClient, TrustedError, error_chain, read_limited};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -34,10 +34,12 @@ pub enum NotionError {
     #[error("Notion refused the request (status {status}, code {code:?})")]
     Refused { status: u16, code: Option<String> },
     /// A 429 or 5xx, or no answer: worth retrying later.
-    #[error("Notion is unavailable (status {status:?})")]
+    #[error("Notion is unavailable (status {status:?}{})", cause.as_deref().map(|c| format!(": {c}")).unwrap_or_default())]
     Unavailable {
         status: Option<u16>,
         retry_after: Option<Duration>,
+        /// Why no answer came (refused, a certificate, a timeout), for the log.
+        cause: Option<String>,
     },
     #[error("Notion's answer could not be read: {0}")]
     Malformed(String),
@@ -115,6 +117,7 @@ impl NotionClient {
             return NotionError::Unavailable {
                 status: Some(status),
                 retry_after: retry_after(&response),
+                cause: None,
             };
         }
         let code = read_limited(response, MAX_RESPONSE_BYTES)
@@ -129,6 +132,7 @@ impl NotionClient {
         NotionError::Unavailable {
             status: error.status().map(|s| s.as_u16()),
             retry_after: None,
+            cause: Some(error_chain(&error.without_url())),
         }
     }
 
@@ -229,5 +233,25 @@ mod tests {
         let past = retry_after(&with_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(past, Some(Duration::ZERO));
         assert_eq!(retry_after(&with_retry_after("soon")), None);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_notion_says_why_without_the_token() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = closed.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+        drop(closed);
+        let api =
+            Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap_or_else(|e| panic!("{e}"));
+        let notion = NotionClient::new(api, None, "test").unwrap_or_else(|e| panic!("{e}"));
+        let token = Secret::new("secret_notion_token");
+        let failed = notion
+            .update_preview(&token, bytes::Bytes::from_static(b"{}"))
+            .await;
+        let Err(e @ NotionError::Unavailable { cause: Some(_), .. }) = failed else {
+            panic!("{failed:?}");
+        };
+        let said = e.to_string();
+        assert!(said.to_lowercase().contains("refused"), "{said}");
+        assert!(!said.contains("secret_notion_token"), "{said}");
     }
 }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use notion_unfurl_sdk::trusted::{TrustedError, read_limited};
+use notion_unfurl_sdk::trusted::{TrustedError, error_chain, read_limited};
 
 /// Largest token response read.
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -54,12 +54,12 @@ impl OAuthHttp {
         request: oauth2::HttpRequest,
     ) -> Result<oauth2::HttpResponse, HttpError> {
         let request = reqwest::Request::try_from(request)
-            .map_err(|e| HttpError(e.without_url().to_string()))?;
+            .map_err(|e| HttpError(error_chain(&e.without_url())))?;
         let response = self
             .client
             .execute(request)
             .await
-            .map_err(|e| HttpError(e.without_url().to_string()))?;
+            .map_err(|e| HttpError(error_chain(&e.without_url())))?;
         let mut builder = http::Response::builder().status(response.status());
         for (name, value) in response.headers() {
             builder = builder.header(name, value);

@@ -411,8 +411,9 @@ async fn attempt(state: &Deps, row: &OutboxRow) -> Result<Outcome, StoreError> {
             Err(NotionError::Unavailable {
                 status,
                 retry_after,
+                cause,
             }) => {
-                tracing::info!(status, "Notion is unavailable");
+                tracing::info!(status, cause = cause.as_deref(), "Notion is unavailable");
                 Outcome::Retry {
                     reason: "Notion unavailable",
                     retry_after,
