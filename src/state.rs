@@ -232,6 +232,7 @@ fn service_apps(registry: &Registry) -> Vec<ServiceApp> {
             client_id: s.client_id,
             client_secret: s.client_secret,
             secret_in_body: s.client_auth == notion_unfurl_declarative::model::ClientAuth::Post,
+            revoke_url: s.revoke_url,
         })
         .collect();
     #[cfg(not(feature = "declarative"))]

@@ -47,6 +47,20 @@ impl OAuthHttp {
         Ok(Self { client })
     }
 
+    /// [`OAuthHttp::new`] that also trusts the certificate `root` (DER): tests' https fakes.
+    #[cfg(test)]
+    pub fn trusting(root: &[u8]) -> Self {
+        let root = reqwest::Certificate::from_der(root).unwrap_or_else(|e| panic!("{e}"));
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .add_root_certificate(root)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        Self { client }
+    }
+
     /// Sends one request the `oauth2` crate built; URLs are left out of errors (a query
     /// may hold a code).
     pub async fn send(

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use notion_unfurl_sdk::Secret;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AccessToken, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    RevocationUrl, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
 };
 use url::Url;
 
@@ -34,6 +35,8 @@ pub struct ServiceApp {
     /// The client id and secret go in the token request's form body (`client_secret_post`)
     /// instead of HTTP Basic.
     pub secret_in_body: bool,
+    /// Its RFC 7009 revocation endpoint, when the file names one (https only).
+    pub revoke_url: Option<Url>,
 }
 
 /// Why a service did not give tokens.
@@ -96,7 +99,7 @@ impl ServiceLogin {
         oauth2::EndpointNotSet,
         oauth2::EndpointNotSet,
         oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
+        oauth2::EndpointMaybeSet,
         oauth2::EndpointSet,
     > {
         BasicClient::new(ClientId::new(self.app.client_id.clone()))
@@ -104,12 +107,45 @@ impl ServiceLogin {
                 self.app.client_secret.expose().to_owned(),
             ))
             .set_token_uri(TokenUrl::from_url(self.app.token_url.clone()))
+            .set_revocation_url_option(self.app.revoke_url.clone().map(RevocationUrl::from_url))
             .set_redirect_uri(RedirectUrl::from_url(self.redirect_url.clone()))
             .set_auth_type(if self.app.secret_in_body {
                 AuthType::RequestBody
             } else {
                 AuthType::BasicAuth
             })
+    }
+
+    /// Revoke a dropped link's tokens at the service (RFC 7009): the refresh token first
+    /// (the service then ends the grant's access tokens too), then the access token.
+    /// `false` when the file names no revocation endpoint.
+    pub async fn revoke(
+        &self,
+        access_token: &Secret,
+        refresh_token: Option<&Secret>,
+    ) -> Result<bool, ServiceError> {
+        if self.app.revoke_url.is_none() {
+            return Ok(false);
+        }
+        let unavailable = |reason: String| ServiceError::Unavailable {
+            service: self.app.id.clone(),
+            reason,
+        };
+        let client = self.client();
+        let refresh = refresh_token.map(|r| {
+            StandardRevocableToken::RefreshToken(RefreshToken::new(r.expose().to_owned()))
+        });
+        let access =
+            StandardRevocableToken::AccessToken(AccessToken::new(access_token.expose().to_owned()));
+        for token in refresh.into_iter().chain([access]) {
+            client
+                .revoke_token(token)
+                .map_err(|e| unavailable(e.to_string()))?
+                .request_async(&self.http)
+                .await
+                .map_err(|e| unavailable(describe(&e)))?;
+        }
+        Ok(true)
     }
 
     /// Trade the callback's code (with the PKCE verifier) for tokens.
@@ -191,6 +227,15 @@ impl ServiceLogins {
             service: "(all)".into(),
             reason: e.to_string(),
         })?;
+        Self::with_http(apps, public_url, http)
+    }
+
+    /// [`ServiceLogins::new`] over a given HTTP client.
+    pub fn with_http(
+        apps: Vec<ServiceApp>,
+        public_url: &Url,
+        http: OAuthHttp,
+    ) -> Result<Self, ServiceError> {
         let mut by_id = BTreeMap::new();
         for app in apps {
             let redirect_url =

@@ -112,6 +112,11 @@ impl Connections {
         }
     }
 
+    /// The services provider files declare.
+    pub fn services(&self) -> &ServiceLogins {
+        &self.services
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -24,6 +24,7 @@ use crate::platform::clock::unix_secs;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use crate::oauth::connections::Connections;
+use crate::oauth::services::revoke_at_services;
 use crate::oauth::tokens::{Claims, TokenError, Tokens};
 use crate::platform::crypto::keys::Keys;
 use notion_unfurl_sdk::Secret;
@@ -398,8 +399,24 @@ impl<'a> Grants<'a> {
             return Ok(());
         }
         // Its last connection gone, the account keeps no upstream token: GitHub's and
-        // every other service's go together.
+        // every other service's go together, and are revoked at the services that take it.
+        let logins = self.connections.services().clone();
+        let revocable = if logins.all().any(|l| l.app.revoke_url.is_some()) {
+            store
+                .service_tokens(&connection.account_key)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not read the service tokens to revoke them");
+                    Vec::new()
+                })
+        } else {
+            Vec::new()
+        };
         let dropped = store.delete_service_tokens(&connection.account_key).await?;
+        if !revocable.is_empty() {
+            // In the background: Notion's Deleted Token Callback does not wait for them.
+            tokio::spawn(async move { revoke_at_services(&logins, revocable).await });
+        }
         if dropped > 0 {
             tracing::info!(
                 services = dropped,

@@ -127,6 +127,8 @@ pub struct Service {
     pub client_id: String,
     pub client_secret: Secret,
     pub client_auth: ClientAuth,
+    /// RFC 7009 token revocation, when the file names it.
+    pub revoke_url: Option<Url>,
     /// Where it is declared, for problems about it.
     pub file: std::path::PathBuf,
     pub line: usize,

@@ -71,6 +71,10 @@ pub struct ServiceSpec {
     /// default) or `post` (in the form body).
     #[serde(default)]
     pub client_auth: Option<Spanned<String>>,
+    /// Under `base`: the token revocation endpoint (RFC 7009), `/oauth/revoke`; when set,
+    /// an account's tokens are revoked there as they are dropped here.
+    #[serde(default)]
+    pub revoke_path: Option<Spanned<String>>,
 }
 
 /// A signed webhook the upstream sends to `POST /webhooks/{id}` when something changed:

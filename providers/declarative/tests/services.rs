@@ -92,6 +92,24 @@ fn a_declared_service_loads_with_its_urls_and_client() {
     assert_eq!(service.client_id, "app-id");
     assert_eq!(service.client_secret.expose(), "app-secret");
     assert_eq!(service.client_auth, ClientAuth::Basic);
+    assert_eq!(service.revoke_url, None);
+    let revoking = load_str(
+        Path::new("t.toml"),
+        &file(
+            "mrs",
+            Some(&format!("{SERVICE}revoke_path = \"/oauth/revoke\"\n")),
+        ),
+        &env(),
+        Mode::Serve,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(
+        revoking
+            .service
+            .and_then(|s| s.revoke_url)
+            .map(String::from),
+        Some("https://gitlab.example.com/oauth/revoke".to_owned())
+    );
     // The file's own error messages name the service as declared.
     assert!(
         matches!(&compiled.credentials, Credentials::Account { display, .. } if display == "Our GitLab")
@@ -139,6 +157,19 @@ fn a_careless_service_is_refused_with_the_line_and_the_fix() {
     let found = problems_of(&auth, &env());
     assert!(
         found[0].starts_with("t.toml:30: client_auth \"jwt\": write \"basic\""),
+        "{found:?}"
+    );
+    // Revocation goes over TLS only, even to a test double on this machine.
+    let local = file(
+        "mrs",
+        Some(&format!(
+            "{}revoke_path = \"/oauth/revoke\"\n",
+            SERVICE.replace("https://gitlab.example.com", "http://127.0.0.1:9")
+        )),
+    );
+    let found = problems_of(&local, &env());
+    assert!(
+        found[0].contains("revoke_path needs an https base"),
         "{found:?}"
     );
     // Playback (`providers test`) needs no client secrets.

@@ -88,6 +88,18 @@ pub(super) fn service(
     };
     let authorize_url = endpoint(&s.authorize_path, "authorize_path");
     let token_url = endpoint(&s.token_path, "token_path");
+    let revoke_url = s
+        .revoke_path
+        .as_ref()
+        .map(|path| endpoint(path, "revoke_path"));
+    if let (Some(path), Some(base)) = (&s.revoke_path, &base)
+        && base.scheme() != "https"
+    {
+        loader.at(
+            path,
+            "revoke_path needs an https base: tokens are revoked over TLS only (RFC 7009)",
+        );
+    }
     for scope in &s.scopes {
         if scope.is_empty() || scope.contains(char::is_whitespace) {
             loader.at(
@@ -135,6 +147,10 @@ pub(super) fn service(
         client_id: client_id?,
         client_secret: Secret::new(client_secret?),
         client_auth: client_auth?,
+        revoke_url: match revoke_url {
+            None => None,
+            Some(url) => Some(url?),
+        },
         file: loader.file.to_owned(),
         line: line_of(loader.text, spec.span().start),
     })
@@ -209,6 +225,7 @@ fn same_link(a: &Service, b: &Service) -> bool {
         &a.scopes,
         &a.client_id,
         a.client_auth,
+        &a.revoke_url,
     ) == (
         &b.name,
         &b.authorize_url,
@@ -216,6 +233,7 @@ fn same_link(a: &Service, b: &Service) -> bool {
         &b.scopes,
         &b.client_id,
         b.client_auth,
+        &b.revoke_url,
     ) && a.client_secret == b.client_secret
 }
 
