@@ -495,14 +495,7 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{e}"));
             }
             self.store()
-                .create_connection(NewConnection {
-                    account_key: account.into(),
-                    bot_id: "bot".into(),
-                    workspace_id: "ws".into(),
-                    workspace_name: None,
-                    workspace_icon: None,
-                    notion_token: Some(Secret::new("secret_notion")),
-                })
+                .create_connection(NewConnection::notion(account))
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))
                 .id

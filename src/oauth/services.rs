@@ -261,14 +261,7 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let connection = store
-            .create_connection(NewConnection {
-                account_key: "github:1".into(),
-                bot_id: "bot".into(),
-                workspace_id: "ws".into(),
-                workspace_name: None,
-                workspace_icon: None,
-                notion_token: Some(Secret::new("secret_notion")),
-            })
+            .create_connection(NewConnection::notion("github:1"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let connections = Connections::new(store.clone(), logins);

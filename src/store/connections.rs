@@ -24,6 +24,22 @@ pub struct NewConnection {
     pub notion_token: Option<Secret>,
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl NewConnection {
+    /// A connection of `account` to the bot `bot` of workspace `ws`, holding the Notion
+    /// token `secret_notion` (tests).
+    pub fn notion(account: &str) -> Self {
+        Self {
+            account_key: account.to_owned(),
+            bot_id: "bot".into(),
+            workspace_id: "ws".into(),
+            workspace_name: None,
+            workspace_icon: None,
+            notion_token: Some(Secret::new("secret_notion")),
+        }
+    }
+}
+
 /// One Notion authorisation of an account; our access tokens are issued per connection.
 #[derive(Debug, Clone)]
 pub struct Connection {

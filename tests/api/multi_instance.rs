@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use notion_unfurl::store::{NewConnection, WebhookDelivery};
-use notion_unfurl_sdk::Secret;
 
 use crate::fakes::{FakeNotion, PATIENCE, Reply};
 use crate::helpers::TempDir;
@@ -173,14 +172,7 @@ async fn concurrent_claims_never_overlap(url: &str) {
     let store = Store::connect(url, cipher()).await.unwrap();
     store.upsert_account("local:a", "a", None).await.unwrap();
     let connection = store
-        .create_connection(NewConnection {
-            account_key: "local:a".into(),
-            bot_id: "bot".into(),
-            workspace_id: "ws".into(),
-            workspace_name: None,
-            workspace_icon: None,
-            notion_token: Some(Secret::new("secret_notion")),
-        })
+        .create_connection(NewConnection::notion("local:a"))
         .await
         .unwrap();
     let canonical = "https://github.com/o/r/pull/1".to_owned();
