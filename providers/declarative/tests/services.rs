@@ -276,3 +276,24 @@ fn across_a_directory_a_service_is_declared_once_and_shared() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_provider_written_in_yaml_is_named_not_skipped() {
+    let dir = dir_with(&[
+        ("a.toml", file("mrs", Some(SERVICE))),
+        ("b.yaml", "id: tickets\n".to_owned()),
+        ("ticket-42.json", "{}".to_owned()),
+    ]);
+    let found: Vec<String> = load_dir(dir.path(), &env(), Mode::Serve)
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(Problem::to_string)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("b.yaml:1: provider files are TOML"),
+        "{found:?}"
+    );
+    assert!(found[0].contains("rewrite it as b.toml"), "{found:?}");
+}

@@ -44,6 +44,30 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
     Ok(files)
 }
 
+/// Files in `dir` that look like provider files in another format (`.yaml`, `.yml`): one
+/// problem each, so that a file written in YAML is not silently skipped.
+fn other_formats(dir: &Path) -> Vec<Problem> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Problem> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml") && p.is_file())
+        .map(|file| Problem {
+            message: format!(
+                "provider files are TOML, and this one would be skipped: rewrite it as {}.toml \
+                 (docs/providers.md, \"The format\", says why) or move it out of the directory",
+                file.file_stem().unwrap_or_default().to_string_lossy()
+            ),
+            file,
+            line: 1,
+        })
+        .collect();
+    found.sort_by(|a, b| a.file.cmp(&b.file));
+    found
+}
+
 /// Loads every provider file in `dir`; all of them, or every problem found.
 pub fn load_dir(
     dir: &Path,
@@ -52,7 +76,7 @@ pub fn load_dir(
 ) -> Result<Vec<Compiled>, Vec<Problem>> {
     let files = files_in(dir).map_err(|p| vec![p])?;
     let mut loaded = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = other_formats(dir);
     let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in files {
         match load_file(&file, env, mode) {
