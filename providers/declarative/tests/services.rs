@@ -184,6 +184,16 @@ fn a_careless_service_is_refused_with_the_line_and_the_fix() {
     );
 }
 
+/// The problems of loading `dir`, one line each; none when it loads.
+fn dir_problems(dir: &Path) -> Vec<String> {
+    load_dir(dir, &env(), Mode::Serve)
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(Problem::to_string)
+        .collect()
+}
+
 /// A fresh directory under the system's temporary one, removed when dropped.
 struct Dir(std::path::PathBuf);
 
@@ -238,12 +248,7 @@ fn across_a_directory_a_service_is_declared_once_and_shared() {
 
     // Nobody declares it: the account could never link, so the load says so.
     let dir = dir_with(&[("b.toml", file("issues", None))]);
-    let found: Vec<String> = load_dir(dir.path(), &env(), Mode::Serve)
-        .err()
-        .unwrap_or_default()
-        .iter()
-        .map(Problem::to_string)
-        .collect();
+    let found = dir_problems(dir.path());
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].ends_with("b.toml:4: service \"gitlab\" is not declared: add a [service] table (its OAuth URLs and client variables) to one of the files that use it"), "{found:?}");
 
@@ -260,12 +265,7 @@ fn across_a_directory_a_service_is_declared_once_and_shared() {
             file("issues", Some(&SERVICE.replace("read_api", "api"))),
         ),
     ]);
-    let found: Vec<String> = load_dir(other.path(), &env(), Mode::Serve)
-        .err()
-        .unwrap_or_default()
-        .iter()
-        .map(Problem::to_string)
-        .collect();
+    let found = dir_problems(other.path());
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0].contains("b.toml:22: service \"gitlab\" is also declared in"),
@@ -284,12 +284,7 @@ fn a_provider_written_in_yaml_is_named_not_skipped() {
         ("b.yaml", "id: tickets\n".to_owned()),
         ("ticket-42.json", "{}".to_owned()),
     ]);
-    let found: Vec<String> = load_dir(dir.path(), &env(), Mode::Serve)
-        .err()
-        .unwrap_or_default()
-        .iter()
-        .map(Problem::to_string)
-        .collect();
+    let found = dir_problems(dir.path());
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
         found[0].contains("b.yaml:1: provider files are TOML"),
