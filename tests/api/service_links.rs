@@ -186,6 +186,16 @@ async fn unfurl_as(linking: &Linking, access: &str) -> serde_json::Value {
         .unwrap()
 }
 
+/// GitLab sends the browser back to `redirect` with the code `gl-code` and `state`.
+async fn back_from_gitlab(linking: &Linking, redirect: &str, state: &str) -> reqwest::Response {
+    linking
+        .browser
+        .get(format!("{redirect}?code=gl-code&state={state}"))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn post_services(linking: &Linking, csrf: &str, decision: &str) -> reqwest::Response {
     linking
         .browser
@@ -240,21 +250,11 @@ async fn a_user_links_gitlab_on_the_way_and_its_previews_use_that_token_only() {
     let state = query(&authorize, "state").unwrap();
 
     // A callback with another state is refused and leaves the sign-in alone.
-    let forged = linking
-        .browser
-        .get(format!("{redirect}?code=gl-code&state=forged"))
-        .send()
-        .await
-        .unwrap();
+    let forged = back_from_gitlab(&linking, &redirect, "forged").await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
     // GitLab sends the browser back with a code: traded with the verifier, GitLab linked.
-    let back = linking
-        .browser
-        .get(format!("{redirect}?code=gl-code&state={state}"))
-        .send()
-        .await
-        .unwrap();
+    let back = back_from_gitlab(&linking, &redirect, &state).await;
     assert_eq!(back.status(), StatusCode::OK);
     let html = back.text().await.unwrap();
     assert!(html.contains("GitLab is linked."), "{html}");
@@ -286,12 +286,7 @@ async fn a_user_links_gitlab_on_the_way_and_its_previews_use_that_token_only() {
     );
     assert_eq!(field("client_secret"), None);
     // The same callback again (a reload) trades nothing and keeps the way to Notion open.
-    let replay = linking
-        .browser
-        .get(format!("{redirect}?code=gl-code&state={state}"))
-        .send()
-        .await
-        .unwrap();
+    let replay = back_from_gitlab(&linking, &redirect, &state).await;
     assert_eq!(replay.status(), StatusCode::OK);
     assert!(replay.text().await.unwrap().contains("used already"));
     assert_eq!(fake.token_forms.lock().unwrap().len(), 1);
